@@ -1,0 +1,1 @@
+# The clean post-install state: nothing to add after the reset.
