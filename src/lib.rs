@@ -4,3 +4,5 @@
 //!
 //! - [`http`]: requests made *as the caller* (optionally from a chosen local address), the
 //!   way the site sees the locked-out browser.
+
+pub mod http;

@@ -1,0 +1,201 @@
+//! The test sandbox, serialised: one test at a time may change it.
+//!
+//! `Sandbox::lock()` is the only way in. It reads the env file that `tests/sandbox/sandbox up`
+//! writes, checks that the services answer, and holds two locks for the test's lifetime: a
+//! process-wide mutex (cargo runs tests as threads) and an exclusive lock on a file in the
+//! sandbox state folder (nextest and parallel `cargo test` invocations run separate processes).
+//! When the sandbox is not up, the test fails and says how to start it: a skipped integration
+//! test never counts as passing.
+
+#![allow(dead_code)] // Each test module uses its own part of the harness.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use wprescue::http::{HttpClient, HttpOptions, Response};
+
+const DEFAULT_STATE: &str = "/var/lib/wprescue-sandbox";
+const START_HINT: &str = "start it with `sudo tests/sandbox/sandbox up` (see README.md)";
+
+static IN_PROCESS: Mutex<()> = Mutex::new(());
+
+/// Exclusive use of the sandbox for one test.
+pub struct Sandbox {
+    env: HashMap<String, String>,
+    _file_lock: File,
+    _in_process: MutexGuard<'static, ()>,
+}
+
+impl Sandbox {
+    /// Waits for exclusive use of the sandbox; panics with instructions if it is not up.
+    pub fn lock() -> Sandbox {
+        // A test that panicked while holding the lock poisons it; the sandbox is still usable
+        // because every test starts from `reset` or a scenario.
+        let in_process = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+        let env = read_env_file(&env_file_path());
+        let lock_path = Path::new(&env["SANDBOX_STATE"]).join("tests.lock");
+        let file_lock = File::create(&lock_path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
+        file_lock
+            .lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+        let sandbox = Sandbox {
+            env,
+            _file_lock: file_lock,
+            _in_process: in_process,
+        };
+        sandbox.assert_services_answer();
+        sandbox
+    }
+
+    /// A value from the sandbox env file, e.g. `SANDBOX_SSH_PORT`.
+    pub fn env(&self, key: &str) -> String {
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("the sandbox env file has no {key}: re-run `sandbox up`"))
+            .clone()
+    }
+
+    /// The WordPress root on this machine (the sandbox runs locally).
+    pub fn docroot(&self) -> PathBuf {
+        PathBuf::from(self.env("SANDBOX_DOCROOT"))
+    }
+
+    /// Back to the clean post-install state.
+    pub fn reset(&self) {
+        self.run_script(&["reset"]);
+    }
+
+    /// Reset, then lock the site out as `tests/sandbox/scenarios/NAME.sh` describes.
+    pub fn scenario(&self, name: &str) {
+        self.run_script(&["scenario", name]);
+    }
+
+    /// Runs SQL as root against the site's database; `mariadb -N -B` output (rows by `\n`,
+    /// columns by `\t`), trailing newline removed.
+    pub fn sql(&self, query: &str) -> String {
+        let output = Command::new("mariadb")
+            .arg(format!("--socket={}", self.env("SANDBOX_DB_SOCKET")))
+            .args(["-uroot", "-N", "-B", "-e", query])
+            .arg(self.env("SANDBOX_DB_NAME"))
+            .output()
+            .expect("mariadb client runs");
+        assert!(
+            output.status.success(),
+            "SQL failed: {query}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("UTF-8 from mariadb")
+            .trim_end_matches('\n')
+            .to_owned()
+    }
+
+    /// The site URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.env("SANDBOX_HTTP_URL"))
+    }
+
+    /// An HTTP client sending from `from` (one of the loopback addresses in the env file).
+    pub fn http_from(&self, from: &str) -> HttpClient {
+        let bind: IpAddr = from.parse().expect("an IP address");
+        HttpClient::new(&HttpOptions {
+            bind: Some(bind),
+            timeout: Duration::from_secs(15),
+        })
+    }
+
+    /// `GET path` from the locked-out address.
+    pub fn get_locked(&self, path: &str) -> Response {
+        self.get_from(&self.env("SANDBOX_LOCKED_IP"), path)
+    }
+
+    /// `GET path` from the address no plugin has blocked.
+    pub fn get_free(&self, path: &str) -> Response {
+        self.get_from(&self.env("SANDBOX_FREE_IP"), path)
+    }
+
+    /// `GET path` from `from`.
+    pub fn get_from(&self, from: &str, path: &str) -> Response {
+        let url = self.url(path);
+        self.http_from(from)
+            .get(&url)
+            .unwrap_or_else(|e| panic!("GET {url} from {from}: {e}"))
+    }
+
+    /// A real login to wp-login.php from `from` with the sandbox admin's credentials, as a
+    /// browser sends it (test cookie included).
+    pub fn login_from(&self, from: &str) -> Response {
+        let url = self.url("/wp-login.php");
+        let mut client = self.http_from(from);
+        client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
+        let admin_url = self.url("/wp-admin/");
+        let user = self.env("SANDBOX_WP_ADMIN");
+        let password = self.env("SANDBOX_WP_PASSWORD");
+        let form = [
+            ("log", user.as_str()),
+            ("pwd", password.as_str()),
+            ("wp-submit", "Log In"),
+            ("redirect_to", admin_url.as_str()),
+            ("testcookie", "1"),
+        ];
+        client
+            .post_form(&url, &form)
+            .unwrap_or_else(|e| panic!("POST {url} from {from}: {e}"))
+    }
+
+    fn run_script(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/sandbox");
+        let output = Command::new(&script)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            output.status.success(),
+            "`sandbox {}` failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn assert_services_answer(&self) {
+        let endpoints = [
+            ("HTTP", "SANDBOX_HTTP_HOST", "SANDBOX_HTTP_PORT"),
+            ("SSH", "SANDBOX_SSH_HOST", "SANDBOX_SSH_PORT"),
+            ("FTP", "SANDBOX_FTP_HOST", "SANDBOX_FTP_PORT"),
+            ("FTPS", "SANDBOX_FTP_HOST", "SANDBOX_FTPS_PORT"),
+        ];
+        for (name, host, port) in endpoints {
+            let addr: SocketAddr = format!("{}:{}", self.env(host), self.env(port))
+                .parse()
+                .expect("host:port in the env file");
+            if let Err(e) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+                panic!("the sandbox's {name} server at {addr} does not answer ({e}): {START_HINT}");
+            }
+        }
+    }
+}
+
+fn env_file_path() -> PathBuf {
+    let state = std::env::var_os("SANDBOX_STATE").unwrap_or_else(|| DEFAULT_STATE.into());
+    Path::new(&state).join("sandbox.env")
+}
+
+fn read_env_file(path: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "the wprescue sandbox is not provisioned ({}: {e}): {START_HINT}",
+            path.display()
+        )
+    });
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}

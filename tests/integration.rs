@@ -1,0 +1,8 @@
+//! Integration tests: the real `wprescue` library and binary against the real sandbox
+//! (Apache + PHP + MariaDB + WordPress, OpenSSH, vsftpd) on loopback.
+//!
+//! Start the sandbox first: `sudo tests/sandbox/sandbox up`. Without it every test here fails
+//! and says so; none is skipped.
+
+mod harness;
+mod scenarios;
