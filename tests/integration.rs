@@ -5,4 +5,5 @@
 //! and says so; none is skipped.
 
 mod harness;
+mod readme;
 mod scenarios;
