@@ -4,5 +4,7 @@
 //!
 //! - [`http`]: requests made *as the caller* (optionally from a chosen local address), the
 //!   way the site sees the locked-out browser.
+//! - [`site`]: reading the site without running it: `wp-config.php`, `.htaccess`, plugins.
 
 pub mod http;
+pub mod site;

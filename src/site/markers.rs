@@ -1,0 +1,276 @@
+//! Marker-delimited blocks that WordPress and security plugins write into `.htaccess`,
+//! `.user.ini` and `wp-config.php`: `# BEGIN WordPress` … `# END WordPress`,
+//! `# Wordfence WAF` … `# END Wordfence WAF`, `// Begin AIOWPSEC Firewall` …, and AIOS's
+//! `#AIOWPS_IP_BLACKLIST_START` … `#AIOWPS_IP_BLACKLIST_END` sub-blocks.
+//!
+//! The comment leader differs by file (`#`, `//`, `;`) and plugins change case (`Begin`,
+//! `BEGIN`), so both are ignored when matching; the label must match between the two ends.
+
+/// Who wrote a block, from its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlockOwner {
+    /// WordPress core (rewrite rules).
+    WordPress,
+    /// Wordfence (WAF prepend, code-execution protection).
+    Wordfence,
+    /// Solid Security, formerly iThemes Security, now Kadence Security.
+    SolidSecurity,
+    /// All In One WP Security (firewall prepend, rules).
+    AllInOneWpSecurity,
+    /// Anything else (a cache plugin, a host's own block).
+    Other,
+}
+
+impl BlockOwner {
+    /// The owner a block label belongs to.
+    pub fn of_label(label: &str) -> BlockOwner {
+        let lower = label.to_ascii_lowercase();
+        if lower == "wordpress" || lower.starts_with("wordpress ") {
+            BlockOwner::WordPress
+        } else if lower.starts_with("wordfence") {
+            BlockOwner::Wordfence
+        } else if ["ithemes security", "solid security", "kadence security"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
+            BlockOwner::SolidSecurity
+        } else if lower.starts_with("aiowpsec")
+            || lower.starts_with("aiowps_")
+            || lower.starts_with("all in one wp security")
+        {
+            BlockOwner::AllInOneWpSecurity
+        } else {
+            BlockOwner::Other
+        }
+    }
+}
+
+/// One block, with 1-based, inclusive line numbers of its two marker lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerBlock {
+    /// The label as written after `BEGIN` (e.g. `iThemes Security - Do not modify or remove
+    /// this line`).
+    pub label: String,
+    /// Who wrote it.
+    pub owner: BlockOwner,
+    /// Line of the opening marker.
+    pub begin_line: usize,
+    /// Line of the closing marker.
+    pub end_line: usize,
+}
+
+/// A marker that opens a block nobody closes, or closes one nobody opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayMarker {
+    /// The label.
+    pub label: String,
+    /// 1-based line.
+    pub line: usize,
+    /// True for an opening marker without its end.
+    pub opening: bool,
+}
+
+/// All blocks in a file, outermost first by position, and the markers that do not pair up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Markers {
+    /// Complete blocks, ordered by their opening line.
+    pub blocks: Vec<MarkerBlock>,
+    /// Markers without a partner.
+    pub stray: Vec<StrayMarker>,
+}
+
+impl Markers {
+    /// Finds the marker blocks in a file's text.
+    pub fn find(text: &str) -> Markers {
+        let mut open: Vec<(String, usize)> = Vec::new();
+        let mut markers = Markers::default();
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            match marker(line) {
+                Some(Marker::Begin(label)) => open.push((label, number)),
+                Some(Marker::End(label)) => {
+                    let key = label.to_ascii_lowercase();
+                    match open
+                        .iter()
+                        .rposition(|(l, _)| l.to_ascii_lowercase() == key)
+                    {
+                        Some(pos) => {
+                            let (label, begin_line) = open.remove(pos);
+                            markers.blocks.push(MarkerBlock {
+                                owner: BlockOwner::of_label(&label),
+                                label,
+                                begin_line,
+                                end_line: number,
+                            });
+                        }
+                        None => markers.stray.push(StrayMarker {
+                            label,
+                            line: number,
+                            opening: false,
+                        }),
+                    }
+                }
+                None => {}
+            }
+        }
+        markers
+            .stray
+            .extend(open.into_iter().map(|(label, line)| StrayMarker {
+                label,
+                line,
+                opening: true,
+            }));
+        markers.blocks.sort_by_key(|b| b.begin_line);
+        markers.stray.sort_by_key(|s| s.line);
+        markers
+    }
+
+    /// Blocks written by `owner`.
+    pub fn by_owner(&self, owner: BlockOwner) -> impl Iterator<Item = &MarkerBlock> {
+        self.blocks.iter().filter(move |b| b.owner == owner)
+    }
+
+    /// The 1-based marker block that contains `line`, innermost first.
+    pub fn enclosing(&self, line: usize) -> Option<&MarkerBlock> {
+        self.blocks
+            .iter()
+            .filter(|b| b.begin_line <= line && line <= b.end_line)
+            .min_by_key(|b| b.end_line - b.begin_line)
+    }
+}
+
+enum Marker {
+    Begin(String),
+    End(String),
+}
+
+fn marker(line: &str) -> Option<Marker> {
+    let trimmed = line.trim();
+    let body = ["#", "//", ";"]
+        .iter()
+        .find_map(|leader| trimmed.strip_prefix(leader))?
+        .trim();
+    // AIOS sub-blocks: `#AIOWPS_IP_BLACKLIST_START` / `#AIOWPS_IP_BLACKLIST_END`.
+    if body.starts_with("AIOWPS_") && !body.contains(' ') {
+        if let Some(name) = body.strip_suffix("_START") {
+            return Some(Marker::Begin(name.to_owned()));
+        }
+        if let Some(name) = body.strip_suffix("_END") {
+            return Some(Marker::End(name.to_owned()));
+        }
+    }
+    let (word, rest) = body.split_once(' ')?;
+    let label = rest.trim().to_owned();
+    if label.is_empty() {
+        return None;
+    }
+    match word.to_ascii_lowercase().as_str() {
+        "begin" => Some(Marker::Begin(label)),
+        "end" => Some(Marker::End(label)),
+        // Wordfence opens its WAF block without a BEGIN: `# Wordfence WAF`.
+        "wordfence" if label.eq_ignore_ascii_case("WAF") => {
+            Some(Marker::Begin(format!("{word} {label}")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HTACCESS: &str = "\
+# BEGIN iThemes Security - Do not modify or remove this line
+# iThemes Security Config Details: 2
+\t# Ban Hosts - Security > Settings > Banned Users
+\tSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.1$\" DenyAccess
+# END iThemes Security - Do not modify or remove this line
+# Wordfence WAF
+<IfModule mod_php.c>
+\tphp_value auto_prepend_file '/home/u/public_html/wordfence-waf.php'
+</IfModule>
+# END Wordfence WAF
+# BEGIN All In One WP Security
+#AIOWPS_IP_BLACKLIST_START
+Deny from 10.0.0.1
+#AIOWPS_IP_BLACKLIST_END
+# END All In One WP Security
+# BEGIN WordPress
+RewriteEngine On
+# END WordPress
+";
+
+    #[test]
+    fn finds_every_plugin_block_with_its_lines() {
+        let markers = Markers::find(HTACCESS);
+        let found: Vec<_> = markers
+            .blocks
+            .iter()
+            .map(|b| (b.owner, b.begin_line, b.end_line))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (BlockOwner::SolidSecurity, 1, 5),
+                (BlockOwner::Wordfence, 6, 10),
+                (BlockOwner::AllInOneWpSecurity, 11, 15),
+                (BlockOwner::AllInOneWpSecurity, 12, 14),
+                (BlockOwner::WordPress, 16, 18),
+            ]
+        );
+        assert!(markers.stray.is_empty());
+        assert_eq!(markers.enclosing(13).unwrap().label, "AIOWPS_IP_BLACKLIST");
+        assert_eq!(markers.enclosing(8).unwrap().owner, BlockOwner::Wordfence);
+        assert_eq!(markers.enclosing(19), None);
+    }
+
+    #[test]
+    fn comment_leaders_and_case_vary_by_file() {
+        let wp_config = "<?php\n// Begin AIOWPSEC Firewall\nif (file_exists('x')) { include_once 'x'; }\n// End AIOWPSEC Firewall\n";
+        let user_ini =
+            "; Wordfence WAF\nauto_prepend_file = '/x/wordfence-waf.php'\n; END Wordfence WAF\n";
+        let kadence = "# BEGIN Kadence Security - Do not modify or remove this line\n# END Kadence Security - Do not modify or remove this line\n";
+        assert_eq!(
+            Markers::find(wp_config).blocks[0].owner,
+            BlockOwner::AllInOneWpSecurity
+        );
+        assert_eq!(Markers::find(wp_config).blocks[0].begin_line, 2);
+        assert_eq!(
+            Markers::find(user_ini).blocks[0].owner,
+            BlockOwner::Wordfence
+        );
+        assert_eq!(
+            Markers::find(kadence).blocks[0].owner,
+            BlockOwner::SolidSecurity
+        );
+    }
+
+    #[test]
+    fn unpaired_markers_are_reported() {
+        let markers = Markers::find("# BEGIN WordPress\nRewriteEngine On\n# END W3TC\n");
+        assert!(markers.blocks.is_empty());
+        assert_eq!(
+            markers.stray,
+            [
+                StrayMarker {
+                    label: "WordPress".into(),
+                    line: 1,
+                    opening: true
+                },
+                StrayMarker {
+                    label: "W3TC".into(),
+                    line: 3,
+                    opening: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn ordinary_comments_are_not_markers() {
+        let markers = Markers::find(
+            "# The directives between BEGIN and END are generated\n# BEGIN\n#\n# Wordfence is great\n",
+        );
+        assert_eq!(markers, Markers::default());
+    }
+}
