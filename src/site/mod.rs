@@ -3,4 +3,5 @@
 
 pub mod htaccess;
 pub mod markers;
+pub mod signature;
 pub mod wp_config;
