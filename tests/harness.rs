@@ -18,6 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
+use wprescue::site::probe::try_login;
 
 const DEFAULT_STATE: &str = "/var/lib/wprescue-sandbox";
 const START_HINT: &str = "start it with `sudo tests/sandbox/sandbox up` (see README.md)";
@@ -129,24 +130,17 @@ impl Sandbox {
     }
 
     /// A real login to wp-login.php from `from` with the sandbox admin's credentials, as a
-    /// browser sends it (test cookie included).
+    /// browser sends it.
     pub fn login_from(&self, from: &str) -> Response {
-        let url = self.url("/wp-login.php");
         let mut client = self.http_from(from);
-        client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
-        let admin_url = self.url("/wp-admin/");
-        let user = self.env("SANDBOX_WP_ADMIN");
-        let password = self.env("SANDBOX_WP_PASSWORD");
-        let form = [
-            ("log", user.as_str()),
-            ("pwd", password.as_str()),
-            ("wp-submit", "Log In"),
-            ("redirect_to", admin_url.as_str()),
-            ("testcookie", "1"),
-        ];
-        client
-            .post_form(&url, &form)
-            .unwrap_or_else(|e| panic!("POST {url} from {from}: {e}"))
+        try_login(
+            &mut client,
+            &self.env("SANDBOX_HTTP_URL"),
+            &self.env("SANDBOX_WP_ADMIN"),
+            &self.env("SANDBOX_WP_PASSWORD"),
+        )
+        .unwrap_or_else(|e| panic!("login from {from}: {e}"))
+        .response
     }
 
     fn run_script(&self, args: &[&str]) {

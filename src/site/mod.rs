@@ -3,5 +3,6 @@
 
 pub mod htaccess;
 pub mod markers;
+pub mod probe;
 pub mod signature;
 pub mod wp_config;

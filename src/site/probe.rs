@@ -1,0 +1,233 @@
+//! Looking at the site over HTTP as the caller: `/`, `/wp-login.php` and `/wp-admin/`, each
+//! followed through a few same-host redirects, every answer named by [`recognise`].
+//!
+//! Probes only read. They never post a login with made-up credentials: every security plugin
+//! counts failed logins per address, so a probe that failed a login would extend the very
+//! lockout it is looking at. A real login is tried only with credentials the user supplies
+//! ([`try_login`]).
+
+use crate::http::{HttpClient, HttpError, Response};
+use crate::site::signature::{Answerer, recognise};
+
+/// The paths a locked-out admin cares about.
+pub const PROBE_PATHS: [&str; 3] = ["/", "/wp-login.php", "/wp-admin/"];
+
+/// Redirects followed per path; WordPress needs two at most (`/wp-admin/` → login form).
+const MAX_REDIRECTS: usize = 3;
+
+/// One request and who answered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    /// The answer.
+    pub response: Response,
+    /// Who produced it.
+    pub answerer: Answerer,
+}
+
+/// A path and the chain of answers it led to.
+#[derive(Debug)]
+pub struct PathProbe {
+    /// The path probed, e.g. `/wp-login.php`.
+    pub path: String,
+    /// Each request made, the first for `path`, then one per redirect followed.
+    pub hops: Vec<Hop>,
+    /// Why the chain stopped early, if a request failed.
+    pub error: Option<HttpError>,
+}
+
+impl PathProbe {
+    /// The last answer received.
+    pub fn last(&self) -> Option<&Hop> {
+        self.hops.last()
+    }
+
+    /// The status of the last answer.
+    pub fn final_status(&self) -> Option<u16> {
+        self.last().map(|h| h.response.status)
+    }
+}
+
+/// Probes each of [`PROBE_PATHS`] under `base_url` (the site URL, no trailing slash needed).
+pub fn probe_site(client: &HttpClient, base_url: &str) -> Vec<PathProbe> {
+    let base = base_url.trim_end_matches('/');
+    PROBE_PATHS
+        .iter()
+        .map(|path| follow(client, base, path))
+        .collect()
+}
+
+fn follow(client: &HttpClient, base: &str, path: &str) -> PathProbe {
+    let mut probe = PathProbe {
+        path: path.to_owned(),
+        hops: Vec::new(),
+        error: None,
+    };
+    let mut url = format!("{base}{path}");
+    loop {
+        let response = match client.get(&url) {
+            Ok(response) => response,
+            Err(e) => {
+                probe.error = Some(e);
+                return probe;
+            }
+        };
+        let next = redirect_target(&response).filter(|next| same_host(next, base));
+        probe.hops.push(Hop {
+            answerer: recognise(&response),
+            response,
+        });
+        match next {
+            Some(next) if probe.hops.len() <= MAX_REDIRECTS => url = next,
+            _ => return probe,
+        }
+    }
+}
+
+/// A real login with the user's own credentials. The answer tells recovery apart from a
+/// lockout that only shows on login (Limit Login Attempts, AIOS lockdown): a redirect into
+/// wp-admin with a logged-in cookie is success.
+pub fn try_login(
+    client: &mut HttpClient,
+    base_url: &str,
+    user: &str,
+    password: &str,
+) -> Result<Hop, HttpError> {
+    let base = base_url.trim_end_matches('/');
+    // WordPress refuses a login without its test cookie ("cookies are blocked").
+    client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
+    let admin = format!("{base}/wp-admin/");
+    let form = [
+        ("log", user),
+        ("pwd", password),
+        ("wp-submit", "Log In"),
+        ("redirect_to", admin.as_str()),
+        ("testcookie", "1"),
+    ];
+    let response = client.post_form(&format!("{base}/wp-login.php"), &form)?;
+    Ok(Hop {
+        answerer: recognise(&response),
+        response,
+    })
+}
+
+/// Whether a login answer is a successful WordPress login.
+pub fn is_logged_in(response: &Response) -> bool {
+    let into_admin = (300..400).contains(&response.status)
+        && response
+            .header("location")
+            .is_some_and(|l| l.contains("/wp-admin"));
+    let cookie = response
+        .headers
+        .iter()
+        .any(|(n, v)| n == "set-cookie" && v.starts_with("wordpress_logged_in_"));
+    into_admin && cookie
+}
+
+/// The absolute URL a redirect points to.
+fn redirect_target(response: &Response) -> Option<String> {
+    if !(300..400).contains(&response.status) {
+        return None;
+    }
+    let location = response.header("location")?;
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Some(location.to_owned());
+    }
+    let origin = origin(&response.url)?;
+    if location.starts_with('/') {
+        Some(format!("{origin}{location}"))
+    } else {
+        let dir = response
+            .url
+            .rsplit_once('/')
+            .map_or(response.url.as_str(), |(d, _)| d);
+        Some(format!("{dir}/{location}"))
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> Option<&str> {
+    let after_scheme = url.find("://")? + 3;
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    Some(&url[..end])
+}
+
+/// Same host name, whatever the scheme and port: `http://x` → `https://x` is followed, a
+/// redirect to another site is not.
+fn same_host(a: &str, b: &str) -> bool {
+    let host = |url: &str| {
+        origin(url).map(|o| {
+            let authority = &o[o.find("://").map_or(0, |i| i + 3)..];
+            let without_user = authority.rsplit('@').next().unwrap_or(authority);
+            without_user
+                .split(':')
+                .next()
+                .unwrap_or(without_user)
+                .to_ascii_lowercase()
+        })
+    };
+    host(a).is_some() && host(a) == host(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redirect(url: &str, location: &str) -> Response {
+        Response {
+            url: url.into(),
+            status: 302,
+            headers: vec![("location".into(), location.into())],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn redirect_targets_resolve_against_the_request() {
+        let base = "http://127.0.0.10:18080/wp-admin/";
+        assert_eq!(
+            redirect_target(&redirect(
+                base,
+                "http://127.0.0.10:18080/wp-login.php?reauth=1"
+            ))
+            .as_deref(),
+            Some("http://127.0.0.10:18080/wp-login.php?reauth=1")
+        );
+        assert_eq!(
+            redirect_target(&redirect(base, "/wp-login.php")).as_deref(),
+            Some("http://127.0.0.10:18080/wp-login.php")
+        );
+        assert_eq!(
+            redirect_target(&redirect(base, "index.php")).as_deref(),
+            Some("http://127.0.0.10:18080/wp-admin/index.php")
+        );
+        let mut ok = redirect(base, "/x");
+        ok.status = 200;
+        assert_eq!(redirect_target(&ok), None);
+    }
+
+    #[test]
+    fn only_the_same_host_is_followed() {
+        assert!(same_host(
+            "https://example.com/wp-login.php",
+            "http://example.com:8080"
+        ));
+        assert!(same_host("http://user@Example.com/", "http://example.com"));
+        assert!(!same_host("https://evil.example/", "http://example.com"));
+        assert!(!same_host("not a url", "http://example.com"));
+    }
+
+    #[test]
+    fn a_login_is_a_redirect_into_wp_admin_with_the_cookie() {
+        let mut response = redirect("http://x/wp-login.php", "http://x/wp-admin/");
+        assert!(!is_logged_in(&response), "no cookie yet");
+        response.headers.push((
+            "set-cookie".into(),
+            "wordpress_logged_in_abc=admin%7C1; path=/".into(),
+        ));
+        assert!(is_logged_in(&response));
+        response.status = 200;
+        assert!(!is_logged_in(&response));
+    }
+}
