@@ -140,7 +140,6 @@ impl Sandbox {
             &self.env("SANDBOX_WP_PASSWORD"),
         )
         .unwrap_or_else(|e| panic!("login from {from}: {e}"))
-        .response
     }
 
     fn run_script(&self, args: &[&str]) {

@@ -5,45 +5,7 @@
 //!
 //! The comment leader differs by file (`#`, `//`, `;`) and plugins change case (`Begin`,
 //! `BEGIN`), so both are ignored when matching; the label must match between the two ends.
-
-/// Who wrote a block, from its label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlockOwner {
-    /// WordPress core (rewrite rules).
-    WordPress,
-    /// Wordfence (WAF prepend, code-execution protection).
-    Wordfence,
-    /// Solid Security, formerly iThemes Security, now Kadence Security.
-    SolidSecurity,
-    /// All In One WP Security (firewall prepend, rules).
-    AllInOneWpSecurity,
-    /// Anything else (a cache plugin, a host's own block).
-    Other,
-}
-
-impl BlockOwner {
-    /// The owner a block label belongs to.
-    pub fn of_label(label: &str) -> BlockOwner {
-        let lower = label.to_ascii_lowercase();
-        if lower == "wordpress" || lower.starts_with("wordpress ") {
-            BlockOwner::WordPress
-        } else if lower.starts_with("wordfence") {
-            BlockOwner::Wordfence
-        } else if ["ithemes security", "solid security", "kadence security"]
-            .iter()
-            .any(|p| lower.starts_with(p))
-        {
-            BlockOwner::SolidSecurity
-        } else if lower.starts_with("aiowpsec")
-            || lower.starts_with("aiowps_")
-            || lower.starts_with("all in one wp security")
-        {
-            BlockOwner::AllInOneWpSecurity
-        } else {
-            BlockOwner::Other
-        }
-    }
-}
+//! Which plugin wrote a block is the catalog's business ([`crate::site::catalog`]).
 
 /// One block, with 1-based, inclusive line numbers of its two marker lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +13,6 @@ pub struct MarkerBlock {
     /// The label as written after `BEGIN` (e.g. `iThemes Security - Do not modify or remove
     /// this line`).
     pub label: String,
-    /// Who wrote it.
-    pub owner: BlockOwner,
     /// Line of the opening marker.
     pub begin_line: usize,
     /// Line of the closing marker.
@@ -97,7 +57,6 @@ impl Markers {
                         Some(pos) => {
                             let (label, begin_line) = open.remove(pos);
                             markers.blocks.push(MarkerBlock {
-                                owner: BlockOwner::of_label(&label),
                                 label,
                                 begin_line,
                                 end_line: number,
@@ -123,11 +82,6 @@ impl Markers {
         markers.blocks.sort_by_key(|b| b.begin_line);
         markers.stray.sort_by_key(|s| s.line);
         markers
-    }
-
-    /// Blocks written by `owner`.
-    pub fn by_owner(&self, owner: BlockOwner) -> impl Iterator<Item = &MarkerBlock> {
-        self.blocks.iter().filter(move |b| b.owner == owner)
     }
 
     /// The 1-based marker block that contains `line`, innermost first.
@@ -206,21 +160,21 @@ RewriteEngine On
         let found: Vec<_> = markers
             .blocks
             .iter()
-            .map(|b| (b.owner, b.begin_line, b.end_line))
+            .map(|b| (b.label.as_str(), b.begin_line, b.end_line))
             .collect();
         assert_eq!(
             found,
             [
-                (BlockOwner::SolidSecurity, 1, 5),
-                (BlockOwner::Wordfence, 6, 10),
-                (BlockOwner::AllInOneWpSecurity, 11, 15),
-                (BlockOwner::AllInOneWpSecurity, 12, 14),
-                (BlockOwner::WordPress, 16, 18),
+                ("iThemes Security - Do not modify or remove this line", 1, 5),
+                ("Wordfence WAF", 6, 10),
+                ("All In One WP Security", 11, 15),
+                ("AIOWPS_IP_BLACKLIST", 12, 14),
+                ("WordPress", 16, 18),
             ]
         );
         assert!(markers.stray.is_empty());
         assert_eq!(markers.enclosing(13).unwrap().label, "AIOWPS_IP_BLACKLIST");
-        assert_eq!(markers.enclosing(8).unwrap().owner, BlockOwner::Wordfence);
+        assert_eq!(markers.enclosing(8).unwrap().label, "Wordfence WAF");
         assert_eq!(markers.enclosing(19), None);
     }
 
@@ -230,19 +184,19 @@ RewriteEngine On
         let user_ini =
             "; Wordfence WAF\nauto_prepend_file = '/x/wordfence-waf.php'\n; END Wordfence WAF\n";
         let kadence = "# BEGIN Kadence Security - Do not modify or remove this line\n# END Kadence Security - Do not modify or remove this line\n";
-        assert_eq!(
-            Markers::find(wp_config).blocks[0].owner,
-            BlockOwner::AllInOneWpSecurity
-        );
-        assert_eq!(Markers::find(wp_config).blocks[0].begin_line, 2);
-        assert_eq!(
-            Markers::find(user_ini).blocks[0].owner,
-            BlockOwner::Wordfence
-        );
-        assert_eq!(
-            Markers::find(kadence).blocks[0].owner,
-            BlockOwner::SolidSecurity
-        );
+        let only = |text| {
+            let blocks = Markers::find(text).blocks;
+            assert_eq!(blocks.len(), 1, "{text}");
+            (
+                blocks[0].label.clone(),
+                blocks[0].begin_line,
+                blocks[0].end_line,
+            )
+        };
+        assert_eq!(only(wp_config), ("AIOWPSEC Firewall".into(), 2, 4));
+        assert_eq!(only(user_ini), ("Wordfence WAF".into(), 1, 3));
+        let kadence_label = "Kadence Security - Do not modify or remove this line";
+        assert_eq!(only(kadence), (kadence_label.into(), 1, 2));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! ([`try_login`]).
 
 use crate::http::{HttpClient, HttpError, Response};
+use crate::site::catalog::Catalog;
 use crate::site::signature::{Answerer, recognise};
 
 /// The paths a locked-out admin cares about.
@@ -47,16 +48,17 @@ impl PathProbe {
     }
 }
 
-/// Probes each of [`PROBE_PATHS`] under `base_url` (the site URL, no trailing slash needed).
-pub fn probe_site(client: &HttpClient, base_url: &str) -> Vec<PathProbe> {
+/// Probes each of [`PROBE_PATHS`] under `base_url` (the site URL, no trailing slash needed),
+/// naming block pages from `catalog`.
+pub fn probe_site(client: &HttpClient, base_url: &str, catalog: &Catalog) -> Vec<PathProbe> {
     let base = base_url.trim_end_matches('/');
     PROBE_PATHS
         .iter()
-        .map(|path| follow(client, base, path))
+        .map(|path| follow(client, base, path, catalog))
         .collect()
 }
 
-fn follow(client: &HttpClient, base: &str, path: &str) -> PathProbe {
+fn follow(client: &HttpClient, base: &str, path: &str, catalog: &Catalog) -> PathProbe {
     let mut probe = PathProbe {
         path: path.to_owned(),
         hops: Vec::new(),
@@ -73,7 +75,7 @@ fn follow(client: &HttpClient, base: &str, path: &str) -> PathProbe {
         };
         let next = redirect_target(&response).filter(|next| same_host(next, base));
         probe.hops.push(Hop {
-            answerer: recognise(&response),
+            answerer: recognise(&response, catalog),
             response,
         });
         match next {
@@ -84,14 +86,14 @@ fn follow(client: &HttpClient, base: &str, path: &str) -> PathProbe {
 }
 
 /// A real login with the user's own credentials. The answer tells recovery apart from a
-/// lockout that only shows on login (Limit Login Attempts, AIOS lockdown): a redirect into
-/// wp-admin with a logged-in cookie is success.
+/// lockout that only shows on login (Limit Login Attempts, AIOS lockdown): see
+/// [`is_logged_in`].
 pub fn try_login(
     client: &mut HttpClient,
     base_url: &str,
     user: &str,
     password: &str,
-) -> Result<Hop, HttpError> {
+) -> Result<Response, HttpError> {
     let base = base_url.trim_end_matches('/');
     // WordPress refuses a login without its test cookie ("cookies are blocked").
     client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
@@ -103,11 +105,7 @@ pub fn try_login(
         ("redirect_to", admin.as_str()),
         ("testcookie", "1"),
     ];
-    let response = client.post_form(&format!("{base}/wp-login.php"), &form)?;
-    Ok(Hop {
-        answerer: recognise(&response),
-        response,
-    })
+    client.post_form(&format!("{base}/wp-login.php"), &form)
 }
 
 /// Whether a login answer is a successful WordPress login.

@@ -1,35 +1,20 @@
-//! Recognising who answered a request: a security plugin's block page, Apache's own pages, or
-//! WordPress. Status codes alone are ambiguous (Wordfence and AIOS both say 503; Apache, Solid
-//! and AIOS all say 403), so each signature pairs a status with the text or header that only
-//! that answerer sends, per the plugin fact sheet.
+//! Recognising who answered a request: a security plugin's block page (from the catalog),
+//! Apache's own pages, or WordPress. Status codes alone are ambiguous (Wordfence and AIOS both
+//! say 503; Apache, Solid and AIOS all say 403), so each signature pairs a status with text or
+//! a header that only that answerer sends, per the plugin fact sheet.
 
 use crate::http::Response;
+use crate::site::catalog::Catalog;
 
 /// Who produced a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Answerer {
-    /// Wordfence's firewall or plugin block page (503).
-    WordfenceBlock,
-    /// A Wordfence firewall rule hit (403 "potentially unsafe operation").
-    WordfenceRule,
-    /// Solid / iThemes / Kadence Security lockout page (403).
-    SolidLockout,
-    /// Solid's hidden login ("This has been disabled.", 403).
-    SolidHiddenLogin,
-    /// All In One WP Security login lockdown (503).
-    AiosLockdown,
-    /// AIOS IP blacklist or login allow-list: 403 with an empty body.
-    AiosEmptyForbidden,
-    /// AIOS's PHP password prompt: 401 `Basic charset="UTF-8"`, no realm.
-    AiosHttpAuth,
-    /// Limit Login Attempts Reloaded refusing a login (200 with the form).
-    LimitLoginAttempts,
-    /// Loginizer refusing a login or blocking a page.
-    Loginizer,
-    /// Shield Security's block page.
-    Shield,
+    /// A security plugin's block or lockout page, by catalog id.
+    Plugin(String),
     /// Apache asking for the server-level password: 401 with a realm.
     ApacheBasicAuth,
+    /// A password prompt without a realm: a plugin's PHP prompt (AIOS), not Apache's.
+    PluginPasswordPrompt,
     /// Apache's own 403 page (a `Deny`/`Require not ip` rule in `.htaccess`).
     ApacheForbidden,
     /// Apache's own 500 page (a broken `.htaccess`).
@@ -43,127 +28,63 @@ pub enum Answerer {
 }
 
 impl Answerer {
-    /// A short human name.
-    pub fn describe(self) -> &'static str {
+    /// A short human name, with the plugin's name from the catalog.
+    pub fn describe(&self, catalog: &Catalog) -> String {
         match self {
-            Answerer::WordfenceBlock => "Wordfence block page",
-            Answerer::WordfenceRule => "Wordfence firewall rule",
-            Answerer::SolidLockout => "Solid Security lockout page",
-            Answerer::SolidHiddenLogin => "Solid Security hidden login",
-            Answerer::AiosLockdown => "All In One WP Security login lockdown",
-            Answerer::AiosEmptyForbidden => "empty 403 (All In One WP Security blacklist)",
-            Answerer::AiosHttpAuth => "All In One WP Security password prompt",
-            Answerer::LimitLoginAttempts => "Limit Login Attempts Reloaded refusal",
-            Answerer::Loginizer => "Loginizer lockout",
-            Answerer::Shield => "Shield Security block page",
-            Answerer::ApacheBasicAuth => "Apache password prompt (basic auth)",
-            Answerer::ApacheForbidden => "Apache 403 page",
-            Answerer::ApacheServerError => "Apache 500 page",
-            Answerer::EmptyServerError => "empty 500 (PHP failed before any output)",
-            Answerer::WordPressCriticalError => "WordPress critical error page",
-            Answerer::Unrecognised => "unrecognised answer",
+            Answerer::Plugin(id) => {
+                let name = catalog.get(id).map_or(id.as_str(), |p| p.name.as_str());
+                format!("{name} block page")
+            }
+            Answerer::ApacheBasicAuth => "Apache password prompt (basic auth)".into(),
+            Answerer::PluginPasswordPrompt => "password prompt without a realm (a plugin's)".into(),
+            Answerer::ApacheForbidden => "Apache 403 page".into(),
+            Answerer::ApacheServerError => "Apache 500 page".into(),
+            Answerer::EmptyServerError => "empty 500 (PHP failed before any output)".into(),
+            Answerer::WordPressCriticalError => "WordPress critical error page".into(),
+            Answerer::Unrecognised => "no known block page".into(),
         }
     }
 }
 
-/// One recognisable answer: the status it comes with and text only it contains.
-struct Signature {
-    answerer: Answerer,
-    status: u16,
-    /// The body must contain one of these (empty: no body condition).
-    any_marker: &'static [&'static str],
-}
-
-// Order matters: the first match wins, so specific pages come before generic server pages.
-const SIGNATURES: &[Signature] = &[
-    Signature {
-        answerer: Answerer::WordfenceBlock,
-        status: 503,
-        any_marker: &[
-            "Generated by Wordfence",
-            "Your access to this site has been limited",
-            "You are temporarily locked out",
-        ],
-    },
-    Signature {
-        answerer: Answerer::WordfenceRule,
-        status: 403,
-        any_marker: &[
-            "A potentially unsafe operation has been detected",
-            "Generated by Wordfence",
-        ],
-    },
-    Signature {
-        answerer: Answerer::SolidLockout,
-        status: 403,
-        any_marker: &["lockout_screen", "You have been locked out of this site"],
-    },
-    Signature {
-        answerer: Answerer::SolidHiddenLogin,
-        status: 403,
-        any_marker: &["This has been disabled."],
-    },
-    Signature {
-        answerer: Answerer::AiosLockdown,
-        status: 503,
-        any_marker: &["Access from your IP address has been blocked for security reasons"],
-    },
-    Signature {
-        answerer: Answerer::Shield,
-        status: 0,
-        any_marker: &["Access from your IP address has been temporarily restricted"],
-    },
-    Signature {
-        answerer: Answerer::Loginizer,
-        status: 0,
-        any_marker: &[
-            "You have exceeded maximum login retries",
-            "Powered by Loginizer",
-        ],
-    },
-    Signature {
-        answerer: Answerer::LimitLoginAttempts,
-        status: 200,
-        any_marker: &["Too many failed login attempts"],
-    },
-    Signature {
-        answerer: Answerer::WordPressCriticalError,
-        status: 500,
-        any_marker: &["There has been a critical error on this website"],
-    },
-    Signature {
-        answerer: Answerer::ApacheServerError,
-        status: 500,
-        any_marker: &["The server encountered an internal error or"],
-    },
-    Signature {
-        answerer: Answerer::ApacheForbidden,
-        status: 403,
-        any_marker: &["You don't have permission to access"],
-    },
+/// Apache's and WordPress's own pages: `(answerer, status, text only that page has)`.
+const SERVER_PAGES: [(Answerer, u16, &str); 3] = [
+    (
+        Answerer::WordPressCriticalError,
+        500,
+        "There has been a critical error on this website",
+    ),
+    (
+        Answerer::ApacheServerError,
+        500,
+        "The server encountered an internal error or",
+    ),
+    (
+        Answerer::ApacheForbidden,
+        403,
+        "You don't have permission to access",
+    ),
 ];
 
-/// Names who answered `response`.
-pub fn recognise(response: &Response) -> Answerer {
+/// Names who answered `response`: a plugin in `catalog` first, then the server.
+pub fn recognise(response: &Response, catalog: &Catalog) -> Answerer {
     if response.status == 401 {
         return match response.header("www-authenticate") {
             Some(challenge) if challenge.to_ascii_lowercase().contains("realm=") => {
                 Answerer::ApacheBasicAuth
             }
-            Some(_) => Answerer::AiosHttpAuth,
+            Some(_) => Answerer::PluginPasswordPrompt,
             None => Answerer::Unrecognised,
         };
     }
-    let matched = SIGNATURES.iter().find(|s| {
-        (s.status == 0 || s.status == response.status)
-            && s.any_marker.iter().any(|m| response.contains(m))
-    });
-    match matched {
-        Some(signature) => signature.answerer,
-        None if response.body.trim().is_empty() && response.status == 403 => {
-            Answerer::AiosEmptyForbidden
-        }
-        None if response.body.trim().is_empty() && response.status == 500 => {
+    if let Some(plugin) = catalog.block_page_owner(response) {
+        return Answerer::Plugin(plugin.id.clone());
+    }
+    let server_page = SERVER_PAGES
+        .iter()
+        .find(|(_, status, marker)| response.status == *status && response.contains(marker));
+    match server_page {
+        Some((answerer, _, _)) => answerer.clone(),
+        None if response.status == 500 && response.body.trim().is_empty() => {
             Answerer::EmptyServerError
         }
         None => Answerer::Unrecognised,
@@ -185,6 +106,7 @@ pub fn basic_realm(response: &Response) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::catalog::tests::sample;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         Response {
@@ -199,49 +121,48 @@ mod tests {
     }
 
     #[test]
-    fn plugin_block_pages() {
+    fn plugin_pages_come_from_the_catalog() {
+        let catalog = sample();
+        let wordfence = response(
+            503,
+            &[],
+            "<title>Your access to this site has been limited</title> Generated by Wordfence",
+        );
+        assert_eq!(
+            recognise(&wordfence, &catalog),
+            Answerer::Plugin("wordfence".into())
+        );
+        assert_eq!(
+            recognise(&response(403, &[], ""), &catalog),
+            Answerer::Plugin("aios".into())
+        );
+        assert_eq!(
+            recognise(&wordfence, &Catalog::default()),
+            Answerer::Unrecognised
+        );
+        assert_eq!(
+            Answerer::Plugin("wordfence".into()).describe(&catalog),
+            "wordfence block page"
+        );
+    }
+
+    #[test]
+    fn server_pages() {
+        let catalog = sample();
+        let apache_403 =
+            "<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>";
+        let apache_500 = "<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\nmisconfiguration";
+        let critical = "<p>There has been a critical error on this website.</p>";
         let cases = [
-            (
-                503,
-                "<title>Your access to this site has been limited by the site owner</title>...Generated by Wordfence",
-                Answerer::WordfenceBlock,
-            ),
-            (
-                403,
-                "<p>A potentially unsafe operation has been detected in your request to this site</p>",
-                Answerer::WordfenceRule,
-            ),
-            (
-                403,
-                "<title>Forbidden</title><body id=\"lockout_screen\"><h1>You have been locked out of this site</h1>",
-                Answerer::SolidLockout,
-            ),
-            (403, "This has been disabled.", Answerer::SolidHiddenLogin),
-            (
-                503,
-                "<title>Service temporarily unavailable</title>Access from your IP address has been blocked for security reasons",
-                Answerer::AiosLockdown,
-            ),
-            (403, "", Answerer::AiosEmptyForbidden),
-            (
-                200,
-                "<strong>ERROR</strong>: Too many failed login attempts. Please try again in 20 minutes.",
-                Answerer::LimitLoginAttempts,
-            ),
-            (
-                200,
-                "You have exceeded maximum login retries",
-                Answerer::Loginizer,
-            ),
-            (
-                403,
-                "Access from your IP address has been temporarily restricted.",
-                Answerer::Shield,
-            ),
+            (403, apache_403, Answerer::ApacheForbidden),
+            (500, apache_500, Answerer::ApacheServerError),
+            (500, "", Answerer::EmptyServerError),
+            (500, critical, Answerer::WordPressCriticalError),
+            (200, "<html>hello</html>", Answerer::Unrecognised),
         ];
         for (status, body, expected) in cases {
             assert_eq!(
-                recognise(&response(status, &[], body)),
+                recognise(&response(status, &[], body), &catalog),
                 expected,
                 "{status} {body}"
             );
@@ -249,38 +170,8 @@ mod tests {
     }
 
     #[test]
-    fn server_pages() {
-        let apache_403 =
-            "<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>";
-        let apache_500 = "<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\nmisconfiguration";
-        assert_eq!(
-            recognise(&response(403, &[], apache_403)),
-            Answerer::ApacheForbidden
-        );
-        assert_eq!(
-            recognise(&response(500, &[], apache_500)),
-            Answerer::ApacheServerError
-        );
-        assert_eq!(
-            recognise(&response(500, &[], "")),
-            Answerer::EmptyServerError
-        );
-        assert_eq!(
-            recognise(&response(
-                500,
-                &[],
-                "<p>There has been a critical error on this website.</p>"
-            )),
-            Answerer::WordPressCriticalError
-        );
-        assert_eq!(
-            recognise(&response(200, &[], "<html>hello</html>")),
-            Answerer::Unrecognised
-        );
-    }
-
-    #[test]
-    fn a_realm_tells_apache_from_aios() {
+    fn a_realm_tells_apache_from_a_plugin_prompt() {
+        let catalog = sample();
         let apache = response(
             401,
             &[("www-authenticate", "Basic realm=\"Restricted Area\"")],
@@ -291,8 +182,8 @@ mod tests {
             &[("www-authenticate", "Basic charset=\"UTF-8\"")],
             "<h1>Unauthorized</h1>",
         );
-        assert_eq!(recognise(&apache), Answerer::ApacheBasicAuth);
-        assert_eq!(recognise(&aios), Answerer::AiosHttpAuth);
+        assert_eq!(recognise(&apache, &catalog), Answerer::ApacheBasicAuth);
+        assert_eq!(recognise(&aios, &catalog), Answerer::PluginPasswordPrompt);
         assert_eq!(basic_realm(&apache).as_deref(), Some("Restricted Area"));
         assert_eq!(basic_realm(&aios), None);
         let unquoted = response(
@@ -301,14 +192,5 @@ mod tests {
             "",
         );
         assert_eq!(basic_realm(&unquoted).as_deref(), Some("private"));
-    }
-
-    #[test]
-    fn a_marker_with_the_wrong_status_is_not_that_page() {
-        // A blog post quoting Wordfence's footer is not a block.
-        assert_eq!(
-            recognise(&response(200, &[], "Generated by Wordfence")),
-            Answerer::Unrecognised
-        );
     }
 }

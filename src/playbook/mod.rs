@@ -1,0 +1,198 @@
+//! Playbooks: declarative YAML files, one per security plugin or recovery. Built-ins live in
+//! `playbooks/` and are embedded in the binary; users can load their own files.
+//!
+//! Today a playbook describes the plugin it is about ([`PluginSpec`]), which diagnosis uses to
+//! recognise the plugin on disk and over HTTP; recovery steps come with the engine.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::site::catalog::{Catalog, PluginSpec};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_playbooks.rs"));
+
+/// One playbook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    /// Unique name, used on the command line.
+    pub name: String,
+    /// One paragraph for `wprescue playbooks`.
+    pub description: String,
+    /// The plugin this playbook is about, if any.
+    #[serde(default)]
+    pub plugin: Option<PluginSpec>,
+}
+
+/// Where a playbook came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Embedded in the binary, by file name.
+    Builtin(&'static str),
+    /// A user's file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Builtin(name) => write!(f, "built-in playbooks/{name}"),
+            Source::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// A playbook that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybookError {
+    /// The YAML is malformed or does not fit the schema.
+    #[error("{source_name}: {message}")]
+    Invalid {
+        /// The file.
+        source_name: Source,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// Two playbooks share a name.
+    #[error("{second}: a playbook named '{name}' already comes from {first}")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// Where it was first defined.
+        first: Source,
+        /// The duplicate.
+        second: Source,
+    },
+}
+
+impl Playbook {
+    /// Parses one playbook.
+    pub fn parse(yaml: &str, source: Source) -> Result<Playbook, PlaybookError> {
+        serde_saphyr::from_str(yaml).map_err(|e| PlaybookError::Invalid {
+            source_name: source,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// A set of playbooks with unique names.
+#[derive(Debug, Clone, Default)]
+pub struct Playbooks {
+    entries: Vec<(Source, Playbook)>,
+}
+
+impl Playbooks {
+    /// The built-in playbooks.
+    pub fn builtin() -> Result<Playbooks, PlaybookError> {
+        let mut set = Playbooks::default();
+        for (name, yaml) in BUILTIN_PLAYBOOKS {
+            set.add(
+                Source::Builtin(name),
+                Playbook::parse(yaml, Source::Builtin(name))?,
+            )?;
+        }
+        Ok(set)
+    }
+
+    /// Adds a playbook; names must be unique.
+    pub fn add(&mut self, source: Source, playbook: Playbook) -> Result<(), PlaybookError> {
+        if let Some((first, _)) = self.entries.iter().find(|(_, p)| p.name == playbook.name) {
+            return Err(PlaybookError::DuplicateName {
+                name: playbook.name,
+                first: first.clone(),
+                second: source,
+            });
+        }
+        self.entries.push((source, playbook));
+        Ok(())
+    }
+
+    /// The playbooks, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = &Playbook> {
+        self.entries.iter().map(|(_, p)| p)
+    }
+
+    /// Every plugin the playbooks describe.
+    pub fn catalog(&self) -> Catalog {
+        Catalog {
+            plugins: self.iter().filter_map(|p| p.plugin.clone()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_describes_itself() {
+        let set = Playbooks::builtin().unwrap();
+        assert!(set.iter().count() >= 7);
+        for playbook in set.iter() {
+            assert!(!playbook.description.trim().is_empty(), "{}", playbook.name);
+        }
+    }
+
+    #[test]
+    fn the_embedded_set_is_exactly_the_playbooks_folder() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<&str> = BUILTIN_PLAYBOOKS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn the_catalog_knows_the_plugins_of_the_fact_sheet() {
+        let catalog = Playbooks::builtin().unwrap().catalog();
+        for (id, folder) in [
+            ("wordfence", "wordfence"),
+            ("solid-security", "better-wp-security"),
+            (
+                "all-in-one-wp-security",
+                "all-in-one-wp-security-and-firewall",
+            ),
+            (
+                "limit-login-attempts-reloaded",
+                "limit-login-attempts-reloaded",
+            ),
+            ("loginizer", "loginizer"),
+            ("wps-hide-login", "wps-hide-login"),
+        ] {
+            let plugin = catalog.get(id).unwrap_or_else(|| panic!("no {id}"));
+            assert!(plugin.folders.iter().any(|f| f == folder), "{id}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_unknown_key() {
+        let err = Playbook::parse(
+            "name: x\ndescription: y\nplugin:\n  id: x\n  name: X\n  folder: [x]\n",
+            Source::File("mine.yaml".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("mine.yaml: "), "{err}");
+        assert!(err.contains("folder"), "{err}");
+        assert!(err.contains("line 6 column 3"), "{err}");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut set = Playbooks::builtin().unwrap();
+        let copy = set.iter().next().unwrap().clone();
+        let err = set
+            .add(Source::File("again.yaml".into()), copy)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("already comes from built-in playbooks/20-wordfence.yaml"),
+            "{err}"
+        );
+    }
+}
