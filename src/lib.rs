@@ -4,9 +4,14 @@
 //!
 //! - [`http`]: requests made *as the caller* (optionally from a chosen local address), the
 //!   way the site sees the locked-out browser.
+//! - [`transport`]: remote files, the same over SFTP/SSH, FTP/FTPS or a local folder: list,
+//!   stat, read, atomic write, rename, mkdir, remove, and commands over SSH.
 //! - [`site`]: reading the site without running it: `wp-config.php`, `.htaccess`, plugins.
 //! - [`playbook`]: the declarative YAML playbooks, built-in and the user's.
+//! - [`cli`]: the command line, the only place `anyhow` is used.
 
+pub mod cli;
 pub mod http;
 pub mod playbook;
 pub mod site;
+pub mod transport;

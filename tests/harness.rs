@@ -142,6 +142,78 @@ impl Sandbox {
         .unwrap_or_else(|e| panic!("login from {from}: {e}"))
     }
 
+    /// Runs the real `wprescue` binary against the sandbox over `protocol`, hermetically: a
+    /// fresh `HOME`, none of the caller's agent, colour or `WPRESCUE_*` settings; the
+    /// connection flags and the FTP password come from the env file.
+    pub fn wprescue(&self, protocol: Protocol, args: &[&str]) -> Run {
+        self.wprescue_with_env(protocol, args, &[])
+    }
+
+    /// [`Sandbox::wprescue`] with extra environment variables (e.g. a login password).
+    pub fn wprescue_with_env(
+        &self,
+        protocol: Protocol,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Run {
+        self.wprescue_at(protocol, &self.target(protocol), args, env)
+    }
+
+    /// [`Sandbox::wprescue_with_env`] with the target spelled out (e.g. a subfolder).
+    pub fn wprescue_at(
+        &self,
+        protocol: Protocol,
+        target: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Run {
+        let home = tempfile::tempdir().expect("a temporary HOME");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wprescue"));
+        command
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        let (subcommand, rest) = args.split_first().expect("a subcommand");
+        command.arg(subcommand).arg(target).args(rest);
+        match protocol {
+            Protocol::Sftp => {
+                command
+                    .args(["--identity", &self.env("SANDBOX_SSH_KEY")])
+                    .args(["--known-hosts", &self.env("SANDBOX_SSH_KNOWN_HOSTS")]);
+            }
+            Protocol::Ftp => {
+                command.env("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"));
+            }
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let output = command.output().expect("wprescue runs");
+        Run {
+            status: output.status.code().expect("an exit code"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The target URL for `protocol`: the hosting account's home, as a user would give it.
+    pub fn target(&self, protocol: Protocol) -> String {
+        match protocol {
+            Protocol::Sftp => format!(
+                "sftp://{}@{}:{}{}",
+                self.env("SANDBOX_USER"),
+                self.env("SANDBOX_SSH_HOST"),
+                self.env("SANDBOX_SSH_PORT"),
+                self.env("SANDBOX_HOME")
+            ),
+            // vsftpd chroots the account to its home.
+            Protocol::Ftp => format!(
+                "ftp://{}@{}:{}/",
+                self.env("SANDBOX_USER"),
+                self.env("SANDBOX_FTP_HOST"),
+                self.env("SANDBOX_FTP_PORT")
+            ),
+        }
+    }
+
     fn run_script(&self, args: &[&str]) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/sandbox");
         let output = Command::new(&script)
@@ -191,4 +263,24 @@ fn read_env_file(path: &Path) -> HashMap<String, String> {
         .filter_map(|line| line.split_once('='))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect()
+}
+
+/// How the binary reaches the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// SFTP with the sandbox's client key and known_hosts.
+    Sftp,
+    /// Plain FTP with the account's password.
+    Ftp,
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit status.
+    pub status: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
 }

@@ -4,7 +4,9 @@
 //! Start the sandbox first: `sudo tests/sandbox/sandbox up`. Without it every test here fails
 //! and says so; none is skipped.
 
+mod diagnose;
 mod fixture_state;
 mod harness;
 mod readme;
 mod scenarios;
+mod transport;

@@ -25,6 +25,10 @@ pub struct PluginSpec {
     /// `iThemes Security` matches `iThemes Security - Do not modify or remove this line`).
     #[serde(default)]
     pub markers: Vec<String>,
+    /// Constants it reads from `wp-config.php`, such as switches that turn a protection off
+    /// (`AIOS_DISABLE_LOGIN_LOCKOUT`).
+    #[serde(default)]
+    pub constants: Vec<String>,
     /// What its block or lockout answers look like.
     #[serde(default)]
     pub block_pages: Vec<PageSignature>,
@@ -119,6 +123,7 @@ pub(crate) mod tests {
             folders: vec![id.into()],
             files: vec![],
             markers: markers.iter().map(|m| m.to_string()).collect(),
+            constants: vec![],
             block_pages: pages,
             lockout_shows_on: LockoutScope::EveryPage,
             hides_login: false,
@@ -140,7 +145,11 @@ pub(crate) mod tests {
                     &["iThemes Security", "Kadence Security"],
                     vec![page(403, &["lockout_screen"], false)],
                 ),
-                spec("aios", &["AIOWPSEC Firewall"], vec![page(403, &[], true)]),
+                PluginSpec {
+                    constants: vec!["AIOS_DISABLE_LOGIN_LOCKOUT".into()],
+                    hides_login: true,
+                    ..spec("aios", &["AIOWPSEC Firewall"], vec![page(403, &[], true)])
+                },
             ],
         }
     }

@@ -1,0 +1,180 @@
+//! The command line: one clap definition, whose doc comments are the `--help` text.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::transport::TARGET_HELP;
+
+use super::color::ColorChoice;
+
+/// Get a locked-out WordPress administrator back in, from the terminal, over SSH/SFTP or
+/// FTP/FTPS.
+///
+/// wprescue connects to the hosting account, finds out why wp-admin is unreachable (a server
+/// password, a security plugin's block, a broken .htaccess, a firewall file loaded before
+/// WordPress that is gone) and, from the files and from HTTP requests made from this machine,
+/// names the cause and the fix.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about, after_long_help = TARGET_HELP)]
+pub struct Cli {
+    /// When to colour the output.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        global = true,
+        env = "WPRESCUE_COLOR"
+    )]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find out why the admin is locked out. Read-only: changes nothing on the site.
+    ///
+    /// Reads the few files that matter (wp-config.php, .htaccess, .user.ini, the plugin
+    /// folders, the hosting logs) and requests /, /wp-login.php and /wp-admin/ from this
+    /// machine, exactly as the locked-out browser does, then names the cause with its evidence.
+    /// It never tries a login with made-up credentials (that would extend a lockout); give
+    /// --login to try a real one.
+    ///
+    /// Causes: server-password (401 with a realm: .htaccess + .htpasswd), plugin-password
+    /// (401 without a realm: a plugin's prompt), plugin-block (a security plugin blocks this
+    /// address), htaccess-deny (Apache's 403 from a deny rule), broken-prepend
+    /// (auto_prepend_file names a missing file: 500 for everyone), server-error (another 500),
+    /// hidden-login (wp-login.php moved by a plugin), reachable (nothing in the way), unknown.
+    ///
+    /// Exit status: 0 no lockout found, 2 a lockout found, 1 error.
+    #[command(after_long_help = TARGET_HELP)]
+    Diagnose(DiagnoseArgs),
+}
+
+/// `wprescue diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Where the site is: sftp://, ssh://, ftp://, ftps://, USER@HOST:PATH, an ~/.ssh/config
+    /// alias, or a local folder (see TARGETS below).
+    pub target: String,
+
+    /// The WordPress folder to examine, relative to the target, when the target holds
+    /// several sites.
+    #[arg(long, value_name = "PATH")]
+    pub site: Option<String>,
+
+    /// The site's address as the admin types it (default: WP_HOME or WP_SITEURL from
+    /// wp-config.php).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Print the report as JSON (shape documented in README.md).
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How HTTP requests to the site are made.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Send HTTP requests from this local address (like curl --interface): the address a
+    /// security plugin sees, for machines with several addresses or a VPN.
+    #[arg(long, value_name = "ADDRESS")]
+    pub bind: Option<IpAddr>,
+
+    /// Try a real login as USER (password from WPRESCUE_LOGIN_PASSWORD or a prompt): the only
+    /// way to see a lockout that shows on login alone (Limit Login Attempts, AIOS lockdown).
+    #[arg(long, value_name = "USER")]
+    pub login: Option<String>,
+
+    /// Seconds to wait for each HTTP request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    pub http_timeout: u64,
+}
+
+/// How to reach the hosting account.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// SSH private key to try first (repeatable). Its passphrase comes from
+    /// WPRESCUE_KEY_PASSPHRASE or a prompt.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+
+    /// known_hosts file to check the SSH host key against (default: ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+
+    /// Accept an SSH host key seen for the first time, if its fingerprint is exactly this
+    /// (SHA256:...), and record it in known_hosts. A changed key is always refused.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub accept_host_key: Option<String>,
+
+    /// Do not use keys from ssh-agent.
+    #[arg(long)]
+    pub no_agent: bool,
+
+    /// Verify the FTPS server's certificate against this CA file (PEM) instead of the
+    /// system's roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure_tls")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// Do not verify the FTPS certificate: the connection is encrypted, but anyone on the
+    /// way can pose as the server and read the password.
+    #[arg(long)]
+    pub insecure_tls: bool,
+
+    /// Seconds to wait for the server at each step (connect, each reply).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_teaches_targets_and_causes() {
+        let help = Cli::command()
+            .find_subcommand_mut("diagnose")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for needle in [
+            "sftp://USER@HOST",
+            "ftps-implicit://",
+            "broken-prepend",
+            "Exit status: 0 no lockout found",
+        ] {
+            assert!(help.contains(needle), "{needle} missing from:\n{help}");
+        }
+    }
+
+    #[test]
+    fn tls_flags_conflict() {
+        let parsed = Cli::try_parse_from([
+            "wprescue",
+            "diagnose",
+            "ftps://u@h/",
+            "--tls-ca",
+            "ca.pem",
+            "--insecure-tls",
+        ]);
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,355 @@
+//! `wprescue diagnose`: the report, for people and for scripts.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::http::HttpOptions;
+use crate::playbook::Playbooks;
+use crate::site::catalog::Catalog;
+use crate::site::diagnosis::Cause;
+use crate::site::inventory::{PluginState, Presence};
+use crate::site::{InvestigateOptions, Report, UrlSource, investigate};
+
+use super::args::DiagnoseArgs;
+use super::color::Color;
+use super::{connect, exit, secret_from_env_or_prompt};
+
+/// Environment variable holding the password for `--login`.
+pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
+
+/// Runs the command; returns the exit status.
+pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
+    let catalog = Playbooks::builtin()?.catalog();
+    let login = match &args.http.login {
+        Some(user) => {
+            let password = secret_from_env_or_prompt(
+                LOGIN_PASSWORD_ENV,
+                &format!("WordPress password for {user}: "),
+            )?;
+            Some((user.clone(), password))
+        }
+        None => None,
+    };
+    let options = InvestigateOptions {
+        site: args.site.clone(),
+        url: args.url.clone(),
+        http: HttpOptions {
+            bind: args.http.bind,
+            timeout: Duration::from_secs(args.http.http_timeout),
+        },
+        login,
+    };
+    let mut transport = connect::open(&args.target, &args.connect)?;
+    let report = investigate(transport.as_mut(), &catalog, &options)?;
+    let next = next_step(&report, &catalog);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &JsonReport::new(&report, &catalog, next.as_deref()),
+        )?;
+        writeln!(out)?;
+    } else {
+        write_human(&mut out, &report, &catalog, next.as_deref(), color)?;
+    }
+    Ok(if report.diagnosis.cause.is_lockout() {
+        exit::LOCKOUT_FOUND
+    } else {
+        exit::OK
+    })
+}
+
+/// One sentence naming the cause.
+fn summary(cause: &Cause, catalog: &Catalog) -> String {
+    let name = |id: &str| catalog.get(id).map_or(id.to_owned(), |p| p.name.clone());
+    match cause {
+        Cause::ServerPassword { realm } => format!(
+            "Apache asks every visitor for a password{} before WordPress runs",
+            realm
+                .as_ref()
+                .map(|r| format!(" (realm \"{r}\")"))
+                .unwrap_or_default()
+        ),
+        Cause::PluginPassword { plugin } => format!(
+            "{} asks for a password before WordPress runs",
+            plugin.as_deref().map_or("a plugin".to_owned(), name)
+        ),
+        Cause::PluginBlock { plugin } => format!("{} blocks this address", name(plugin)),
+        Cause::HtaccessDeny { block } => format!(
+            "a deny rule in .htaccess{} refuses this address",
+            block
+                .as_ref()
+                .map(|b| format!(" (block \"{b}\")"))
+                .unwrap_or_default()
+        ),
+        Cause::BrokenPrepend { target } => {
+            format!("auto_prepend_file names {target}, which is gone: every PHP request fails")
+        }
+        Cause::ServerError => "the server answers 500 (internal error)".into(),
+        Cause::HiddenLogin { plugin } => {
+            format!(
+                "{} moved the login page: wp-login.php answers 404",
+                name(plugin)
+            )
+        }
+        Cause::Reachable => "nothing is in the way: the site and its login page answer".into(),
+        Cause::Unknown => "the answers match no known lockout".into(),
+    }
+}
+
+/// What to do about it, by hand, with the exact paths found.
+fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
+    let inv = &report.inventory;
+    let installed_folder = |id: &str| {
+        inv.plugins
+            .iter()
+            .find(|p| p.id == id && p.state == PluginState::Installed)
+            .map(|p| p.folder.as_str().to_owned())
+    };
+    match &report.diagnosis.cause {
+        Cause::ServerPassword { .. } => inv.server_password.as_ref().map(|p| {
+            format!(
+                "comment out lines {:?} (AuthType, AuthName, AuthUserFile, Require) of {}",
+                p.auth.lines,
+                p.file.as_str()
+            )
+        }),
+        Cause::PluginBlock { plugin } | Cause::HiddenLogin { plugin } => {
+            let folder = installed_folder(plugin)?;
+            let spec = catalog.get(plugin)?;
+            Some(format!(
+                "rename {folder} to {folder}.off: WordPress skips a plugin whose folder is gone, and {} stops with it",
+                spec.name
+            ))
+        }
+        Cause::PluginPassword { plugin } => {
+            let folder = installed_folder(plugin.as_deref()?)?;
+            Some(format!("rename {folder} to {folder}.off"))
+        }
+        Cause::HtaccessDeny { block: Some(label) } => inv
+            .blocks
+            .iter()
+            .find(|b| &b.label == label)
+            .map(|b| format!("remove lines {}-{} (\"{label}\") from {}", b.lines.0, b.lines.1, b.file.as_str())),
+        Cause::BrokenPrepend { target } => inv.prepends.iter().find(|p| &p.target == target).map(|p| {
+            format!(
+                "remove the auto_prepend_file setting at {}:{} (its whole marker block), or put a file back at {}",
+                p.file.as_str(),
+                p.line,
+                p.target
+            )
+        }),
+        Cause::ServerError => inv
+            .htaccess_problems
+            .iter()
+            .find(|p| p.fatal)
+            .or(inv.htaccess_problems.first())
+            .map(|p| format!("fix {}/.htaccess line {}: {}", inv.root.path.as_str(), p.line, p.message)),
+        Cause::HtaccessDeny { block: None } | Cause::Reachable | Cause::Unknown => None,
+    }
+}
+
+fn url_source(source: UrlSource) -> &'static str {
+    match source {
+        UrlSource::Flag => "from --url",
+        UrlSource::WpHome => "WP_HOME in wp-config.php",
+        UrlSource::WpSiteurl => "WP_SITEURL in wp-config.php",
+    }
+}
+
+fn site_path(report: &Report) -> &str {
+    match report.inventory.root.path.as_str() {
+        "" => ".",
+        path => path,
+    }
+}
+
+fn write_human(
+    out: &mut impl Write,
+    report: &Report,
+    catalog: &Catalog,
+    next: Option<&str>,
+    color: Color,
+) -> std::io::Result<()> {
+    let d = &report.diagnosis;
+    let inv = &report.inventory;
+    let label = |text: &str| color.label(&format!("{text:<9}"));
+    writeln!(
+        out,
+        "{} {} (WordPress {}) on {}",
+        label("site"),
+        site_path(report),
+        inv.root.version.as_deref().unwrap_or("of unknown version"),
+        report.origin
+    )?;
+    writeln!(
+        out,
+        "{} {} ({})",
+        label("url"),
+        report.url.0,
+        url_source(report.url.1)
+    )?;
+    let verdict = format!("{}: {}", d.cause.code(), summary(&d.cause, catalog));
+    let verdict = if d.cause.is_lockout() {
+        color.warn(&verdict)
+    } else {
+        color.good(&verdict)
+    };
+    writeln!(out, "{} {verdict}", label("cause"))?;
+    for (i, line) in d.evidence.iter().enumerate() {
+        writeln!(
+            out,
+            "{} {line}",
+            label(if i == 0 { "evidence" } else { "" })
+        )?;
+    }
+    for note in &d.notes {
+        writeln!(out, "{} {note}", label("note"))?;
+    }
+    if let Some(next) = next {
+        writeln!(out, "{} {}", label("next"), color.command(next))?;
+    }
+    Ok(())
+}
+
+/// The `--json` shape. Field names and cause codes are stable; new fields may be added.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    /// Bumped only if a field changes meaning or goes away.
+    version: u32,
+    target: &'a str,
+    site: JsonSite<'a>,
+    lockout: bool,
+    cause: JsonCause<'a>,
+    evidence: &'a [String],
+    notes: &'a [String],
+    probes: Vec<JsonProbe<'a>>,
+    login: Option<JsonLogin>,
+    plugins: Vec<JsonPlugin<'a>>,
+    prepends: Vec<JsonPrepend<'a>>,
+    next: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonSite<'a> {
+    path: &'a str,
+    wordpress_version: Option<&'a str>,
+    url: &'a str,
+    url_source: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonCause<'a> {
+    code: &'static str,
+    summary: String,
+    plugin: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonProbe<'a> {
+    path: &'a str,
+    status: Option<u16>,
+    answered_by: Option<String>,
+    redirects: usize,
+    www_authenticate: Option<&'a str>,
+    retry_after: Option<&'a str>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonLogin {
+    status: u16,
+    logged_in: bool,
+}
+
+#[derive(Serialize)]
+struct JsonPlugin<'a> {
+    id: &'a str,
+    folder: &'a str,
+    renamed_away: bool,
+}
+
+#[derive(Serialize)]
+struct JsonPrepend<'a> {
+    file: &'a str,
+    line: usize,
+    target: &'a str,
+    /// `null` when the target is outside what the connection reaches.
+    exists: Option<bool>,
+}
+
+impl<'a> JsonReport<'a> {
+    fn new(report: &'a Report, catalog: &Catalog, next: Option<&'a str>) -> Self {
+        let d = &report.diagnosis;
+        let inv = &report.inventory;
+        JsonReport {
+            version: 1,
+            target: &report.origin,
+            site: JsonSite {
+                path: site_path(report),
+                wordpress_version: inv.root.version.as_deref(),
+                url: &report.url.0,
+                url_source: match report.url.1 {
+                    UrlSource::Flag => "flag",
+                    UrlSource::WpHome => "wp_home",
+                    UrlSource::WpSiteurl => "wp_siteurl",
+                },
+            },
+            lockout: d.cause.is_lockout(),
+            cause: JsonCause {
+                code: d.cause.code(),
+                summary: summary(&d.cause, catalog),
+                plugin: d.cause.plugin(),
+            },
+            evidence: &d.evidence,
+            notes: &d.notes,
+            probes: report
+                .probes
+                .iter()
+                .map(|p| {
+                    let last = p.last();
+                    let header = |name| last.and_then(|h| h.response.header(name));
+                    JsonProbe {
+                        path: &p.path,
+                        status: p.final_status(),
+                        answered_by: last.map(|h| h.answerer.describe(catalog)),
+                        redirects: p.hops.len().saturating_sub(1),
+                        www_authenticate: header("www-authenticate"),
+                        retry_after: header("retry-after"),
+                        error: p.error.as_ref().map(ToString::to_string),
+                    }
+                })
+                .collect(),
+            login: report.login.as_ref().map(|l| JsonLogin {
+                status: l.response.status,
+                logged_in: crate::site::probe::is_logged_in(&l.response),
+            }),
+            plugins: inv
+                .plugins
+                .iter()
+                .map(|p| JsonPlugin {
+                    id: &p.id,
+                    folder: p.folder.as_str(),
+                    renamed_away: p.state == PluginState::RenamedAway,
+                })
+                .collect(),
+            prepends: inv
+                .prepends
+                .iter()
+                .map(|p| JsonPrepend {
+                    file: p.file.as_str(),
+                    line: p.line,
+                    target: &p.target,
+                    exists: match p.presence {
+                        Presence::Present(_) => Some(true),
+                        Presence::Missing(_) => Some(false),
+                        Presence::OutOfReach => None,
+                    },
+                })
+                .collect(),
+            next,
+        }
+    }
+}

@@ -1,0 +1,795 @@
+//! [`FtpTransport`]: FTP, explicit FTPS and implicit FTPS over one control connection
+//! (suppaftp with rustls).
+
+mod listing;
+mod tls;
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use suppaftp::types::{FileType as TransferType, Response};
+use suppaftp::{FtpError, Mode, RustlsFtpStream, Status};
+
+use self::tls::Connector;
+use super::options::PASSWORD_ENV;
+use super::progress::{CopyError, Progress};
+use super::staging::{Staging, write_atomically};
+use super::target::{FtpTarget, FtpTls, origin};
+use super::{
+    Capabilities, ConnectOptions, Credentials, Entry, Error, ErrorKind, Kind, Meta, Op, RemotePath,
+    RenameMode, Result, Transport, Upload, WriteMode, net,
+};
+
+/// A site reached over FTP or FTPS.
+///
+/// Where it differs: FTP has no "create only if absent", so [`WriteMode::Create`] and
+/// [`RenameMode::NoReplace`] look first and then rename (a race with another writer is
+/// possible). `stat` lists the parent folder (one data connection). Modification times come
+/// from `LIST`: to the minute, or to the day for older files. Permission bits are reported
+/// and kept (with `SITE CHMOD`) when the server says it is a UNIX system. It cannot run
+/// commands.
+///
+/// Data connections are passive: `EPSV` if the server offers it, else `PASV`. Whatever address
+/// a `PASV` reply names, data connections go to the control connection's address, as curl
+/// does: servers behind NAT announce private addresses, and no server gets to point wprescue
+/// at another host.
+pub struct FtpTransport {
+    ftp: RustlsFtpStream,
+    origin: String,
+    root: String,
+    modes: bool,
+    extended_passive: bool,
+    progress: bool,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for FtpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FtpTransport")
+            .field("origin", &self.origin)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FtpTransport {
+    /// Connects (with TLS as the target says), logs in and checks that the site folder
+    /// exists.
+    pub fn connect(
+        target: &FtpTarget,
+        options: &ConnectOptions,
+        credentials: &mut Credentials,
+    ) -> Result<Self> {
+        let timeout = options.timeout;
+        let scheme = match target.tls {
+            FtpTls::None => "ftp",
+            FtpTls::Explicit => "ftps",
+            FtpTls::Implicit => "ftps-implicit",
+        };
+        let origin = origin(scheme, target.user.as_deref(), &target.host, target.port);
+        let mut ftp = open_control(target, options, &origin)?;
+        let origin = log_in(&mut ftp, target, credentials, scheme, timeout, &origin)?;
+        let fail = |e: FtpError| {
+            Error::new(ftp_kind(&e, timeout), Op::Connect, origin.as_str()).with_source(e)
+        };
+
+        let features = ftp.feat().unwrap_or_default();
+        if features.contains_key("UTF8") {
+            // Some servers send names in a legacy code page until asked.
+            let _ = ftp.custom_command("OPTS UTF8 ON", &[Status::CommandOk]);
+        }
+        let extended_passive = features.contains_key("EPSV");
+        ftp.set_mode(if extended_passive {
+            Mode::ExtendedPassive
+        } else {
+            Mode::Passive
+        });
+        ftp.transfer_type(TransferType::Binary).map_err(fail)?;
+        let modes = ftp
+            .custom_command("SYST", &[Status::Name])
+            .is_ok_and(|r| reply(&r).1.contains("UNIX"));
+        let login_dir = ftp.pwd().map_err(fail)?;
+        let root = site_folder(&login_dir, &target.root);
+        ftp.cwd(&root).map_err(|e| {
+            let kind = match reply_code(&e) {
+                Some(550) => ErrorKind::NotFound,
+                _ => ftp_kind(&e, timeout),
+            };
+            Error::new(kind, Op::OpenSite, origin.as_str())
+                .with_path(root.as_str())
+                .with_source(e)
+        })?;
+        Ok(Self {
+            ftp,
+            origin,
+            root,
+            modes,
+            extended_passive,
+            progress: options.progress,
+            timeout,
+        })
+    }
+
+    fn abs(&self, path: &RemotePath) -> String {
+        path.under(&self.root)
+    }
+
+    fn fail(&self, kind: ErrorKind, op: Op, path: &RemotePath) -> Error {
+        Error::new(kind, op, self.origin.as_str()).with_path(self.abs(path))
+    }
+
+    fn err(&self, e: FtpError, op: Op, path: &RemotePath) -> Error {
+        self.fail(ftp_kind(&e, self.timeout), op, path)
+            .with_source(e)
+    }
+
+    /// Runs a data command; if the server turns out not to understand `EPSV` after all,
+    /// falls back to `PASV` for good and tries once more.
+    fn data<R>(
+        &mut self,
+        mut command: impl FnMut(&mut RustlsFtpStream) -> suppaftp::FtpResult<R>,
+    ) -> suppaftp::FtpResult<R> {
+        match command(&mut self.ftp) {
+            Err(FtpError::UnexpectedResponse(r))
+                if self.extended_passive && matches!(reply(&r).0, 500..=504) =>
+            {
+                self.extended_passive = false;
+                self.ftp.set_mode(Mode::Passive);
+                command(&mut self.ftp)
+            }
+            other => other,
+        }
+    }
+
+    /// The entries of the folder at absolute path `dir`.
+    fn listing(&mut self, dir: &str) -> suppaftp::FtpResult<Vec<Entry>> {
+        // CWD, then LIST without a path: servers treat a LIST argument as a glob or as
+        // options, which names with spaces, `*` or a leading `-` would trip.
+        self.ftp.cwd(dir)?;
+        let lines = self.data(|ftp| ftp.list(Some("-a")))?;
+        Ok(listing::parse(&lines))
+    }
+
+    /// Why the server refused something about `path` with a 550-like reply: it is missing,
+    /// or it exists and we may not.
+    fn refused(&mut self, path: &RemotePath) -> Result<ErrorKind> {
+        Ok(match self.stat(path)? {
+            None => ErrorKind::NotFound,
+            Some(_) => ErrorKind::PermissionDenied,
+        })
+    }
+
+    /// The kind for a refused upload into `target`'s folder.
+    fn refused_upload(&mut self, e: &FtpError, target: &RemotePath) -> Result<ErrorKind> {
+        Ok(match reply_code(e) {
+            Some(550 | 553) => self.refused(&target.parent().unwrap_or_default())?,
+            Some(451 | 452 | 552) => ErrorKind::QuotaExceeded,
+            _ => ftp_kind(e, self.timeout),
+        })
+    }
+}
+
+/// The control connection, with TLS if the target asks for it, not yet logged in.
+fn open_control(
+    target: &FtpTarget,
+    options: &ConnectOptions,
+    origin: &str,
+) -> Result<RustlsFtpStream> {
+    let timeout = options.timeout;
+    let fail = |kind, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        let err = Error::new(kind, Op::Connect, origin);
+        match source {
+            Some(source) => err.with_source(source),
+            None => err,
+        }
+    };
+    let ftp_fail = |e: FtpError| fail(ftp_kind(&e, timeout), Some(e.into()));
+    let config = match target.tls {
+        FtpTls::None => None,
+        FtpTls::Explicit | FtpTls::Implicit => Some(
+            tls::client_config(&options.tls)
+                .map_err(|message| fail(ErrorKind::Protocol { message }, None))?,
+        ),
+    };
+    let tcp = net::connect(&target.host, target.port, timeout)
+        .map_err(|(kind, e)| fail(kind, e.map(Into::into)))?;
+    let peer = tcp
+        .peer_addr()
+        .map_err(|e| fail(net::io_kind(&e, timeout), Some(e.into())))?;
+    let mut ftp = match (&config, target.tls) {
+        (Some(config), FtpTls::Implicit) => {
+            // suppaftp opens the implicit-TLS socket itself, without a connect timeout; the
+            // probe above has just shown the address answers, so this connect is quick.
+            drop(tcp);
+            let connector = Connector::new(config.clone(), timeout);
+            let ftp = RustlsFtpStream::connect_secure_implicit(peer, connector, &target.host)
+                .map_err(ftp_fail)?;
+            protect_data(ftp).map_err(ftp_fail)?
+        }
+        _ => {
+            tcp.set_read_timeout(Some(timeout))
+                .and_then(|()| tcp.set_write_timeout(Some(timeout)))
+                .map_err(|e| fail(net::io_kind(&e, timeout), Some(e.into())))?;
+            RustlsFtpStream::connect_with_stream(tcp).map_err(ftp_fail)?
+        }
+    };
+    ftp = ftp.passive_stream_builder(move |announced| {
+        open_data(data_address(announced, peer.ip()), timeout)
+    });
+    if let (Some(config), FtpTls::Explicit) = (config, target.tls) {
+        ftp = ftp
+            .into_secure(Connector::new(config, timeout), &target.host)
+            .map_err(|e| match &e {
+                FtpError::UnexpectedResponse(r) if matches!(reply(r).0, 500..=504 | 530 | 534) => {
+                    let what = format!("explicit TLS (AUTH TLS was refused: {})", reply(r).1);
+                    fail(ErrorKind::Unsupported { what }, None).with_hint(
+                        "try ftps-implicit:// (port 990), or ftp:// if the host offers no TLS",
+                    )
+                }
+                _ => ftp_fail(e),
+            })?;
+    }
+    Ok(ftp)
+}
+
+/// Logs in with the user from the target or `~/.netrc`; returns the origin with that user.
+fn log_in(
+    ftp: &mut RustlsFtpStream,
+    target: &FtpTarget,
+    credentials: &mut Credentials,
+    scheme: &str,
+    timeout: Duration,
+    origin_without_user: &str,
+) -> Result<String> {
+    let (user, password) = credentials.ftp_login(&target.host, target.user.as_deref());
+    let Some(user) = user else {
+        let hint = format!(
+            "put the user into the target ({scheme}://USER@{}/...) or into ~/.netrc",
+            target.host
+        );
+        let tried = Vec::new();
+        return Err(Error::new(
+            ErrorKind::AuthFailed { tried },
+            Op::Authenticate,
+            origin_without_user,
+        )
+        .with_hint(hint));
+    };
+    let origin = origin(scheme, Some(&user), &target.host, target.port);
+    let fail = |kind| Error::new(kind, Op::Authenticate, origin.as_str());
+    // FTP has no keys: the generic hint's --identity would send the user down a dead end.
+    let password_hint = format!(
+        "check the user name in the target; give the FTP password in {PASSWORD_ENV}, at the \
+         prompt, or in ~/.netrc (machine {})",
+        target.host
+    );
+    let Some(password) = password else {
+        let tried = vec!["password (none given)".to_owned()];
+        return Err(fail(ErrorKind::AuthFailed { tried }).with_hint(password_hint));
+    };
+    ftp.login(user.as_str(), password.expose())
+        .map_err(|e| match &e {
+            FtpError::UnexpectedResponse(r) if reply(r).0 == 530 && mentions_tls(&reply(r).1) => {
+                let what = format!("plain FTP: {}", reply(r).1);
+                fail(ErrorKind::Unsupported { what }).with_hint(
+                    "use ftps:// (or ftps-implicit://): the server accepts logins over TLS only",
+                )
+            }
+            FtpError::UnexpectedResponse(r) if reply(r).0 == 530 => {
+                let tried = vec!["password".to_owned()];
+                fail(ErrorKind::AuthFailed { tried })
+                    .with_source(e)
+                    .with_hint(password_hint.clone())
+            }
+            _ => fail(ftp_kind(&e, timeout)).with_source(e),
+        })?;
+    Ok(origin)
+}
+
+/// The site folder as an absolute path: the target's path if absolute, else below the
+/// folder the server put us in after login.
+fn site_folder(login_dir: &str, root: &str) -> String {
+    let joined = if root.starts_with('/') {
+        root.to_owned()
+    } else if root.is_empty() {
+        login_dir.to_owned()
+    } else {
+        format!("{}/{root}", login_dir.trim_end_matches('/'))
+    };
+    match joined.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        trimmed => trimmed.to_owned(),
+    }
+}
+
+/// `PBSZ 0` and `PROT P`: encrypt data connections too (explicit TLS does this in
+/// `into_secure`; implicit TLS has to ask).
+fn protect_data(mut ftp: RustlsFtpStream) -> suppaftp::FtpResult<RustlsFtpStream> {
+    ftp.custom_command("PBSZ 0", &[Status::CommandOk])?;
+    ftp.custom_command("PROT P", &[Status::CommandOk])?;
+    Ok(ftp)
+}
+
+/// Where a passive data connection goes: the port the server announced, on the address the
+/// control connection already reaches. The announced address is ignored: behind NAT it is a
+/// private one, and a hostile server could name any host.
+fn data_address(announced: SocketAddr, control_peer: IpAddr) -> SocketAddr {
+    SocketAddr::new(control_peer, announced.port())
+}
+
+fn open_data(addr: SocketAddr, timeout: Duration) -> suppaftp::FtpResult<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(FtpError::ConnectionError)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(FtpError::ConnectionError)?;
+    Ok(stream)
+}
+
+/// Reply code and text. suppaftp knows only some codes by name; the rest arrive as
+/// `Status::Unknown` with the code still at the start of the text.
+fn reply(response: &Response) -> (u32, String) {
+    let text = String::from_utf8_lossy(&response.body)
+        .trim_end()
+        .to_owned();
+    let code = match response.status {
+        Status::Unknown => text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0),
+        status => status.code(),
+    };
+    (code, text)
+}
+
+fn reply_code(e: &FtpError) -> Option<u32> {
+    match e {
+        FtpError::UnexpectedResponse(r) => Some(reply(r).0),
+        _ => None,
+    }
+}
+
+fn mentions_tls(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["encrypt", "tls", "ssl"].iter().any(|w| lower.contains(w))
+}
+
+/// The kind for an FTP error; a bare 550 is taken for "not found" until the caller knows
+/// better.
+fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
+    match e {
+        FtpError::ConnectionError(io) => {
+            let certificate = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .and_then(|tls| match tls {
+                    rustls::Error::InvalidCertificate(reason) => Some(format!("{reason:?}")),
+                    _ => None,
+                });
+            match certificate {
+                Some(reason) => ErrorKind::CertUntrusted { reason },
+                None => net::io_kind(io, timeout),
+            }
+        }
+        FtpError::UnexpectedResponse(r) => {
+            let (code, text) = reply(r);
+            match code {
+                421 => ErrorKind::Disconnected,
+                452 | 552 => ErrorKind::QuotaExceeded,
+                530 | 553 => ErrorKind::PermissionDenied,
+                550 => ErrorKind::NotFound,
+                502 | 504 => ErrorKind::Unsupported { what: text },
+                _ => ErrorKind::Protocol { message: text },
+            }
+        }
+        other => ErrorKind::Protocol {
+            message: other.to_string(),
+        },
+    }
+}
+
+impl Transport for FtpTransport {
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn root(&self) -> &str {
+        &self.root
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            exec: false,
+            modes: self.modes,
+        }
+    }
+
+    fn list(&mut self, dir: &RemotePath) -> Result<Vec<Entry>> {
+        let abs = self.abs(dir);
+        match self.listing(&abs) {
+            Ok(entries) => Ok(entries),
+            Err(e) if reply_code(&e) == Some(550) => {
+                let kind = match self.stat(dir)? {
+                    None => ErrorKind::NotFound,
+                    Some(Meta {
+                        kind: Kind::Dir, ..
+                    }) => ErrorKind::PermissionDenied,
+                    Some(_) => ErrorKind::NotADirectory,
+                };
+                Err(self.fail(kind, Op::List, dir).with_source(e))
+            }
+            Err(e) => Err(self.err(e, Op::List, dir)),
+        }
+    }
+
+    fn stat(&mut self, path: &RemotePath) -> Result<Option<Meta>> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            // The root was checked with CWD at connect.
+            return Ok(Some(Meta {
+                kind: Kind::Dir,
+                size: 0,
+                mtime: None,
+                mode: None,
+            }));
+        };
+        match self.listing(&self.abs(&parent)) {
+            Ok(entries) => Ok(entries.into_iter().find(|e| e.name == name).map(|e| e.meta)),
+            // The parent cannot be entered: nothing is there, unless it is a folder we may
+            // not enter.
+            Err(e) if reply_code(&e) == Some(550) => match self.stat(&parent)? {
+                Some(Meta {
+                    kind: Kind::Dir, ..
+                }) => Err(self
+                    .fail(ErrorKind::PermissionDenied, Op::Stat, path)
+                    .with_source(e)),
+                _ => Ok(None),
+            },
+            Err(e) => Err(self.err(e, Op::Stat, path)),
+        }
+    }
+
+    fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
+        let abs = self.abs(path);
+        let size = self.ftp.size(&abs).ok().map(|s| s as u64);
+        let mut stream = match self.data(|ftp| ftp.retr_as_stream(&abs)) {
+            Ok(stream) => stream,
+            Err(e) if reply_code(&e) == Some(550) => {
+                let kind = match self.stat(path)? {
+                    None => ErrorKind::NotFound,
+                    Some(Meta {
+                        kind: Kind::Dir, ..
+                    }) => ErrorKind::IsADirectory,
+                    Some(_) => ErrorKind::PermissionDenied,
+                };
+                return Err(self.fail(kind, Op::Read, path).with_source(e));
+            }
+            Err(e) => return Err(self.err(e, Op::Read, path)),
+        };
+        let mut progress = Progress::new(self.progress, format!("download {path}"), size);
+        let copied = progress.copy(&mut stream, sink).map_err(|e| match e {
+            CopyError::Source(e) => self
+                .fail(net::io_kind(&e, self.timeout), Op::Read, path)
+                .with_source(e),
+            CopyError::Sink(e) => self.fail(ErrorKind::LocalIo, Op::Read, path).with_source(e),
+        });
+        let finished = stream.finish().map_err(|e| self.err(e, Op::Read, path));
+        let n = copied?;
+        finished?;
+        Ok(n)
+    }
+
+    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
+        write_atomically(self, path, data, mode)
+    }
+
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
+        if mode == RenameMode::NoReplace && self.stat(to)?.is_some() {
+            return Err(self.fail(ErrorKind::AlreadyExists, Op::Rename, to));
+        }
+        let (src, dst) = (self.abs(from), self.abs(to));
+        match self.ftp.rename(&src, &dst) {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(reply_code(&e), Some(550 | 553)) => {
+                let (kind, at) = match self.refused(from)? {
+                    ErrorKind::NotFound => (ErrorKind::NotFound, from),
+                    _ => match self.refused(&to.parent().unwrap_or_default())? {
+                        ErrorKind::NotFound => (ErrorKind::NotFound, to),
+                        kind => (kind, from),
+                    },
+                };
+                Err(self.fail(kind, Op::Rename, at).with_source(e))
+            }
+            Err(e) => Err(self.err(e, Op::Rename, from)),
+        }
+    }
+
+    fn mkdir(&mut self, path: &RemotePath) -> Result<()> {
+        let abs = self.abs(path);
+        match self.ftp.mkdir(&abs) {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(reply_code(&e), Some(550 | 553 | 521)) => {
+                let kind = match self.stat(path)? {
+                    Some(_) => ErrorKind::AlreadyExists,
+                    None => self.refused(&path.parent().unwrap_or_default())?,
+                };
+                Err(self.fail(kind, Op::Mkdir, path).with_source(e))
+            }
+            Err(e) => Err(self.err(e, Op::Mkdir, path)),
+        }
+    }
+
+    fn remove(&mut self, path: &RemotePath) -> Result<()> {
+        let abs = self.abs(path);
+        let result = match self.stat(path)? {
+            None => return Err(self.fail(ErrorKind::NotFound, Op::Remove, path)),
+            Some(Meta {
+                kind: Kind::Dir, ..
+            }) => self.ftp.rmdir(&abs),
+            Some(_) => self.ftp.rm(&abs),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if reply_code(&e) == Some(550) => {
+                let full = self.list(path).is_ok_and(|entries| !entries.is_empty());
+                let kind = if full {
+                    ErrorKind::NotEmpty
+                } else {
+                    ErrorKind::PermissionDenied
+                };
+                Err(self.fail(kind, Op::Remove, path).with_source(e))
+            }
+            Err(e) => Err(self.err(e, Op::Remove, path)),
+        }
+    }
+}
+
+impl Staging for FtpTransport {
+    fn upload_staged(
+        &mut self,
+        staging: &RemotePath,
+        target: &RemotePath,
+        mut data: Upload<'_>,
+        mode: u32,
+    ) -> Result<()> {
+        let abs = self.abs(staging);
+        let mut stream = match self.data(|ftp| ftp.put_with_stream(&abs)) {
+            Ok(stream) => stream,
+            Err(e) => {
+                let kind = self.refused_upload(&e, target)?;
+                return Err(self.fail(kind, Op::Write, target).with_source(e));
+            }
+        };
+        let mut progress = Progress::new(self.progress, format!("upload {target}"), data.len);
+        let copied = progress.copy(&mut data.reader, &mut stream);
+        // Closing the data connection ends the upload; the reply says how it went (a full
+        // disk shows up here, as 451, 452 or 552).
+        let finished = stream.finish();
+        match (copied, finished) {
+            (Err(CopyError::Source(e)), _) => {
+                return Err(self
+                    .fail(ErrorKind::LocalIo, Op::Write, target)
+                    .with_source(e));
+            }
+            (_, Err(e)) => {
+                let kind = self.refused_upload(&e, target)?;
+                return Err(self.fail(kind, Op::Write, target).with_source(e));
+            }
+            (Err(CopyError::Sink(e)), Ok(())) => {
+                return Err(self
+                    .fail(net::io_kind(&e, self.timeout), Op::Write, target)
+                    .with_source(e));
+            }
+            (Ok(_), Ok(())) => {}
+        }
+        if self.modes
+            && let Err(e) = self.ftp.site(format!("CHMOD {mode:o} {abs}"))
+        {
+            // Fine if the server's default already gave the file this mode; never let a
+            // replaced file silently end up with other permissions.
+            let got = self.stat(staging)?.and_then(|m| m.mode);
+            if got != Some(mode) {
+                return Err(self
+                    .fail(
+                        ErrorKind::Unsupported {
+                            what: format!("setting mode {mode:o} (the server refuses SITE CHMOD)"),
+                        },
+                        Op::Write,
+                        target,
+                    )
+                    .with_source(e));
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_staged(
+        &mut self,
+        staging: &RemotePath,
+        target: &RemotePath,
+        mode: WriteMode,
+    ) -> Result<()> {
+        if mode == WriteMode::Create && self.stat(target)?.is_some() {
+            return Err(self.fail(ErrorKind::AlreadyExists, Op::Write, target));
+        }
+        let (src, dst) = (self.abs(staging), self.abs(target));
+        self.ftp.rename(&src, &dst).map_err(|e| {
+            let kind = match reply_code(&e) {
+                Some(550 | 553) => ErrorKind::PermissionDenied,
+                _ => ftp_kind(&e, self.timeout),
+            };
+            self.fail(kind, Op::Write, target).with_source(e)
+        })
+    }
+
+    fn discard_staged(&mut self, staging: &RemotePath) {
+        let abs = self.abs(staging);
+        let _ = self.ftp.rm(&abs);
+    }
+}
+
+impl Drop for FtpTransport {
+    fn drop(&mut self) {
+        // Polite goodbye; the server would time the session out anyway.
+        let _ = self.ftp.quit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::thread;
+
+    use super::super::{Secret, TransportExt};
+    use super::*;
+
+    #[test]
+    fn data_goes_to_the_control_address_whatever_pasv_says() {
+        let control: IpAddr = "203.0.113.7".parse().unwrap();
+        for announced in [
+            "10.1.2.3:40001",
+            "192.168.0.5:40001",
+            "0.0.0.0:40001",
+            "203.0.113.9:40001",
+        ] {
+            let announced: SocketAddr = announced.parse().unwrap();
+            assert_eq!(
+                data_address(announced, control),
+                SocketAddr::new(control, 40001)
+            );
+        }
+    }
+
+    #[test]
+    fn site_folder_is_below_the_login_folder_unless_absolute() {
+        assert_eq!(site_folder("/", "public_html"), "/public_html");
+        assert_eq!(
+            site_folder("/home/wp", "public_html/"),
+            "/home/wp/public_html"
+        );
+        assert_eq!(site_folder("/home/wp", ""), "/home/wp");
+        assert_eq!(site_folder("/home/wp", "/srv/site"), "/srv/site");
+        assert_eq!(site_folder("/", ""), "/");
+    }
+
+    #[test]
+    fn reply_codes_and_kinds() {
+        let unknown = Response::new(
+            Status::Unknown,
+            b"522 SSL connection failed: session reuse required\r\n".to_vec(),
+        );
+        assert_eq!(reply(&unknown).0, 522);
+        let t = Duration::from_secs(1);
+        let kind = |code: u32, text: &str| {
+            ftp_kind(
+                &FtpError::UnexpectedResponse(Response::new(
+                    Status::from(code),
+                    format!("{code} {text}").into_bytes(),
+                )),
+                t,
+            )
+        };
+        assert_eq!(
+            kind(552, "Exceeded storage allocation"),
+            ErrorKind::QuotaExceeded
+        );
+        assert_eq!(
+            kind(553, "Could not create file."),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(kind(421, "Timeout."), ErrorKind::Disconnected);
+        assert!(mentions_tls(
+            "530 Non-anonymous sessions must use encryption."
+        ));
+    }
+
+    /// A scripted FTP server on loopback: it offers EPSV but refuses it, and its PASV reply
+    /// names 127.0.0.2, where nothing listens (the data listener is on 127.0.0.1 only). The
+    /// listing can only arrive if the client falls back to PASV and dials the control
+    /// connection's address instead. Nothing leaves loopback, even if the client were wrong.
+    #[test]
+    fn epsv_refused_and_foreign_pasv_address_still_list() {
+        let control = TcpListener::bind("127.0.0.1:0").unwrap();
+        let data = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = control.local_addr().unwrap().port();
+        let data_port = data.local_addr().unwrap().port();
+        let server = thread::spawn(move || {
+            let (socket, _) = control.accept().unwrap();
+            let mut lines = BufReader::new(socket.try_clone().unwrap());
+            let mut out = socket;
+            let mut commands = Vec::new();
+            out.write_all(b"220 scripted\r\n").unwrap();
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap() > 0 {
+                let command = line.trim_end().to_owned();
+                line.clear();
+                let verb = command.split(' ').next().unwrap().to_ascii_uppercase();
+                commands.push(verb.clone());
+                let answer = match verb.as_str() {
+                    "USER" => "331 password please".to_owned(),
+                    "PASS" => "230 logged in".to_owned(),
+                    "FEAT" => "211-Features:\r\n EPSV\r\n PASV\r\n211 End".to_owned(),
+                    "SYST" => "215 UNIX Type: L8".to_owned(),
+                    "PWD" => "257 \"/\" is the current directory".to_owned(),
+                    "TYPE" | "OPTS" => "200 ok".to_owned(),
+                    "CWD" => "250 ok".to_owned(),
+                    "EPSV" => "502 EPSV not implemented here".to_owned(),
+                    "PASV" => format!(
+                        "227 Entering Passive Mode (127,0,0,2,{},{})",
+                        data_port >> 8,
+                        data_port & 0xff
+                    ),
+                    "LIST" => {
+                        out.write_all(b"150 here it comes\r\n").unwrap();
+                        let (mut conn, _) = data.accept().unwrap();
+                        conn.write_all(b"-rw-r--r--    1 0 0 5 Nov 27 21:08 hello.txt\r\n")
+                            .unwrap();
+                        drop(conn);
+                        "226 done".to_owned()
+                    }
+                    "QUIT" => {
+                        out.write_all(b"221 bye\r\n").unwrap();
+                        break;
+                    }
+                    _ => "502 not scripted".to_owned(),
+                };
+                out.write_all(format!("{answer}\r\n").as_bytes()).unwrap();
+            }
+            commands
+        });
+        let target = FtpTarget {
+            host: "127.0.0.1".into(),
+            port,
+            user: Some("wp".into()),
+            root: String::new(),
+            tls: FtpTls::None,
+        };
+        let options = ConnectOptions {
+            timeout: Duration::from_secs(5),
+            ..ConnectOptions::default()
+        };
+        let mut credentials = Credentials::none().with_password(Secret::new("pw"));
+        let mut t = FtpTransport::connect(&target, &options, &mut credentials).unwrap();
+        let entries = t.list(&RemotePath::root()).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].name.as_str(), entries[0].meta.size),
+            ("hello.txt", 5)
+        );
+        assert!(t.exists(&RemotePath::new("hello.txt").unwrap()).unwrap());
+        drop(t);
+        let commands = server.join().unwrap();
+        let epsv = commands
+            .iter()
+            .position(|c| c == "EPSV")
+            .expect("EPSV tried first");
+        let pasv = commands
+            .iter()
+            .position(|c| c == "PASV")
+            .expect("then PASV");
+        assert!(epsv < pasv, "{commands:?}");
+        assert_eq!(
+            commands.iter().filter(|c| *c == "EPSV").count(),
+            1,
+            "EPSV given up for good"
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! `wprescue diagnose` against every sandbox scenario, over SFTP and over FTP: the cause, its
+//! evidence and the suggested next step, as a user sees them (`--json`), and proof that it
+//! changes nothing on the site.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::harness::{Protocol, Run, Sandbox};
+
+const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
+
+/// What diagnose must say about a scenario.
+struct Expect {
+    scenario: &'static str,
+    code: &'static str,
+    plugin: Option<&'static str>,
+    /// Each must appear in some evidence line.
+    evidence: &'static [&'static str],
+    /// Must appear in `next` (`None`: there is no next step).
+    next: Option<&'static str>,
+}
+
+const EXPECTATIONS: &[Expect] = &[
+    Expect {
+        scenario: "clean",
+        code: "reachable",
+        plugin: None,
+        evidence: &["GET / -> 200", "GET /wp-login.php -> 200"],
+        next: None,
+    },
+    Expect {
+        scenario: "htaccess-basic-auth",
+        code: "server-password",
+        plugin: None,
+        evidence: &[
+            "GET / -> 401 (Apache password prompt",
+            "AuthType Basic, AuthUserFile /home/wpsite/.htpasswds/public_html/passwd",
+        ],
+        next: Some(
+            "comment out lines [1, 2, 3, 4] (AuthType, AuthName, AuthUserFile, Require) of public_html/.htaccess",
+        ),
+    },
+    Expect {
+        scenario: "broken-htaccess",
+        code: "server-error",
+        plugin: None,
+        evidence: &[
+            "unknown directive ExpiresDefualt (did you mean ExpiresDefault?)",
+            "Invalid command 'ExpiresDefualt'",
+        ],
+        next: Some("ExpiresDefualt"),
+    },
+    Expect {
+        scenario: "orphan-prepend",
+        code: "broken-prepend",
+        plugin: None,
+        evidence: &[
+            "sets auto_prepend_file to /home/wpsite/public_html/wordfence-waf.php, which does not exist",
+            "Failed opening required '/home/wpsite/public_html/wordfence-waf.php'",
+        ],
+        next: Some("remove the auto_prepend_file setting at public_html/.htaccess:"),
+    },
+    Expect {
+        scenario: "wordfence-block",
+        code: "plugin-block",
+        plugin: Some("wordfence"),
+        evidence: &[
+            "GET / -> 503 (Wordfence block page)",
+            "plugin folder public_html/wp-content/plugins/wordfence (in place)",
+            "its block \"Wordfence WAF\" in public_html/.htaccess",
+        ],
+        next: Some(
+            "rename public_html/wp-content/plugins/wordfence to public_html/wp-content/plugins/wordfence.off",
+        ),
+    },
+    Expect {
+        scenario: "solid-lockout",
+        code: "plugin-block",
+        plugin: Some("solid-security"),
+        evidence: &[
+            "GET / -> 403 (Solid Security block page)",
+            "plugins/better-wp-security (in place)",
+        ],
+        next: Some("plugins/better-wp-security.off"),
+    },
+    Expect {
+        scenario: "aios-blacklist",
+        code: "plugin-block",
+        plugin: Some("all-in-one-wp-security"),
+        evidence: &[
+            "GET / -> 403 (All In One WP Security block page)",
+            "public_html/aios-bootstrap.php",
+        ],
+        next: Some("plugins/all-in-one-wp-security-and-firewall.off"),
+    },
+    Expect {
+        scenario: "aios-login-lockdown",
+        code: "plugin-block",
+        plugin: Some("all-in-one-wp-security"),
+        evidence: &[
+            "GET / -> 200",
+            "GET /wp-login.php -> 503 (All In One WP Security block page)",
+        ],
+        next: Some("plugins/all-in-one-wp-security-and-firewall.off"),
+    },
+];
+
+fn diagnose_json(
+    sb: &Sandbox,
+    protocol: Protocol,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> (Run, Value) {
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let mut args = vec!["diagnose", "--json", "--url", &url, "--bind", &locked];
+    args.extend_from_slice(extra);
+    let run = sb.wprescue_with_env(protocol, &args, env);
+    let json = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{protocol:?}: stdout is not JSON ({e}): {run:?}"));
+    (run, json)
+}
+
+fn check(expect: &Expect, protocol: Protocol, run: &Run, json: &Value) {
+    let what = format!("{} over {protocol:?}", expect.scenario);
+    assert_eq!(json["cause"]["code"], expect.code, "{what}: {json:#}");
+    assert_eq!(
+        json["cause"]["plugin"].as_str(),
+        expect.plugin,
+        "{what}: {json:#}"
+    );
+    let lockout = expect.code != "reachable";
+    assert_eq!(json["lockout"], lockout, "{what}");
+    assert_eq!(run.status, if lockout { 2 } else { 0 }, "{what}: {run:?}");
+    let evidence: Vec<&str> = json["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for needle in expect.evidence {
+        assert!(
+            evidence.iter().any(|e| e.contains(needle)),
+            "{what}: no evidence with {needle:?} in {evidence:#?}"
+        );
+    }
+    match expect.next {
+        Some(needle) => {
+            let next = json["next"].as_str().unwrap_or_default();
+            assert!(
+                next.contains(needle),
+                "{what}: next is {next:?}, want {needle:?}"
+            );
+        }
+        None => assert!(json["next"].is_null(), "{what}: {json:#}"),
+    }
+    assert_eq!(json["site"]["path"], "public_html", "{what}");
+    assert_eq!(json["site"]["wordpress_version"], "6.1.9", "{what}");
+}
+
+#[test]
+fn every_scenario_over_sftp_and_ftp() {
+    let sb = Sandbox::lock();
+    for expect in EXPECTATIONS {
+        sb.scenario(expect.scenario);
+        for protocol in PROTOCOLS {
+            let (run, json) = diagnose_json(&sb, protocol, &[], &[]);
+            check(expect, protocol, &run, &json);
+        }
+    }
+    sb.reset();
+}
+
+#[test]
+fn a_login_only_lockout_needs_a_real_login_to_show() {
+    let sb = Sandbox::lock();
+    sb.scenario("llar-lockout");
+    for protocol in PROTOCOLS {
+        let (run, json) = diagnose_json(&sb, protocol, &[], &[]);
+        assert_eq!(json["cause"]["code"], "reachable", "{run:?}");
+        let note = json["notes"][0].as_str().unwrap_or_default();
+        assert!(
+            note.contains("Limit Login Attempts Reloaded only shows on a real login"),
+            "{note}"
+        );
+
+        let admin = sb.env("SANDBOX_WP_ADMIN");
+        let password = [("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD"))];
+        let (run, json) = diagnose_json(&sb, protocol, &["--login", &admin], &password);
+        let expect = Expect {
+            scenario: "llar-lockout",
+            code: "plugin-block",
+            plugin: Some("limit-login-attempts-reloaded"),
+            evidence: &[
+                "login as the given user -> 200 (Limit Login Attempts Reloaded block page)",
+            ],
+            next: Some("plugins/limit-login-attempts-reloaded.off"),
+        };
+        check(&expect, protocol, &run, &json);
+        assert!(
+            !run.stdout.contains(&sb.env("SANDBOX_WP_PASSWORD")),
+            "the password leaked into the report"
+        );
+    }
+    sb.reset();
+}
+
+#[test]
+fn the_free_address_is_not_locked_out() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let free = sb.env("SANDBOX_FREE_IP");
+    let run = sb.wprescue(
+        Protocol::Sftp,
+        &["diagnose", "--url", &url, "--bind", &free],
+    );
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains("cause     reachable"), "{}", run.stdout);
+    sb.reset();
+}
+
+/// Every file and folder under `root`: size, modification time and contents.
+fn tree(root: &Path) -> BTreeMap<String, (u64, SystemTime, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let path = entry.path();
+            let contents = if meta.is_file() {
+                std::fs::read(&path).unwrap()
+            } else {
+                Vec::new()
+            };
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            out.insert(name, (meta.len(), meta.modified().unwrap(), contents));
+        }
+    }
+    out
+}
+
+#[test]
+fn diagnose_writes_nothing() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let home = Path::new(&sb.env("SANDBOX_HOME")).to_path_buf();
+    let docroot = sb.docroot();
+    let before = tree(&docroot);
+    for protocol in PROTOCOLS {
+        let (run, _) = diagnose_json(&sb, protocol, &[], &[]);
+        assert_eq!(run.status, 2, "{run:?}");
+    }
+    let after = tree(&docroot);
+    assert_eq!(before.len(), after.len(), "files appeared or vanished");
+    for (name, entry) in &before {
+        assert!(after.get(name) == Some(entry), "{name} changed");
+    }
+    let staging: Vec<_> = tree(&home)
+        .into_keys()
+        .filter(|n| n.contains(".ht.wprescue-"))
+        .collect();
+    assert!(staging.is_empty(), "{staging:?}");
+    sb.reset();
+}
+
+#[test]
+fn a_target_at_the_wordpress_folder_itself_still_finds_the_missing_prepend() {
+    let sb = Sandbox::lock();
+    sb.scenario("orphan-prepend");
+    let url = sb.env("SANDBOX_HTTP_URL");
+    for protocol in PROTOCOLS {
+        let target = format!("{}/public_html", sb.target(protocol).trim_end_matches('/'));
+        let run = sb.wprescue_at(
+            protocol,
+            &target,
+            &["diagnose", "--json", "--url", &url],
+            &[],
+        );
+        let json: Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+        assert_eq!(
+            json["cause"]["code"], "broken-prepend",
+            "{protocol:?}: {json:#}"
+        );
+        assert_eq!(json["site"]["path"], ".", "{protocol:?} {target}: {json:#}");
+        assert_eq!(
+            json["prepends"][0]["exists"], false,
+            "{protocol:?}: {json:#}"
+        );
+    }
+    sb.reset();
+}
