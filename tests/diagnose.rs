@@ -7,6 +7,13 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use serde_json::Value;
+use wprescue::http::HttpOptions;
+use wprescue::playbook::Playbooks;
+use wprescue::site::{InvestigateOptions, investigate};
+use wprescue::transport::{
+    Capabilities, Entry, Meta, RemotePath, RenameMode, Result as TResult, Transport, Upload,
+    WriteMode,
+};
 
 use crate::harness::{Protocol, Run, Sandbox};
 
@@ -294,6 +301,89 @@ fn a_target_at_the_wordpress_folder_itself_still_finds_the_missing_prepend() {
         assert_eq!(
             json["prepends"][0]["exists"], false,
             "{protocol:?}: {json:#}"
+        );
+    }
+    sb.reset();
+}
+
+/// Counts calls on the way to a real transport: every call is one round trip or more.
+#[derive(Debug)]
+struct Counting<'a> {
+    inner: &'a mut dyn Transport,
+    reads: usize,
+    mutations: usize,
+}
+
+impl Transport for Counting<'_> {
+    fn origin(&self) -> &str {
+        self.inner.origin()
+    }
+    fn root(&self) -> &str {
+        self.inner.root()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn list(&mut self, dir: &RemotePath) -> TResult<Vec<Entry>> {
+        self.reads += 1;
+        self.inner.list(dir)
+    }
+    fn stat(&mut self, path: &RemotePath) -> TResult<Option<Meta>> {
+        self.reads += 1;
+        self.inner.stat(path)
+    }
+    fn read(&mut self, path: &RemotePath, sink: &mut dyn std::io::Write) -> TResult<u64> {
+        self.reads += 1;
+        self.inner.read(path, sink)
+    }
+    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.write(path, data, mode)
+    }
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.rename(from, to, mode)
+    }
+    fn mkdir(&mut self, path: &RemotePath) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.mkdir(path)
+    }
+    fn remove(&mut self, path: &RemotePath) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.remove(path)
+    }
+}
+
+/// Diagnose makes no mutating call at all, over either protocol; the number of file calls it
+/// needs is printed for the record (run with `--nocapture`).
+#[test]
+fn diagnose_makes_no_mutating_calls() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let catalog = Playbooks::builtin().unwrap().catalog();
+    let options = InvestigateOptions {
+        url: Some(sb.env("SANDBOX_HTTP_URL")),
+        http: HttpOptions {
+            bind: Some(sb.env("SANDBOX_LOCKED_IP").parse().unwrap()),
+            ..HttpOptions::default()
+        },
+        ..InvestigateOptions::default()
+    };
+    for protocol in PROTOCOLS {
+        let mut transport = sb.connect(protocol);
+        let mut counting = Counting {
+            inner: transport.as_mut(),
+            reads: 0,
+            mutations: 0,
+        };
+        let started = std::time::Instant::now();
+        let report = investigate(&mut counting, &catalog, &options).unwrap();
+        assert_eq!(report.diagnosis.cause.code(), "plugin-block");
+        assert_eq!(counting.mutations, 0, "{protocol:?}");
+        eprintln!(
+            "diagnose over {protocol:?}: {} file calls, 0 mutating, {:?}",
+            counting.reads,
+            started.elapsed()
         );
     }
     sb.reset();

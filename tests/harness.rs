@@ -19,6 +19,9 @@ use std::time::Duration;
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
 use wprescue::site::probe::try_login;
+use wprescue::transport::{
+    self, ConnectOptions, Credentials, Secret, SshConfig, Target, Transport,
+};
 
 const DEFAULT_STATE: &str = "/var/lib/wprescue-sandbox";
 const START_HINT: &str = "start it with `sudo tests/sandbox/sandbox up` (see README.md)";
@@ -212,6 +215,27 @@ impl Sandbox {
                 self.env("SANDBOX_FTP_PORT")
             ),
         }
+    }
+
+    /// A library-level connection to the account over `protocol`, as the binary would open it.
+    pub fn connect(&self, protocol: Protocol) -> Box<dyn Transport> {
+        let options = ConnectOptions {
+            identity_files: vec![self.env("SANDBOX_SSH_KEY").into()],
+            known_hosts: vec![self.env("SANDBOX_SSH_KNOWN_HOSTS").into()],
+            use_agent: false,
+            progress: false,
+            ..ConnectOptions::default()
+        };
+        let mut credentials = match protocol {
+            Protocol::Sftp => Credentials::none(),
+            Protocol::Ftp => {
+                Credentials::none().with_password(Secret::new(self.env("SANDBOX_PASSWORD")))
+            }
+        };
+        let target =
+            Target::parse(&self.target(protocol), &SshConfig::default()).expect("a target");
+        transport::connect(&target, &options, &mut credentials)
+            .unwrap_or_else(|e| panic!("connect over {protocol:?}: {e}"))
     }
 
     fn run_script(&self, args: &[&str]) {
