@@ -20,7 +20,9 @@ fn measure(name: &str, t: &mut dyn Transport, dir: &RemotePath, baseline: Option
     let rt = round_trip_sha256(t, dir, SIZE);
     t.remove_all(dir).expect("scratch folder removed");
     let mb_s = rt.round_trip_mb_s();
-    let ratio = baseline.map_or("baseline".to_owned(), |b| format!("{:.3} x local", mb_s / b));
+    let ratio = baseline.map_or("baseline".to_owned(), |b| {
+        format!("{:.3} x local", mb_s / b)
+    });
     println!(
         "{name:<6} up {:>7.1} MB/s  down {:>7.1} MB/s  round trip {:>7.1} MB/s  {ratio}",
         rt.upload_mb_s(),
