@@ -7,10 +7,12 @@
 //! - [`transport`]: remote files, the same over SFTP/SSH, FTP/FTPS or a local folder: list,
 //!   stat, read, atomic write, rename, mkdir, remove, and commands over SSH.
 //! - [`site`]: reading the site without running it: `wp-config.php`, `.htaccess`, plugins.
+//! - [`engine`]: plan, journaled apply and rollback of the changes steps describe.
 //! - [`playbook`]: the declarative YAML playbooks, built-in and the user's.
 //! - [`cli`]: the command line, the only place `anyhow` is used.
 
 pub mod cli;
+pub mod engine;
 pub mod http;
 pub mod playbook;
 pub mod site;

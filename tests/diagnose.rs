@@ -2,20 +2,14 @@
 //! evidence and the suggested next step, as a user sees them (`--json`), and proof that it
 //! changes nothing on the site.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::SystemTime;
 
 use serde_json::Value;
 use wprescue::http::HttpOptions;
 use wprescue::playbook::Playbooks;
 use wprescue::site::{InvestigateOptions, investigate};
-use wprescue::transport::{
-    Capabilities, Entry, Meta, RemotePath, RenameMode, Result as TResult, Transport, Upload,
-    WriteMode,
-};
 
-use crate::harness::{Protocol, Run, Sandbox};
+use crate::harness::{Counting, Protocol, Run, Sandbox, tree};
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 
@@ -230,30 +224,6 @@ fn the_free_address_is_not_locked_out() {
     sb.reset();
 }
 
-/// Every file and folder under `root`: size, modification time and contents.
-fn tree(root: &Path) -> BTreeMap<String, (u64, SystemTime, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let meta = entry.metadata().unwrap();
-            let path = entry.path();
-            let contents = if meta.is_file() {
-                std::fs::read(&path).unwrap()
-            } else {
-                Vec::new()
-            };
-            if meta.is_dir() {
-                stack.push(path.clone());
-            }
-            let name = path.strip_prefix(root).unwrap().display().to_string();
-            out.insert(name, (meta.len(), meta.modified().unwrap(), contents));
-        }
-    }
-    out
-}
-
 #[test]
 fn diagnose_writes_nothing() {
     let sb = Sandbox::lock();
@@ -306,54 +276,6 @@ fn a_target_at_the_wordpress_folder_itself_still_finds_the_missing_prepend() {
     sb.reset();
 }
 
-/// Counts calls on the way to a real transport: every call is one round trip or more.
-#[derive(Debug)]
-struct Counting<'a> {
-    inner: &'a mut dyn Transport,
-    reads: usize,
-    mutations: usize,
-}
-
-impl Transport for Counting<'_> {
-    fn origin(&self) -> &str {
-        self.inner.origin()
-    }
-    fn root(&self) -> &str {
-        self.inner.root()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn list(&mut self, dir: &RemotePath) -> TResult<Vec<Entry>> {
-        self.reads += 1;
-        self.inner.list(dir)
-    }
-    fn stat(&mut self, path: &RemotePath) -> TResult<Option<Meta>> {
-        self.reads += 1;
-        self.inner.stat(path)
-    }
-    fn read(&mut self, path: &RemotePath, sink: &mut dyn std::io::Write) -> TResult<u64> {
-        self.reads += 1;
-        self.inner.read(path, sink)
-    }
-    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.write(path, data, mode)
-    }
-    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.rename(from, to, mode)
-    }
-    fn mkdir(&mut self, path: &RemotePath) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.mkdir(path)
-    }
-    fn remove(&mut self, path: &RemotePath) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.remove(path)
-    }
-}
-
 /// Diagnose makes no mutating call at all, over either protocol; the number of file calls it
 /// needs is printed for the record (run with `--nocapture`).
 #[test]
@@ -371,11 +293,7 @@ fn diagnose_makes_no_mutating_calls() {
     };
     for protocol in PROTOCOLS {
         let mut transport = sb.connect(protocol);
-        let mut counting = Counting {
-            inner: transport.as_mut(),
-            reads: 0,
-            mutations: 0,
-        };
+        let mut counting = Counting::new(transport.as_mut());
         let started = std::time::Instant::now();
         let report = investigate(&mut counting, &catalog, &options).unwrap();
         assert_eq!(report.diagnosis.cause.code(), "plugin-block");

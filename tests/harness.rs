@@ -9,18 +9,19 @@
 
 #![allow(dead_code)] // Each test module uses its own part of the harness.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
 use wprescue::site::probe::try_login;
 use wprescue::transport::{
-    self, ConnectOptions, Credentials, Secret, SshConfig, Target, Transport,
+    self, Capabilities, ConnectOptions, Credentials, Entry, Meta, RemotePath, RenameMode,
+    Result as TResult, Secret, SshConfig, Target, Transport, Upload, WriteMode,
 };
 
 const DEFAULT_STATE: &str = "/var/lib/wprescue-sandbox";
@@ -307,4 +308,105 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+}
+
+/// Counts calls on the way to a real transport: every call is one round trip or more.
+#[derive(Debug)]
+pub struct Counting<'a> {
+    inner: &'a mut dyn Transport,
+    /// Calls that only read.
+    pub reads: usize,
+    /// Calls that change the server.
+    pub mutations: usize,
+}
+
+impl<'a> Counting<'a> {
+    /// Counts the calls made through it to `inner`.
+    pub fn new(inner: &'a mut dyn Transport) -> Self {
+        Self {
+            inner,
+            reads: 0,
+            mutations: 0,
+        }
+    }
+}
+
+impl Transport for Counting<'_> {
+    fn origin(&self) -> &str {
+        self.inner.origin()
+    }
+    fn root(&self) -> &str {
+        self.inner.root()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn list(&mut self, dir: &RemotePath) -> TResult<Vec<Entry>> {
+        self.reads += 1;
+        self.inner.list(dir)
+    }
+    fn stat(&mut self, path: &RemotePath) -> TResult<Option<Meta>> {
+        self.reads += 1;
+        self.inner.stat(path)
+    }
+    fn read(&mut self, path: &RemotePath, sink: &mut dyn std::io::Write) -> TResult<u64> {
+        self.reads += 1;
+        self.inner.read(path, sink)
+    }
+    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.write(path, data, mode)
+    }
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.rename(from, to, mode)
+    }
+    fn mkdir(&mut self, path: &RemotePath) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.mkdir(path)
+    }
+    fn remove(&mut self, path: &RemotePath) -> TResult<()> {
+        self.mutations += 1;
+        self.inner.remove(path)
+    }
+}
+
+/// Every file and folder under `root`: size, modification time and contents.
+pub fn tree(root: &Path) -> BTreeMap<String, (u64, SystemTime, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let path = entry.path();
+            let contents = if meta.is_file() {
+                std::fs::read(&path).unwrap()
+            } else {
+                Vec::new()
+            };
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            out.insert(name, (meta.len(), meta.modified().unwrap(), contents));
+        }
+    }
+    out
+}
+
+/// Every file and folder under `root` with its permission bits and contents: what a rollback
+/// must restore byte for byte (modification times are allowed to differ).
+pub fn contents(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    tree(root)
+        .into_iter()
+        .map(|(name, (_, _, bytes))| {
+            let mode = std::fs::symlink_metadata(root.join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            (name, (mode, bytes))
+        })
+        .collect()
 }

@@ -10,3 +10,4 @@ mod harness;
 mod readme;
 mod scenarios;
 mod transport;
+mod unlock;

@@ -54,11 +54,72 @@ pub enum Command {
     /// Exit status: 0 no lockout found, 2 a lockout found, 1 error.
     #[command(after_long_help = TARGET_HELP)]
     Diagnose(DiagnoseArgs),
+
+    /// Get the admin back in: diagnose, plan the least invasive fix, apply it, verify.
+    ///
+    /// Picks the playbooks that answer the diagnosed cause (e.g. rename the blocking plugin's
+    /// folder, remove an orphaned firewall block, comment out a server password) and shows
+    /// every change, with a diff of each file (secrets redacted). After confirmation (or
+    /// --yes) it applies them one rung at a time, from least to most invasive, writing each
+    /// change and the original bytes to a local journal before touching the server, and
+    /// re-checks over HTTP, as the caller, after each rung. When the site still refuses, every
+    /// change is rolled back.
+    ///
+    /// Exit status: 0 unlocked, or nothing to do; 2 --dry-run found changes to make; 3 the
+    /// fix did not let the admin in and was rolled back; 1 error.
+    #[command(after_long_help = TARGET_HELP)]
+    Unlock(UnlockArgs),
+
+    /// Undo a run of unlock from its journal, in a fresh process if need be (after a crash or
+    /// a dropped connection). Files changed since are left alone and reported.
+    #[command(after_long_help = TARGET_HELP)]
+    Rollback(RollbackArgs),
 }
 
 /// `wprescue diagnose`.
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Print the report as JSON (shape documented in README.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wprescue unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Show the plan, with a diff of every file, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `wprescue rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The site the run changed (the same target as for unlock).
+    pub target: String,
+
+    /// The run to undo (default: the newest run on this target). Run ids are the folder
+    /// names under the state folder's runs/.
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// Which site, and how to reach it over files and over HTTP.
+#[derive(Debug, Args)]
+pub struct SiteArgs {
     /// Where the site is: sftp://, ssh://, ftp://, ftps://, USER@HOST:PATH, an ~/.ssh/config
     /// alias, or a local folder (see TARGETS below).
     pub target: String,
@@ -72,10 +133,6 @@ pub struct DiagnoseArgs {
     /// wp-config.php).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-
-    /// Print the report as JSON (shape documented in README.md).
-    #[arg(long)]
-    pub json: bool,
 
     #[command(flatten)]
     pub http: HttpArgs,

@@ -12,7 +12,7 @@ use crate::site::diagnosis::Cause;
 use crate::site::inventory::{PluginState, Presence};
 use crate::site::{InvestigateOptions, Report, UrlSource, investigate};
 
-use super::args::DiagnoseArgs;
+use super::args::{DiagnoseArgs, SiteArgs};
 use super::color::Color;
 use super::{connect, exit, secret_from_env_or_prompt};
 
@@ -22,26 +22,8 @@ pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
 /// Runs the command; returns the exit status.
 pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
     let catalog = Playbooks::builtin()?.catalog();
-    let login = match &args.http.login {
-        Some(user) => {
-            let password = secret_from_env_or_prompt(
-                LOGIN_PASSWORD_ENV,
-                &format!("WordPress password for {user}: "),
-            )?;
-            Some((user.clone(), password))
-        }
-        None => None,
-    };
-    let options = InvestigateOptions {
-        site: args.site.clone(),
-        url: args.url.clone(),
-        http: HttpOptions {
-            bind: args.http.bind,
-            timeout: Duration::from_secs(args.http.http_timeout),
-        },
-        login,
-    };
-    let mut transport = connect::open(&args.target, &args.connect)?;
+    let options = investigate_options(&args.site)?;
+    let mut transport = connect::open(&args.site.target, &args.site.connect)?;
     let report = investigate(transport.as_mut(), &catalog, &options)?;
     let next = next_step(&report, &catalog);
     let mut out = std::io::stdout().lock();
@@ -61,8 +43,31 @@ pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
     })
 }
 
+/// How to examine the site, from the command line (asks for the login password if needed).
+pub fn investigate_options(args: &SiteArgs) -> anyhow::Result<InvestigateOptions> {
+    let login = match &args.http.login {
+        Some(user) => {
+            let prompt = format!("WordPress password for {user}: ");
+            Some((
+                user.clone(),
+                secret_from_env_or_prompt(LOGIN_PASSWORD_ENV, &prompt)?,
+            ))
+        }
+        None => None,
+    };
+    Ok(InvestigateOptions {
+        site: args.site.clone(),
+        url: args.url.clone(),
+        http: HttpOptions {
+            bind: args.http.bind,
+            timeout: Duration::from_secs(args.http.http_timeout),
+        },
+        login,
+    })
+}
+
 /// One sentence naming the cause.
-fn summary(cause: &Cause, catalog: &Catalog) -> String {
+pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
     let name = |id: &str| catalog.get(id).map_or(id.to_owned(), |p| p.name.clone());
     match cause {
         Cause::ServerPassword { realm } => format!(

@@ -2,9 +2,10 @@
 //!
 //! | status | meaning |
 //! |---|---|
-//! | 0 | done; or, for `diagnose`, no lockout found |
-//! | 1 | error: nothing was decided (bad arguments, connection failed, …) |
-//! | 2 | `diagnose` found a lockout (the report says which) |
+//! | 0 | done, or nothing to do; for `diagnose`, no lockout found |
+//! | 1 | error (bad arguments, connection failed, a stale plan, …) |
+//! | 2 | `diagnose` found a lockout; `unlock --dry-run` found changes to make |
+//! | 3 | `unlock` applied a fix, the site still refused, and the fix was rolled back |
 
 use std::process::ExitCode;
 
@@ -14,6 +15,10 @@ pub const OK: u8 = 0;
 pub const ERROR: u8 = 1;
 /// A lockout was found.
 pub const LOCKOUT_FOUND: u8 = 2;
+/// A dry run found changes to make (Terraform's `-detailed-exitcode` 2).
+pub const CHANGES_PLANNED: u8 = 2;
+/// The fix did not let the admin in and was rolled back.
+pub const VERIFY_FAILED: u8 = 3;
 
 /// The exit code for a status.
 pub fn code(status: u8) -> ExitCode {

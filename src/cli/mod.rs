@@ -8,6 +8,7 @@ mod color;
 mod connect;
 mod diagnose;
 mod exit;
+mod unlock;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, Color::stdout(cli.color)),
+        Command::Unlock(args) => unlock::run(args, Color::stdout(cli.color)),
+        Command::Rollback(args) => unlock::rollback(args, Color::stdout(cli.color)),
     };
     match result {
         Ok(status) => exit::code(status),

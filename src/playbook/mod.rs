@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::engine::Step;
 use crate::site::catalog::{Catalog, PluginSpec};
+use crate::site::diagnosis::{CAUSE_CODES, Cause};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_playbooks.rs"));
 
@@ -23,6 +25,45 @@ pub struct Playbook {
     /// The plugin this playbook is about, if any.
     #[serde(default)]
     pub plugin: Option<PluginSpec>,
+    /// When `wprescue unlock` uses it; never, if absent.
+    #[serde(default)]
+    pub applies_when: Option<AppliesWhen>,
+    /// What it changes, in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+/// The diagnosis a playbook answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppliesWhen {
+    /// Cause codes it answers (`plugin-block`, `server-password`, …). With a `plugin:`
+    /// section, the cause must also name that plugin.
+    pub causes: Vec<String>,
+    /// For `broken-prepend`: the file name of the missing prepend target
+    /// (`wordfence-waf.php`).
+    #[serde(default)]
+    pub prepend_file: Option<String>,
+}
+
+impl Playbook {
+    /// Whether this playbook answers `diagnosis`; `missing_prepend` is the missing
+    /// `auto_prepend_file` target, if any.
+    pub fn applies_to(&self, cause: &Cause, missing_prepend: Option<&str>) -> bool {
+        let Some(when) = &self.applies_when else {
+            return false;
+        };
+        let plugin_matches = match &self.plugin {
+            Some(plugin) => cause.plugin() == Some(plugin.id.as_str()),
+            None => true,
+        };
+        let prepend_matches = match &when.prepend_file {
+            Some(name) => missing_prepend
+                .is_some_and(|target| target.rsplit('/').next() == Some(name.as_str())),
+            None => true,
+        };
+        when.causes.iter().any(|c| c == cause.code()) && plugin_matches && prepend_matches
+    }
 }
 
 /// Where a playbook came from, for error messages.
@@ -69,10 +110,30 @@ pub enum PlaybookError {
 impl Playbook {
     /// Parses one playbook.
     pub fn parse(yaml: &str, source: Source) -> Result<Playbook, PlaybookError> {
-        serde_saphyr::from_str(yaml).map_err(|e| PlaybookError::Invalid {
-            source_name: source,
-            message: e.to_string(),
-        })
+        let invalid = |message: String| PlaybookError::Invalid {
+            source_name: source.clone(),
+            message,
+        };
+        let playbook: Playbook =
+            serde_saphyr::from_str(yaml).map_err(|e| invalid(e.to_string()))?;
+        if let Some(when) = &playbook.applies_when {
+            if let Some(unknown) = when
+                .causes
+                .iter()
+                .find(|c| !CAUSE_CODES.contains(&c.as_str()))
+            {
+                return Err(invalid(format!(
+                    "applies_when names the unknown cause {unknown:?}; known causes: {}",
+                    CAUSE_CODES.join(", ")
+                )));
+            }
+            if playbook.steps.is_empty() {
+                return Err(invalid(
+                    "applies_when without steps: there is nothing to apply".into(),
+                ));
+            }
+        }
+        Ok(playbook)
     }
 }
 
@@ -180,6 +241,25 @@ mod tests {
         assert!(err.starts_with("mine.yaml: "), "{err}");
         assert!(err.contains("folder"), "{err}");
         assert!(err.contains("line 6 column 3"), "{err}");
+    }
+
+    #[test]
+    fn applies_when_names_real_causes_and_brings_steps() {
+        let parse = |yaml: &str| Playbook::parse(yaml, Source::File("p.yaml".into()));
+        let err = parse("name: x\ndescription: y\napplies_when: {causes: [plugin-blok]}\nsteps: [{write: {path: a, content: b}}]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown cause \"plugin-blok\"") && err.contains("plugin-block"),
+            "{err}"
+        );
+        let err =
+            parse("name: x\ndescription: y\napplies_when: {causes: [plugin-block]}\n").unwrap_err();
+        assert!(err.to_string().contains("without steps"), "{err}");
+        let ok = parse(
+            "name: x\ndescription: y\napplies_when: {causes: [server-error]}\nsteps: [{write: {path: a, content: b}}]\n",
+        );
+        assert!(ok.is_ok(), "{ok:?}");
     }
 
     #[test]

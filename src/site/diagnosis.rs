@@ -53,6 +53,19 @@ pub enum Cause {
     Unknown,
 }
 
+/// Every cause code, as [`Cause::code`] spells them.
+pub const CAUSE_CODES: [&str; 9] = [
+    "server-password",
+    "plugin-password",
+    "plugin-block",
+    "htaccess-deny",
+    "broken-prepend",
+    "server-error",
+    "hidden-login",
+    "reachable",
+    "unknown",
+];
+
 impl Cause {
     /// The cause's stable name, used in `--json` output and documented in `--help`.
     pub fn code(&self) -> &'static str {
@@ -648,19 +661,6 @@ mod tests {
         .iter()
         .map(Cause::code)
         .collect();
-        assert_eq!(
-            codes,
-            [
-                "server-password",
-                "plugin-password",
-                "plugin-block",
-                "htaccess-deny",
-                "broken-prepend",
-                "server-error",
-                "hidden-login",
-                "reachable",
-                "unknown"
-            ]
-        );
+        assert_eq!(codes, CAUSE_CODES);
     }
 }

@@ -1,0 +1,363 @@
+//! The run journal: what each change intends and the original bytes, written and fsynced on
+//! this machine *before* the server is touched, so that a fresh process can undo a run after
+//! a crash or a dropped connection.
+//!
+//! Layout, under the state folder (`$WPRESCUE_STATE_DIR`, else `$XDG_STATE_HOME/wprescue`,
+//! else `~/.local/state/wprescue`):
+//!
+//! ```text
+//! runs/<run id>/run.json         which site, when, which playbooks
+//! runs/<run id>/journal.jsonl    one event per line: intent, done, undone
+//! runs/<run id>/blobs/<sha256>   original bytes of every file a change rewrites
+//! ```
+//!
+//! Folders are 0700 and files 0600: blobs may hold `wp-config.php` or a password file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::EngineError;
+use super::change::{Change, Recorded, sha256_hex};
+
+/// Environment variable naming the state folder.
+pub const STATE_DIR_ENV: &str = "WPRESCUE_STATE_DIR";
+
+/// Which run this is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Sortable id: unix seconds and a random suffix.
+    pub run_id: String,
+    /// The target, as `scheme://user@host:port` (never a password).
+    pub origin: String,
+    /// The target's site folder as the server spells it.
+    pub root: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    /// The playbooks applied.
+    pub playbooks: Vec<String>,
+}
+
+/// One line of `journal.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// About to make change `seq`.
+    Intent {
+        /// Position in the run.
+        seq: usize,
+        /// The change.
+        change: Recorded,
+    },
+    /// Change `seq` was made.
+    Done {
+        /// Position in the run.
+        seq: usize,
+    },
+    /// Change `seq` was undone.
+    Undone {
+        /// Position in the run.
+        seq: usize,
+    },
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    info: RunInfo,
+    next_seq: usize,
+}
+
+impl Journal {
+    /// The state folder for this user.
+    pub fn state_dir() -> Result<PathBuf, EngineError> {
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        var(STATE_DIR_ENV)
+            .or_else(|| var("XDG_STATE_HOME").map(|d| d.join("wprescue")))
+            .or_else(|| std::env::home_dir().map(|h| h.join(".local/state/wprescue")))
+            .ok_or(EngineError::NoStateDir)
+    }
+
+    /// A fresh, sortable run id: unix seconds and a random suffix.
+    pub fn new_run_id() -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let seed = format!(
+            "{now:?}{}{:?}",
+            std::process::id(),
+            std::time::Instant::now()
+        );
+        format!("{}-{}", now.as_secs(), &sha256_hex(seed.as_bytes())[..6])
+    }
+
+    /// A new run `run_id` under `state_dir`.
+    pub fn create(
+        state_dir: &Path,
+        run_id: &str,
+        origin: &str,
+        root: &str,
+        playbooks: Vec<String>,
+    ) -> Result<Journal, EngineError> {
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let info = RunInfo {
+            run_id: run_id.to_owned(),
+            origin: origin.to_owned(),
+            root: root.to_owned(),
+            created,
+            playbooks,
+        };
+        let dir = state_dir.join("runs").join(&info.run_id);
+        private_dir(&dir.join("blobs"))?;
+        write_synced(&dir.join("run.json"), &serde_json::to_vec_pretty(&info)?)?;
+        sync_dir(&dir)?;
+        Ok(Journal {
+            dir,
+            info,
+            next_seq: 0,
+        })
+    }
+
+    /// An existing run.
+    pub fn open(state_dir: &Path, run_id: &str) -> Result<Journal, EngineError> {
+        let dir = state_dir.join("runs").join(run_id);
+        let info: RunInfo =
+            serde_json::from_slice(&fs::read(dir.join("run.json")).map_err(|e| {
+                EngineError::NoSuchRun {
+                    run_id: run_id.to_owned(),
+                    state_dir: state_dir.to_owned(),
+                    source: e,
+                }
+            })?)?;
+        let mut journal = Journal {
+            dir,
+            info,
+            next_seq: 0,
+        };
+        journal.next_seq = journal.events()?.len();
+        Ok(journal)
+    }
+
+    /// The newest run on `origin` with site folder `root`, if any.
+    pub fn latest(
+        state_dir: &Path,
+        origin: &str,
+        root: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let runs = state_dir.join("runs");
+        let Ok(entries) = fs::read_dir(&runs) else {
+            return Ok(None);
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        for id in ids.into_iter().rev() {
+            let Ok(bytes) = fs::read(runs.join(&id).join("run.json")) else {
+                continue;
+            };
+            let Ok(info) = serde_json::from_slice::<RunInfo>(&bytes) else {
+                continue;
+            };
+            if info.origin == origin && info.root == root {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Which run this is.
+    pub fn info(&self) -> &RunInfo {
+        &self.info
+    }
+
+    /// Records that `change` is about to be made, with the original bytes; returns its seq.
+    /// Everything is on disk when this returns.
+    pub fn intent(&mut self, change: &Change) -> Result<usize, EngineError> {
+        if let Change::Write {
+            before: Some(before),
+            ..
+        } = change
+        {
+            let blob = self.dir.join("blobs").join(sha256_hex(before));
+            if !blob.exists() {
+                write_synced(&blob, before)?;
+                sync_dir(&self.dir.join("blobs"))?;
+            }
+        }
+        let seq = self.next_seq;
+        self.append(&Event::Intent {
+            seq,
+            change: Recorded::of(change),
+        })?;
+        Ok(seq)
+    }
+
+    /// Records that change `seq` was made.
+    pub fn done(&mut self, seq: usize) -> Result<(), EngineError> {
+        self.append(&Event::Done { seq })
+    }
+
+    /// Records that change `seq` was undone.
+    pub fn undone(&mut self, seq: usize) -> Result<(), EngineError> {
+        self.append(&Event::Undone { seq })
+    }
+
+    /// Every event, in order. A torn last line (a crash mid-write) is ignored.
+    pub fn events(&self) -> Result<Vec<Event>, EngineError> {
+        let file = match File::open(self.dir.join("journal.jsonl")) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut events = Vec::new();
+        for line in BufReader::new(file).lines() {
+            match serde_json::from_str(&line?) {
+                Ok(event) => events.push(event),
+                Err(_) => break,
+            }
+        }
+        Ok(events)
+    }
+
+    /// The original bytes stored under `sha256`.
+    pub fn blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
+        let bytes = fs::read(self.dir.join("blobs").join(sha256))?;
+        if sha256_hex(&bytes) != sha256 {
+            return Err(EngineError::CorruptBlob(sha256.to_owned()));
+        }
+        Ok(bytes)
+    }
+
+    fn append(&mut self, event: &Event) -> Result<(), EngineError> {
+        let mut line = serde_json::to_vec(event)?;
+        line.push(b'\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(self.dir.join("journal.jsonl"))?;
+        file.write_all(&line)?;
+        file.sync_all()?;
+        self.next_seq += usize::from(matches!(event, Event::Intent { .. }));
+        Ok(())
+    }
+}
+
+fn private_dir(path: &Path) -> Result<(), EngineError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    Ok(())
+}
+
+fn write_synced(path: &Path, data: &[u8]) -> Result<(), EngineError> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Makes a new name in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::RemotePath;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_run_survives_a_fresh_process() {
+        let state = tempfile::tempdir().unwrap();
+        let change = Change::write(
+            RemotePath::new("wp-config.php").unwrap(),
+            Some(b"<?php define('DB_PASSWORD', 'x');".to_vec()),
+            b"<?php".to_vec(),
+        );
+        let mut journal = Journal::create(
+            state.path(),
+            &Journal::new_run_id(),
+            "sftp://u@h:22",
+            "/home/u",
+            vec!["p".into()],
+        )
+        .unwrap();
+        let seq = journal.intent(&change).unwrap();
+        journal.done(seq).unwrap();
+        let run_id = journal.info().run_id.clone();
+        drop(journal);
+
+        let reopened = Journal::open(state.path(), &run_id).unwrap();
+        assert_eq!(reopened.events().unwrap().len(), 2);
+        let Event::Intent {
+            change: Recorded::Write {
+                before: Some(hash), ..
+            },
+            ..
+        } = &reopened.events().unwrap()[0]
+        else {
+            panic!()
+        };
+        assert_eq!(
+            reopened.blob(hash).unwrap(),
+            b"<?php define('DB_PASSWORD', 'x');"
+        );
+        assert_eq!(
+            Journal::latest(state.path(), "sftp://u@h:22", "/home/u").unwrap(),
+            Some(run_id.clone())
+        );
+        assert_eq!(
+            Journal::latest(state.path(), "ftp://u@h:21", "/home/u").unwrap(),
+            None
+        );
+
+        let dir = state.path().join("runs").join(&run_id);
+        for file in ["run.json", "journal.jsonl", &format!("blobs/{hash}")] {
+            let mode = fs::metadata(dir.join(file)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored() {
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-a", "o", "/", vec![]).unwrap();
+        let change = Change::Rename {
+            from: RemotePath::new("a").unwrap(),
+            to: RemotePath::new("b").unwrap(),
+        };
+        journal.intent(&change).unwrap();
+        let path = state
+            .path()
+            .join("runs")
+            .join(&journal.info().run_id)
+            .join("journal.jsonl");
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"event\":\"do")
+            .unwrap();
+        assert_eq!(journal.events().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,270 @@
+//! Applying planned changes with the journal written first, and undoing them from the
+//! journal alone (a fresh process is enough).
+
+use std::collections::BTreeMap;
+
+use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, WriteMode};
+
+use super::EngineError;
+use super::change::{Change, Recorded, sha256_hex};
+use super::journal::{Event, Journal};
+
+/// Makes `changes` in order. Before each one: checks that the site still is as planned
+/// (a stale plan is refused), then records the intent and the original bytes in the journal.
+/// After each: records that it is done. Returns how many were made.
+pub fn apply(
+    t: &mut dyn Transport,
+    journal: &mut Journal,
+    changes: &[Change],
+) -> Result<usize, EngineError> {
+    for change in changes {
+        check_still_as_planned(t, change)?;
+        let seq = journal.intent(change)?;
+        match change {
+            Change::Rename { from, to } => t.rename(from, to, RenameMode::NoReplace)?,
+            Change::Write {
+                path,
+                before,
+                after,
+            } => {
+                let mode = if before.is_some() {
+                    WriteMode::Replace
+                } else {
+                    WriteMode::Create
+                };
+                t.write_bytes(path, after, mode)?;
+            }
+        }
+        journal.done(seq)?;
+    }
+    Ok(changes.len())
+}
+
+fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), EngineError> {
+    let stale = |path: &RemotePath, why: &str| EngineError::Stale {
+        path: path.as_str().to_owned(),
+        why: why.to_owned(),
+    };
+    match change {
+        Change::Rename { from, to } => {
+            if !t.exists(from)? {
+                return Err(stale(from, "it is gone"));
+            }
+            if t.exists(to)? {
+                return Err(stale(to, "something now has that name"));
+            }
+        }
+        Change::Write { path, before, .. } => {
+            let now = read_file(t, path)?;
+            if now.as_deref().map(sha256_hex) != before.as_deref().map(sha256_hex) {
+                return Err(stale(path, "it changed since the plan was made"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_file(t: &mut dyn Transport, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
+    match t.stat(path)? {
+        Some(meta) if meta.kind == Kind::File => Ok(Some(t.read_to_vec(path)?)),
+        Some(_) => Err(EngineError::NotAFile(path.as_str().to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Undoes every change of the run that was made, newest first, and returns how many were
+/// undone. A change whose intent is journalled but not its completion (a crash in between) is
+/// undone if the site shows it happened. A file that changed since wprescue wrote it is not
+/// overwritten. Running it again does nothing.
+pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<usize, EngineError> {
+    let mut changes: BTreeMap<usize, (Recorded, bool)> = BTreeMap::new();
+    for event in journal.events()? {
+        match event {
+            Event::Intent { seq, change } => {
+                changes.insert(seq, (change, false));
+            }
+            Event::Done { .. } => {}
+            Event::Undone { seq } => {
+                if let Some(entry) = changes.get_mut(&seq) {
+                    entry.1 = true;
+                }
+            }
+        }
+    }
+    let mut undone = 0;
+    for (seq, (change, already)) in changes.into_iter().rev() {
+        if already {
+            continue;
+        }
+        if undo(t, journal, &change)? {
+            undone += 1;
+        }
+        journal.undone(seq)?;
+    }
+    Ok(undone)
+}
+
+/// Undoes one change if the site shows it; returns whether anything was done.
+fn undo(t: &mut dyn Transport, journal: &Journal, change: &Recorded) -> Result<bool, EngineError> {
+    match change {
+        Recorded::Rename { from, to } => {
+            let (from, to) = (RemotePath::new(from)?, RemotePath::new(to)?);
+            match (t.exists(&from)?, t.exists(&to)?) {
+                (false, true) => {
+                    t.rename(&to, &from, RenameMode::NoReplace)?;
+                    Ok(true)
+                }
+                // Never happened (crash before the rename).
+                (true, false) => Ok(false),
+                _ => Err(EngineError::Conflict {
+                    path: from.as_str().to_owned(),
+                    why: format!(
+                        "both {} and {} exist, or neither",
+                        from.as_str(),
+                        to.as_str()
+                    ),
+                }),
+            }
+        }
+        Recorded::Write {
+            path,
+            before,
+            after,
+        } => {
+            let path = RemotePath::new(path)?;
+            let now = read_file(t, &path)?.map(|bytes| sha256_hex(&bytes));
+            if now.as_deref() == Some(after.as_str()) {
+                match before {
+                    Some(hash) => t.write_bytes(&path, &journal.blob(hash)?, WriteMode::Replace)?,
+                    None => t.remove(&path)?,
+                }
+                Ok(true)
+            } else if now == *before {
+                Ok(false)
+            } else {
+                Err(EngineError::Conflict {
+                    path: path.as_str().to_owned(),
+                    why: "it changed since wprescue wrote it; restore it by hand from the journal"
+                        .into(),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::MemoryTransport;
+
+    fn site() -> MemoryTransport {
+        let mut t = MemoryTransport::new();
+        t.mkdir_all(&RemotePath::new("plugins/wordfence").unwrap())
+            .unwrap();
+        t.write_bytes(
+            &RemotePath::new(".htaccess").unwrap(),
+            b"old\r\n",
+            WriteMode::Create,
+        )
+        .unwrap();
+        t
+    }
+
+    fn changes() -> Vec<Change> {
+        vec![
+            Change::Rename {
+                from: RemotePath::new("plugins/wordfence").unwrap(),
+                to: RemotePath::new("plugins/wordfence.off").unwrap(),
+            },
+            Change::write(
+                RemotePath::new(".htaccess").unwrap(),
+                Some(b"old\r\n".to_vec()),
+                b"new\n".to_vec(),
+            ),
+            Change::write(RemotePath::new("new.txt").unwrap(), None, b"x".to_vec()),
+        ]
+    }
+
+    fn snapshot(t: &mut MemoryTransport) -> Vec<(String, Option<Vec<u8>>)> {
+        [
+            "plugins/wordfence",
+            "plugins/wordfence.off",
+            ".htaccess",
+            "new.txt",
+        ]
+        .iter()
+        .map(|p| {
+            let path = RemotePath::new(p).unwrap();
+            let state = match t.stat(&path).unwrap() {
+                Some(m) if m.kind == Kind::File => Some(t.read_to_vec(&path).unwrap()),
+                Some(_) => Some(b"<dir>".to_vec()),
+                None => None,
+            };
+            (p.to_string(), state)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn apply_then_rollback_from_a_reopened_journal_is_byte_identical_and_idempotent() {
+        let state = tempfile::tempdir().unwrap();
+        let mut t = site();
+        let before = snapshot(&mut t);
+        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        assert_eq!(apply(&mut t, &mut journal, &changes()).unwrap(), 3);
+        assert_ne!(snapshot(&mut t), before);
+        let run_id = journal.info().run_id.clone();
+        drop(journal);
+
+        let mut reopened = Journal::open(state.path(), &run_id).unwrap();
+        assert_eq!(rollback(&mut t, &mut reopened).unwrap(), 3);
+        assert_eq!(snapshot(&mut t), before);
+        assert_eq!(rollback(&mut t, &mut reopened).unwrap(), 0, "idempotent");
+    }
+
+    #[test]
+    fn a_crash_between_intent_and_done_is_judged_by_the_site() {
+        let state = tempfile::tempdir().unwrap();
+        let mut t = site();
+        let before = snapshot(&mut t);
+        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        let all = changes();
+        apply(&mut t, &mut journal, &all[..1]).unwrap();
+        // The second change: intent journalled, the write made, the process dies before `done`.
+        journal.intent(&all[1]).unwrap();
+        t.write_bytes(
+            &RemotePath::new(".htaccess").unwrap(),
+            b"new\n",
+            WriteMode::Replace,
+        )
+        .unwrap();
+        // The third: intent journalled, then the process dies before the write.
+        journal.intent(&all[2]).unwrap();
+        assert_eq!(rollback(&mut t, &mut journal).unwrap(), 2);
+        assert_eq!(snapshot(&mut t), before);
+    }
+
+    #[test]
+    fn stale_plans_and_later_edits_are_refused() {
+        let state = tempfile::tempdir().unwrap();
+        let mut t = site();
+        let htaccess = RemotePath::new(".htaccess").unwrap();
+        t.write_bytes(&htaccess, b"someone else\n", WriteMode::Replace)
+            .unwrap();
+        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        let err = apply(&mut t, &mut journal, &changes()[1..2]).unwrap_err();
+        assert!(matches!(err, EngineError::Stale { .. }), "{err}");
+
+        t.write_bytes(&htaccess, b"old\r\n", WriteMode::Replace)
+            .unwrap();
+        apply(&mut t, &mut journal, &changes()[1..2]).unwrap();
+        t.write_bytes(&htaccess, b"edited after wprescue\n", WriteMode::Replace)
+            .unwrap();
+        let err = rollback(&mut t, &mut journal).unwrap_err();
+        assert!(matches!(err, EngineError::Conflict { .. }), "{err}");
+        assert_eq!(
+            t.read_to_vec(&htaccess).unwrap(),
+            b"edited after wprescue\n"
+        );
+    }
+}

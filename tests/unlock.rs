@@ -1,0 +1,248 @@
+//! `wprescue unlock` and `wprescue rollback` against every lockout scenario, over SFTP and
+//! over FTP: the dry run changes nothing, unlock lets the locked address in (it could not get
+//! in before), and a rollback from a fresh process restores the docroot byte for byte, lockout
+//! included. Crash recovery and the read-only plan are checked through the library.
+
+use std::time::{Duration, Instant};
+
+use wprescue::engine::{self, Journal, Vars};
+use wprescue::playbook::Playbooks;
+use wprescue::site::probe::is_logged_in;
+use wprescue::transport::RemotePath;
+
+use crate::harness::{Counting, Protocol, Run, Sandbox, contents};
+
+const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
+
+/// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
+const SCENARIOS: [(&str, bool); 8] = [
+    ("wordfence-block", false),
+    ("solid-lockout", false),
+    ("aios-blacklist", false),
+    ("aios-login-lockdown", false),
+    ("llar-lockout", true),
+    ("htaccess-basic-auth", false),
+    ("broken-htaccess", false),
+    ("orphan-prepend", false),
+];
+
+/// Whether the locked-out address gets in: the pages (and, where the lockout only shows
+/// there, a real login) answer.
+fn locked_address_gets_in(sb: &Sandbox, login: bool) -> bool {
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let pages = ["/", "/wp-login.php"]
+        .iter()
+        .all(|p| sb.get_locked(p).status == 200);
+    pages && (!login || is_logged_in(&sb.login_from(&locked)))
+}
+
+/// Whether the locked-out address comes to get in (`want` true) or to be refused (false)
+/// within a few seconds: PHP may run stale code briefly after a rename.
+fn comes_to(sb: &Sandbox, login: bool, want: bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(6);
+    loop {
+        if locked_address_gets_in(sb, login) == want {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn unlock(sb: &Sandbox, protocol: Protocol, state: &str, login: bool, extra: &str) -> Run {
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let admin = sb.env("SANDBOX_WP_ADMIN");
+    let mut args = vec!["unlock", "--url", &url, "--bind", &locked, extra];
+    if login {
+        args.extend(["--login", &admin]);
+    }
+    let env = [
+        ("WPRESCUE_STATE_DIR", state.to_owned()),
+        ("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD")),
+    ];
+    sb.wprescue_with_env(protocol, &args, &env)
+}
+
+#[test]
+fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
+    let sb = Sandbox::lock();
+    let docroot = sb.docroot();
+    for protocol in PROTOCOLS {
+        for (scenario, login) in SCENARIOS {
+            let what = format!("{scenario} over {protocol:?}");
+            sb.scenario(scenario);
+            let state = tempfile::tempdir().unwrap();
+            let state = state.path().to_str().unwrap().to_owned();
+            let before = contents(&docroot);
+            assert!(
+                comes_to(&sb, login, false),
+                "{what}: locked out to begin with"
+            );
+
+            let dry = unlock(&sb, protocol, &state, login, "--dry-run");
+            assert_eq!(dry.status, 2, "{what}: {dry:?}");
+            assert!(
+                dry.stdout.contains("plan:") && dry.stdout.contains("none made"),
+                "{what}: {dry:?}"
+            );
+            assert!(
+                contents(&docroot) == before,
+                "{what}: the dry run changed the docroot"
+            );
+
+            let run = unlock(&sb, protocol, &state, login, "--yes");
+            assert_eq!(run.status, 0, "{what}: {run:?}");
+            assert!(run.stdout.contains("unlocked:"), "{what}: {run:?}");
+            assert!(
+                comes_to(&sb, login, true),
+                "{what}: still locked out after unlock"
+            );
+            assert!(
+                contents(&docroot) != before,
+                "{what}: unlock changed nothing"
+            );
+
+            let env = [("WPRESCUE_STATE_DIR", state.clone())];
+            let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
+            assert_eq!(back.status, 0, "{what}: {back:?}");
+            assert!(
+                contents(&docroot) == before,
+                "{what}: rollback is not byte-identical"
+            );
+            assert!(
+                comes_to(&sb, login, false),
+                "{what}: the lockout is back after rollback"
+            );
+
+            let again = sb.wprescue_with_env(protocol, &["rollback"], &env);
+            assert!(
+                again.stdout.contains("0 change(s) undone"),
+                "{what}: rollback is idempotent: {again:?}"
+            );
+        }
+    }
+    sb.reset();
+}
+
+#[test]
+fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
+    let sb = Sandbox::lock();
+    let playbooks = Playbooks::builtin().unwrap();
+    let playbook = playbooks
+        .iter()
+        .find(|p| p.name == "broken-htaccess")
+        .unwrap();
+    for protocol in PROTOCOLS {
+        for killed_after in 0..=playbook.steps.len() {
+            let what = format!("{protocol:?}, killed after step {killed_after}");
+            sb.scenario("broken-htaccess");
+            let before = contents(&sb.docroot());
+            let state = tempfile::tempdir().unwrap();
+            let mut t = sb.connect(protocol);
+            let vars = Vars {
+                run_id: Journal::new_run_id(),
+                wp_root: RemotePath::new("public_html").unwrap(),
+                plugin_folder: None,
+            };
+            let plan =
+                engine::plan(t.as_mut(), &[(&playbook.name, &playbook.steps)], &vars).unwrap();
+            assert_eq!(plan.len(), 2, "{what}");
+            let mut journal =
+                Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
+            let changes: Vec<_> = plan.iter().map(|p| p.change.clone()).collect();
+            engine::apply(t.as_mut(), &mut journal, &changes[..killed_after]).unwrap();
+            // The process dies here: connection and journal dropped mid-run.
+            drop((journal, t));
+
+            let env = [(
+                "WPRESCUE_STATE_DIR",
+                state.path().to_str().unwrap().to_owned(),
+            )];
+            let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
+            assert_eq!(back.status, 0, "{what}: {back:?}");
+            assert!(
+                back.stdout
+                    .contains(&format!("{killed_after} change(s) undone")),
+                "{what}: {back:?}"
+            );
+            assert!(
+                contents(&sb.docroot()) == before,
+                "{what}: not byte-identical"
+            );
+        }
+    }
+    sb.reset();
+}
+
+#[test]
+fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
+    let sb = Sandbox::lock();
+    let playbooks = Playbooks::builtin().unwrap();
+    let playbook = playbooks
+        .iter()
+        .find(|p| p.name == "apache-basic-auth")
+        .unwrap();
+    sb.scenario("htaccess-basic-auth");
+    for protocol in PROTOCOLS {
+        let mut t = sb.connect(protocol);
+        let vars = Vars {
+            run_id: Journal::new_run_id(),
+            wp_root: RemotePath::new("public_html").unwrap(),
+            plugin_folder: None,
+        };
+        let mut counting = Counting::new(t.as_mut());
+        let plan =
+            engine::plan(&mut counting, &[(&playbook.name, &playbook.steps)], &vars).unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(counting.mutations, 0, "{protocol:?}");
+        assert!(
+            counting.reads > 0,
+            "{protocol:?}: planning reads the live site"
+        );
+
+        // Someone edits the file between plan and apply.
+        let htaccess = sb.docroot().join(".htaccess");
+        let mut text = std::fs::read_to_string(&htaccess).unwrap();
+        text.push_str("# edited by hand\n");
+        std::fs::write(&htaccess, &text).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut journal =
+            Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
+        let changes: Vec<_> = plan.iter().map(|p| p.change.clone()).collect();
+        let err = engine::apply(t.as_mut(), &mut journal, &changes).unwrap_err();
+        assert!(
+            err.to_string().contains("the plan is stale"),
+            "{protocol:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&htaccess).unwrap(),
+            text,
+            "nothing written"
+        );
+        sb.scenario("htaccess-basic-auth");
+    }
+    sb.reset();
+}
+
+#[test]
+fn nothing_to_unlock_on_a_clean_site() {
+    let sb = Sandbox::lock();
+    sb.scenario("clean");
+    let state = tempfile::tempdir().unwrap();
+    let run = unlock(
+        &sb,
+        Protocol::Ftp,
+        state.path().to_str().unwrap(),
+        false,
+        "--yes",
+    );
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains("nothing to unlock"), "{run:?}");
+    assert!(
+        !state.path().join("runs").exists(),
+        "no run journal for a run that changes nothing"
+    );
+}
