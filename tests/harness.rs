@@ -171,26 +171,38 @@ impl Sandbox {
         args: &[&str],
         env: &[(&str, String)],
     ) -> Run {
-        let home = tempfile::tempdir().expect("a temporary HOME");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wprescue"));
-        command
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
         let (subcommand, rest) = args.split_first().expect("a subcommand");
-        command.arg(subcommand).arg(target).args(rest);
+        let mut full = vec![*subcommand, target];
+        full.extend_from_slice(rest);
+        let mut env = env.to_vec();
         match protocol {
             Protocol::Sftp => {
-                command
-                    .args(["--identity", &self.env("SANDBOX_SSH_KEY")])
-                    .args(["--known-hosts", &self.env("SANDBOX_SSH_KNOWN_HOSTS")]);
+                let (key, known) = (
+                    self.env("SANDBOX_SSH_KEY"),
+                    self.env("SANDBOX_SSH_KNOWN_HOSTS"),
+                );
+                return self.wprescue_plain(
+                    &[&full[..], &["--identity", &key, "--known-hosts", &known]].concat(),
+                    &env,
+                );
             }
-            Protocol::Ftp => {
-                command.env("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"));
-            }
+            Protocol::Ftp => env.push(("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"))),
         }
-        command.envs(env.iter().map(|(k, v)| (k, v)));
-        let output = command.output().expect("wprescue runs");
+        self.wprescue_plain(&full, &env)
+    }
+
+    /// The binary with exactly `args`, hermetically: a fresh `HOME`, none of the caller's
+    /// agent, colour or `WPRESCUE_*` settings, only `env` added.
+    pub fn wprescue_plain(&self, args: &[&str], env: &[(&str, String)]) -> Run {
+        let home = tempfile::tempdir().expect("a temporary HOME");
+        let output = Command::new(env!("CARGO_BIN_EXE_wprescue"))
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .expect("wprescue runs");
         Run {
             status: output.status.code().expect("an exit code"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

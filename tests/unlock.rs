@@ -117,6 +117,29 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                 "{what}: the lockout is back after rollback"
             );
 
+            let history = sb.wprescue_plain(&["history"], &env);
+            let counts = |key: &str| {
+                let at = history
+                    .stdout
+                    .find(key)
+                    .unwrap_or_else(|| panic!("{what}: {history:?}"));
+                history.stdout[at + key.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap()
+            };
+            assert_eq!(
+                history.stdout.lines().count(),
+                1,
+                "{what}: one run: {history:?}"
+            );
+            assert!(
+                counts("changed=") > 0 && counts("changed=") == counts("undone="),
+                "{what}: {history:?}"
+            );
+
             let again = sb.wprescue_with_env(protocol, &["rollback"], &env);
             assert!(
                 again.stdout.contains("0 change(s) undone"),
@@ -245,4 +268,50 @@ fn nothing_to_unlock_on_a_clean_site() {
         !state.path().join("runs").exists(),
         "no run journal for a run that changes nothing"
     );
+}
+
+#[test]
+fn a_second_run_on_the_same_site_is_refused_while_the_first_holds_the_lock() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    // Another run took the lock a moment ago.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lock = sb.docroot().join(".ht.wprescue.lock");
+    std::fs::write(&lock, format!("1795000000-other {now}\n")).unwrap();
+    let before = contents(&sb.docroot());
+    let state = tempfile::tempdir().unwrap();
+    for protocol in PROTOCOLS {
+        let run = unlock(
+            &sb,
+            protocol,
+            state.path().to_str().unwrap(),
+            false,
+            "--yes",
+        );
+        assert_eq!(run.status, 1, "{protocol:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("1795000000-other is changing this site"),
+            "{run:?}"
+        );
+        assert!(
+            contents(&sb.docroot()) == before,
+            "{protocol:?}: the refused run changed files"
+        );
+    }
+    // An abandoned lock (its run died long ago) is taken over, and released at the end.
+    std::fs::write(&lock, "1795000000-dead 1795000000\n").unwrap();
+    let run = unlock(
+        &sb,
+        Protocol::Ftp,
+        state.path().to_str().unwrap(),
+        false,
+        "--yes",
+    );
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(!lock.exists(), "the lock is released");
+    sb.reset();
 }

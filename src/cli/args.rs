@@ -74,6 +74,10 @@ pub enum Command {
     /// a dropped connection). Files changed since are left alone and reported.
     #[command(after_long_help = TARGET_HELP)]
     Rollback(RollbackArgs),
+
+    /// List the runs of unlock recorded on this machine, oldest first: id, site, playbooks,
+    /// changes made and undone.
+    History,
 }
 
 /// `wprescue diagnose`.

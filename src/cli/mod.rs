@@ -26,6 +26,7 @@ pub fn main() -> ExitCode {
         Command::Diagnose(args) => diagnose::run(args, Color::stdout(cli.color)),
         Command::Unlock(args) => unlock::run(args, Color::stdout(cli.color)),
         Command::Rollback(args) => unlock::rollback(args, Color::stdout(cli.color)),
+        Command::History => unlock::history(),
     };
     match result {
         Ok(status) => exit::code(status),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::engine::{self, Journal, Planned, Vars};
+use crate::engine::{self, Journal, Planned, SiteLock, Vars};
 use crate::http::HttpClient;
 use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
@@ -75,15 +75,45 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         println!("nothing changed");
         return Ok(exit::OK);
     }
+    let lock = SiteLock::acquire(t, &vars.wp_root, &run_id)?;
+    let outcome = climb(
+        t,
+        &rungs,
+        &plan,
+        &report,
+        &options,
+        &catalog,
+        &args.site.target,
+        &run_id,
+        color,
+    );
+    lock.release(t)?;
+    outcome
+}
+
+/// Applies the plan one rung (playbook) at a time, journaled, verifying after each; rolls
+/// everything back if the admin still cannot get in.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+fn climb(
+    t: &mut dyn Transport,
+    rungs: &[&Playbook],
+    plan: &[Planned],
+    report: &Report,
+    options: &InvestigateOptions,
+    catalog: &Catalog,
+    target: &str,
+    run_id: &str,
+    color: Color,
+) -> anyhow::Result<u8> {
     let state_dir = Journal::state_dir()?;
     let names = rungs.iter().map(|p| p.name.clone()).collect();
-    let mut journal = Journal::create(&state_dir, &run_id, t.origin(), t.root(), names)?;
+    let mut journal = Journal::create(&state_dir, run_id, t.origin(), t.root(), names)?;
     println!(
         "run {run_id}: journal in {}",
-        state_dir.join("runs").join(&run_id).display()
+        state_dir.join("runs").join(run_id).display()
     );
     let mut changed = 0;
-    for rung in &rungs {
+    for rung in rungs {
         let changes: Vec<_> = plan
             .iter()
             .filter(|p| p.playbook == rung.name)
@@ -92,12 +122,13 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         if changes.is_empty() {
             continue;
         }
-        let applied = engine::apply(t, &mut journal, &changes);
-        changed += applied.as_ref().map_or(0, |n| *n);
-        if let Err(e) = applied {
-            eprintln!("{} {e}; rolling back", color.error("error:"));
-            undo(t, &mut journal, color)?;
-            return Err(e.into());
+        match engine::apply(t, &mut journal, &changes) {
+            Ok(n) => changed += n,
+            Err(e) => {
+                eprintln!("{} {e}; rolling back", color.error("error:"));
+                undo(t, &mut journal, color)?;
+                return Err(e.into());
+            }
         }
         println!(
             "{} {} ({} change(s)); checking as the caller…",
@@ -105,11 +136,10 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
             rung.name,
             changes.len()
         );
-        if verify(&report, &options, &catalog) {
+        if verify(report, options, catalog) {
             println!(
-                "{} the admin can get in again. recap: changed={changed} failed=0. Undo with: wprescue rollback {} --run {run_id}",
+                "{} the admin can get in again. recap: changed={changed} failed=0. Undo with: wprescue rollback {target} --run {run_id}",
                 color.good("unlocked:"),
-                args.site.target
             );
             return Ok(exit::OK);
         }
@@ -150,6 +180,25 @@ pub fn rollback(args: &RollbackArgs, color: Color) -> anyhow::Result<u8> {
     }
     println!("run {run_id}");
     undo(t, &mut journal, color)?;
+    Ok(exit::OK)
+}
+
+/// Runs `history`.
+pub fn history() -> anyhow::Result<u8> {
+    let state_dir = Journal::state_dir()?;
+    let runs = Journal::history(&state_dir)?;
+    if runs.is_empty() {
+        println!("no runs recorded in {}", state_dir.display());
+    }
+    for (info, done, undone) in runs {
+        println!(
+            "{}  {}{}  [{}]  changed={done} undone={undone}",
+            info.run_id,
+            info.origin,
+            info.root,
+            info.playbooks.join(", ")
+        );
+    }
     Ok(exit::OK)
 }
 

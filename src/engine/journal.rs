@@ -148,6 +148,30 @@ impl Journal {
         Ok(journal)
     }
 
+    /// Every run in `state_dir`, oldest first, with how many changes each made and undid.
+    pub fn history(state_dir: &Path) -> Result<Vec<(RunInfo, usize, usize)>, EngineError> {
+        let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        let mut runs = Vec::new();
+        for id in ids {
+            // A folder that is not a run (or a damaged one) is not history.
+            let Ok(journal) = Journal::open(state_dir, &id) else {
+                continue;
+            };
+            let events = journal.events()?;
+            let count = |want: fn(&Event) -> bool| events.iter().filter(|e| want(e)).count();
+            let done = count(|e| matches!(e, Event::Done { .. }));
+            let undone = count(|e| matches!(e, Event::Undone { .. }));
+            runs.push((journal.info, done, undone));
+        }
+        Ok(runs)
+    }
+
     /// The newest run on `origin` with site folder `root`, if any.
     pub fn latest(
         state_dir: &Path,
@@ -329,6 +353,13 @@ mod tests {
         assert_eq!(
             Journal::latest(state.path(), "ftp://u@h:21", "/home/u").unwrap(),
             None
+        );
+        let history = Journal::history(state.path()).unwrap();
+        assert_eq!(history.len(), 1);
+        let (info, done, undone) = &history[0];
+        assert_eq!(
+            (info.run_id.as_str(), *done, *undone),
+            (run_id.as_str(), 1, 0)
         );
 
         let dir = state.path().join("runs").join(&run_id);

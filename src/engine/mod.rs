@@ -4,6 +4,7 @@
 
 pub mod change;
 pub mod journal;
+pub mod lock;
 pub mod run;
 pub mod step;
 
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 pub use change::Change;
 pub use journal::Journal;
+pub use lock::SiteLock;
 pub use run::{apply, rollback};
 pub use step::{Step, Vars, View};
 
@@ -68,6 +70,16 @@ pub enum EngineError {
         path: String,
         /// Why not.
         why: String,
+    },
+    /// Another run holds the site's lock.
+    #[error("{holder} is changing this site (lock {path}, taken {} s ago)", age.as_secs())]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// The run holding it.
+        holder: String,
+        /// How long it has been held.
+        age: std::time::Duration,
     },
     /// No home folder and no state folder set.
     #[error("no folder for the run journal: set WPRESCUE_STATE_DIR or HOME")]
