@@ -315,3 +315,42 @@ fn a_second_run_on_the_same_site_is_refused_while_the_first_holds_the_lock() {
     assert!(!lock.exists(), "the lock is released");
     sb.reset();
 }
+
+#[test]
+fn a_fix_that_does_not_let_the_admin_in_is_rolled_back() {
+    let sb = Sandbox::lock();
+    sb.scenario("llar-lockout");
+    let before = contents(&sb.docroot());
+    let state = tempfile::tempdir().unwrap();
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    // The lockout answers every login alike, so diagnose names it; but with a wrong
+    // password no fix can log the admin in, and verification must say so.
+    let env = [
+        (
+            "WPRESCUE_STATE_DIR",
+            state.path().to_str().unwrap().to_owned(),
+        ),
+        ("WPRESCUE_LOGIN_PASSWORD", "not-the-password".to_owned()),
+    ];
+    let args = [
+        "unlock", "--url", &url, "--bind", &locked, "--login", "admin", "--yes",
+    ];
+    let run = sb.wprescue_with_env(Protocol::Ftp, &args, &env);
+    assert_eq!(run.status, 3, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("not unlocked: the site still refuses; rolling back"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("rolled back: 1 change(s) undone"),
+        "{run:?}"
+    );
+    assert!(
+        contents(&sb.docroot()) == before,
+        "not byte-identical after the automatic rollback"
+    );
+    assert!(!run.stdout.contains("not-the-password") && !run.stderr.contains("not-the-password"));
+    sb.reset();
+}

@@ -14,8 +14,9 @@ use super::color::ColorChoice;
 ///
 /// wprescue connects to the hosting account, finds out why wp-admin is unreachable (a server
 /// password, a security plugin's block, a broken .htaccess, a firewall file loaded before
-/// WordPress that is gone) and, from the files and from HTTP requests made from this machine,
-/// names the cause and the fix.
+/// WordPress that is gone) from the files and from HTTP requests made from this machine,
+/// then applies the least invasive fix with a local journal, checks that the admin gets in,
+/// and can roll every change back.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about, after_long_help = TARGET_HELP)]
 pub struct Cli {
@@ -74,6 +75,12 @@ pub enum Command {
     /// a dropped connection). Files changed since are left alone and reported.
     #[command(after_long_help = TARGET_HELP)]
     Rollback(RollbackArgs),
+
+    /// List the built-in playbooks, or show one (its YAML) by name.
+    Playbooks {
+        /// A playbook to show in full.
+        name: Option<String>,
+    },
 
     /// List the runs of unlock recorded on this machine, oldest first: id, site, playbooks,
     /// changes made and undone.

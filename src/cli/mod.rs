@@ -3,6 +3,15 @@
 //! `anyhow` lives here and in `main.rs` only; the layers below return typed errors, whose
 //! hints this module prints under the error.
 
+/// `println!` that hands a write error back (with `?`) instead of panicking, so that
+/// `wprescue … | head` ends quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 mod args;
 mod color;
 mod connect;
@@ -27,9 +36,12 @@ pub fn main() -> ExitCode {
         Command::Unlock(args) => unlock::run(args, Color::stdout(cli.color)),
         Command::Rollback(args) => unlock::rollback(args, Color::stdout(cli.color)),
         Command::History => unlock::history(),
+        Command::Playbooks { name } => show_playbooks(name.as_deref()),
     };
     match result {
         Ok(status) => exit::code(status),
+        // A closed pipe (`wprescue … | head`) is the reader's choice, not a failure.
+        Err(error) if is_broken_pipe(&error) => exit::code(exit::OK),
         Err(error) => {
             render_error(&error, Color::stderr(cli.color));
             exit::code(exit::ERROR)
@@ -37,15 +49,43 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `wprescue playbooks [NAME]`.
+fn show_playbooks(name: Option<&str>) -> anyhow::Result<u8> {
+    let playbooks = crate::playbook::Playbooks::builtin()?;
+    match name {
+        Some(name) => match crate::playbook::Playbooks::builtin_source(name) {
+            Some(yaml) => {
+                use std::io::Write as _;
+                write!(std::io::stdout(), "{yaml}")?
+            }
+            None => {
+                let names: Vec<&str> = playbooks.iter().map(|p| p.name.as_str()).collect();
+                anyhow::bail!(
+                    "no built-in playbook {name:?}; there are: {}",
+                    names.join(", ")
+                );
+            }
+        },
+        None => {
+            for playbook in playbooks.iter() {
+                let causes = playbook
+                    .applies_when
+                    .as_ref()
+                    .map(|w| w.causes.join(", "))
+                    .unwrap_or_else(|| "never applied by unlock".into());
+                say!(
+                    "{:<32} [{causes}]\n    {}",
+                    playbook.name,
+                    playbook.description
+                );
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
 /// `error: what happened`, its causes, then `hint: what to do next`.
 fn render_error(error: &anyhow::Error, color: Color) {
-    // A closed pipe (`wprescue diagnose … | head`) is not worth a message.
-    if error
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    {
-        return;
-    }
     eprintln!("{} {error}", color.error("error:"));
     for cause in error.chain().skip(1) {
         eprintln!("  {} {cause}", color.label("caused by:"));
@@ -53,6 +93,12 @@ fn render_error(error: &anyhow::Error, color: Color) {
     if let Some(hint) = hint(error) {
         eprintln!("{} {hint}", color.label("hint:"));
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {

@@ -34,14 +34,14 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
     let t = transport.as_mut();
     let report = investigate(t, &catalog, &options)?;
     let cause = &report.diagnosis.cause;
-    println!(
+    say!(
         "{} {}: {}",
         color.label("cause"),
         cause.code(),
         summary(cause, &catalog)
     );
     if !cause.is_lockout() {
-        println!("nothing to unlock");
+        say!("nothing to unlock");
         return Ok(exit::OK);
     }
     let rungs = choose(&playbooks, &report);
@@ -62,17 +62,17 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         .map(|p| (p.name.as_str(), p.steps.as_slice()))
         .collect();
     let plan = engine::plan(t, &steps, &vars)?;
-    print_plan(&plan, color);
+    print_plan(&plan, color)?;
     if plan.is_empty() {
-        println!("the playbooks find nothing to change; see `wprescue diagnose` for the evidence");
+        say!("the playbooks find nothing to change; see `wprescue diagnose` for the evidence");
         return Ok(exit::ERROR);
     }
     if args.dry_run {
-        println!("dry run: {} change(s) planned, none made", plan.len());
+        say!("dry run: {} change(s) planned, none made", plan.len());
         return Ok(exit::CHANGES_PLANNED);
     }
     if !args.yes && !confirm(plan.len())? {
-        println!("nothing changed");
+        say!("nothing changed");
         return Ok(exit::OK);
     }
     let lock = SiteLock::acquire(t, &vars.wp_root, &run_id)?;
@@ -108,7 +108,7 @@ fn climb(
     let state_dir = Journal::state_dir()?;
     let names = rungs.iter().map(|p| p.name.clone()).collect();
     let mut journal = Journal::create(&state_dir, run_id, t.origin(), t.root(), names)?;
-    println!(
+    say!(
         "run {run_id}: journal in {}",
         state_dir.join("runs").join(run_id).display()
     );
@@ -130,21 +130,21 @@ fn climb(
                 return Err(e.into());
             }
         }
-        println!(
+        say!(
             "{} {} ({} change(s)); checking as the caller…",
             color.label("applied"),
             rung.name,
             changes.len()
         );
         if verify(report, options, catalog) {
-            println!(
+            say!(
                 "{} the admin can get in again. recap: changed={changed} failed=0. Undo with: wprescue rollback {target} --run {run_id}",
                 color.good("unlocked:"),
             );
             return Ok(exit::OK);
         }
     }
-    println!(
+    say!(
         "{} the site still refuses; rolling back",
         color.warn("not unlocked:")
     );
@@ -178,7 +178,7 @@ pub fn rollback(args: &RollbackArgs, color: Color) -> anyhow::Result<u8> {
             t.root()
         );
     }
-    println!("run {run_id}");
+    say!("run {run_id}");
     undo(t, &mut journal, color)?;
     Ok(exit::OK)
 }
@@ -188,10 +188,10 @@ pub fn history() -> anyhow::Result<u8> {
     let state_dir = Journal::state_dir()?;
     let runs = Journal::history(&state_dir)?;
     if runs.is_empty() {
-        println!("no runs recorded in {}", state_dir.display());
+        say!("no runs recorded in {}", state_dir.display());
     }
     for (info, done, undone) in runs {
-        println!(
+        say!(
             "{}  {}{}  [{}]  changed={done} undone={undone}",
             info.run_id,
             info.origin,
@@ -204,7 +204,7 @@ pub fn history() -> anyhow::Result<u8> {
 
 fn undo(t: &mut dyn Transport, journal: &mut Journal, color: Color) -> anyhow::Result<()> {
     let undone = engine::rollback(t, journal)?;
-    println!("{} {undone} change(s) undone", color.label("rolled back:"));
+    say!("{} {undone} change(s) undone", color.label("rolled back:"));
     Ok(())
 }
 
@@ -238,10 +238,10 @@ fn plugin_folder(report: &Report) -> Option<String> {
     })
 }
 
-fn print_plan(plan: &[Planned], color: Color) {
-    println!("{}", color.label("plan:"));
+fn print_plan(plan: &[Planned], color: Color) -> std::io::Result<()> {
+    say!("{}", color.label("plan:"));
     for planned in plan {
-        println!("  [{}] {}", planned.playbook, planned.change.describe());
+        say!("  [{}] {}", planned.playbook, planned.change.describe());
         if let Some(diff) = planned.change.diff() {
             for line in diff.lines() {
                 let painted = match line.as_bytes().first() {
@@ -249,10 +249,11 @@ fn print_plan(plan: &[Planned], color: Color) {
                     Some(b'-') if !line.starts_with("---") => color.error(line),
                     _ => line.to_owned(),
                 };
-                println!("    {painted}");
+                say!("    {painted}");
             }
         }
     }
+    Ok(())
 }
 
 fn confirm(count: usize) -> anyhow::Result<bool> {
@@ -261,7 +262,7 @@ fn confirm(count: usize) -> anyhow::Result<bool> {
             "refusing to change the site without confirmation: run again with --yes (or --dry-run to only look)"
         );
     }
-    print!("apply these {count} change(s)? [y/N] ");
+    write!(std::io::stdout(), "apply these {count} change(s)? [y/N] ")?;
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

@@ -169,6 +169,14 @@ impl Playbooks {
         Ok(())
     }
 
+    /// The YAML of the built-in playbook named `name`.
+    pub fn builtin_source(name: &str) -> Option<&'static str> {
+        BUILTIN_PLAYBOOKS
+            .iter()
+            .map(|(_, yaml)| *yaml)
+            .find(|yaml| Playbook::parse(yaml, Source::Builtin("")).is_ok_and(|p| p.name == name))
+    }
+
     /// The playbooks, in load order.
     pub fn iter(&self) -> impl Iterator<Item = &Playbook> {
         self.entries.iter().map(|(_, p)| p)
@@ -260,6 +268,13 @@ mod tests {
             "name: x\ndescription: y\napplies_when: {causes: [server-error]}\nsteps: [{write: {path: a, content: b}}]\n",
         );
         assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn a_builtin_is_shown_by_name() {
+        let yaml = Playbooks::builtin_source("wordfence").unwrap();
+        assert!(yaml.starts_with("name: wordfence\n"), "{yaml}");
+        assert_eq!(Playbooks::builtin_source("no-such-playbook"), None);
     }
 
     #[test]
