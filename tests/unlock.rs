@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use wprescue::engine::{self, Journal, Vars};
-use wprescue::playbook::Playbooks;
+use wprescue::playbook::{Playbook, Playbooks};
 use wprescue::site::probe::is_logged_in;
 use wprescue::transport::RemotePath;
 
@@ -150,14 +150,25 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
     sb.reset();
 }
 
+/// A built-in playbook by name.
+fn builtin(name: &str) -> Playbook {
+    let playbooks = Playbooks::builtin().unwrap();
+    playbooks.iter().find(|p| p.name == name).unwrap().clone()
+}
+
+/// Template values for a fresh run on the sandbox site.
+fn site_vars() -> Vars {
+    Vars {
+        run_id: Journal::new_run_id(),
+        wp_root: RemotePath::new("public_html").unwrap(),
+        plugin_folder: None,
+    }
+}
+
 #[test]
 fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
     let sb = Sandbox::lock();
-    let playbooks = Playbooks::builtin().unwrap();
-    let playbook = playbooks
-        .iter()
-        .find(|p| p.name == "broken-htaccess")
-        .unwrap();
+    let playbook = builtin("broken-htaccess");
     for protocol in PROTOCOLS {
         for killed_after in 0..=playbook.steps.len() {
             let what = format!("{protocol:?}, killed after step {killed_after}");
@@ -165,11 +176,7 @@ fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
             let before = contents(&sb.docroot());
             let state = tempfile::tempdir().unwrap();
             let mut t = sb.connect(protocol);
-            let vars = Vars {
-                run_id: Journal::new_run_id(),
-                wp_root: RemotePath::new("public_html").unwrap(),
-                plugin_folder: None,
-            };
+            let vars = site_vars();
             let plan =
                 engine::plan(t.as_mut(), &[(&playbook.name, &playbook.steps)], &vars).unwrap();
             assert_eq!(plan.len(), 2, "{what}");
@@ -203,19 +210,11 @@ fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
 #[test]
 fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
     let sb = Sandbox::lock();
-    let playbooks = Playbooks::builtin().unwrap();
-    let playbook = playbooks
-        .iter()
-        .find(|p| p.name == "apache-basic-auth")
-        .unwrap();
+    let playbook = builtin("apache-basic-auth");
     sb.scenario("htaccess-basic-auth");
     for protocol in PROTOCOLS {
         let mut t = sb.connect(protocol);
-        let vars = Vars {
-            run_id: Journal::new_run_id(),
-            wp_root: RemotePath::new("public_html").unwrap(),
-            plugin_folder: None,
-        };
+        let vars = site_vars();
         let mut counting = Counting::new(t.as_mut());
         let plan =
             engine::plan(&mut counting, &[(&playbook.name, &playbook.steps)], &vars).unwrap();
