@@ -52,6 +52,9 @@ pub enum EngineError {
     /// A rename would overwrite something.
     #[error("{0} already exists; wprescue does not overwrite")]
     Exists(String),
+    /// A step's path goes through a symbolic link.
+    #[error("{0} is a symbolic link: wprescue does not follow links out of the site")]
+    Symlink(String),
     /// A file step names a folder.
     #[error("{0} is a folder, not a file")]
     NotAFile(String),

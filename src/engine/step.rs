@@ -136,6 +136,25 @@ impl<'a> View<'a> {
         }
     }
 
+    /// A step path, expanded and confined ([`Vars`]), with no symbolic link anywhere below the
+    /// WordPress root: a link could lead a rename or a write out of the site, and where it
+    /// points cannot be checked from here.
+    fn resolve(&mut self, vars: &Vars, text: &str) -> Result<RemotePath, EngineError> {
+        let path = vars.path(text)?;
+        let mut current = Some(path.clone());
+        while let Some(here) = current {
+            if here == vars.wp_root || here.is_root() {
+                break;
+            }
+            let planned = self.overlay.contains_key(&here);
+            if !planned && self.t.stat(&here)?.is_some_and(|m| m.kind == Kind::Symlink) {
+                return Err(EngineError::Symlink(here.as_str().to_owned()));
+            }
+            current = here.parent();
+        }
+        Ok(path)
+    }
+
     fn record(&mut self, change: &Change) {
         match change {
             Change::Rename { from, to } => {
@@ -160,8 +179,8 @@ impl Step {
                 to,
                 missing_ok,
             } => {
-                let from = vars.path(path)?;
-                let to = vars.path(to)?;
+                let from = view.resolve(vars, path)?;
+                let to = view.resolve(vars, to)?;
                 if !view.exists(&from)? {
                     return if *missing_ok {
                         Ok(None)
@@ -179,7 +198,7 @@ impl Step {
                 marker,
                 missing_ok,
             } => {
-                let path = vars.path(path)?;
+                let path = view.resolve(vars, path)?;
                 let Some(before) = view.read(&path)? else {
                     return missing(*missing_ok, &path);
                 };
@@ -191,7 +210,7 @@ impl Step {
                 pattern,
                 replace,
             } => {
-                let path = vars.path(path)?;
+                let path = view.resolve(vars, path)?;
                 let regex =
                     Regex::new(&format!("(?m){pattern}")).map_err(|e| EngineError::Pattern {
                         pattern: pattern.clone(),
@@ -207,7 +226,7 @@ impl Step {
                 Change::write(path, Some(before), after.into_bytes())
             }
             Step::Write { path, content } => {
-                let path = vars.path(path)?;
+                let path = view.resolve(vars, path)?;
                 let before = view.read(&path)?;
                 Change::write(path, before, vars.expand(content)?.into_bytes())
             }
@@ -365,6 +384,30 @@ mod tests {
                 "{path}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_symbolic_link_on_the_way_is_refused() {
+        use crate::transport::{ConnectOptions, LocalTransport};
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("public_html/wp-content")).unwrap();
+        std::fs::write(outside.path().join("secret.txt"), "x").unwrap();
+        let link = dir.path().join("public_html/wp-content/plugins");
+        std::os::unix::fs::symlink(outside.path(), link).unwrap();
+        let mut t = LocalTransport::open(dir.path(), &ConnectOptions::default()).unwrap();
+        let step = Step::Write {
+            path: "wp-content/plugins/secret.txt".into(),
+            content: "overwritten".into(),
+        };
+        let err = step.plan(&mut View::new(&mut t), &vars()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("public_html/wp-content/plugins is a symbolic link"),
+            "{err}"
+        );
+        let secret = std::fs::read_to_string(outside.path().join("secret.txt")).unwrap();
+        assert_eq!(secret, "x");
     }
 
     #[test]
