@@ -23,7 +23,7 @@ use crate::transport::{self, PathError, Transport};
 pub enum EngineError {
     /// The server refused or the connection failed.
     #[error(transparent)]
-    Transport(Box<transport::Error>),
+    Transport(#[from] transport::Error),
     /// A step names a path that is not below the WordPress root.
     #[error(transparent)]
     Path(#[from] PathError),
@@ -107,13 +107,6 @@ pub enum EngineError {
     /// The journal holds something that is not JSON.
     #[error("run journal: {0}")]
     Json(#[from] serde_json::Error),
-}
-
-// Boxed: a transport error carries its whole context, and most results here are Ok.
-impl From<transport::Error> for EngineError {
-    fn from(error: transport::Error) -> Self {
-        EngineError::Transport(Box::new(error))
-    }
 }
 
 /// One change and the playbook it comes from.

@@ -396,7 +396,7 @@ fn ini_prepends(text: &str) -> Vec<(usize, String)> {
 /// Over SFTP the target's root is the real path, so a prefix match does it. Over FTP the
 /// account is usually chrooted (`/public_html` is really `/home/user/public_html`), so the
 /// longest tail of the path whose folder exists under the target is taken instead.
-pub fn locate(t: &mut dyn Transport, absolute: &str) -> Result<Presence, SiteError> {
+fn locate(t: &mut dyn Transport, absolute: &str) -> Result<Presence, SiteError> {
     let root = t.root().trim_end_matches('/').to_owned();
     // A target at `/` may be a chroot, where the prefix says nothing: the tails below decide.
     if let Some(inside) = absolute

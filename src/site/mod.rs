@@ -30,7 +30,7 @@ use wp_config::ConfigValue;
 pub enum SiteError {
     /// Reading the files failed.
     #[error(transparent)]
-    Transport(Box<transport::Error>),
+    Transport(#[from] transport::Error),
     /// A name on the server is not a usable path.
     #[error(transparent)]
     Path(#[from] PathError),
@@ -64,13 +64,6 @@ pub enum SiteError {
     /// A login was asked for but the HTTP exchange failed.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
-}
-
-// Boxed: a transport error carries its whole context, and most results here are Ok.
-impl From<transport::Error> for SiteError {
-    fn from(error: transport::Error) -> Self {
-        SiteError::Transport(Box::new(error))
-    }
 }
 
 impl SiteError {
