@@ -10,9 +10,12 @@
 //! - [`engine`]: plan, journaled apply and rollback of the changes steps describe.
 //! - [`playbook`]: the declarative YAML playbooks, built-in and the user's.
 //! - [`cli`]: the command line, the only place `anyhow` is used.
+//!
+//! [`fault`] is a test-only hook, usable from every layer.
 
 pub mod cli;
 pub mod engine;
+pub mod fault;
 pub mod http;
 pub mod playbook;
 pub mod site;

@@ -36,6 +36,7 @@ pub fn apply(
             }
         }
         journal.done(seq)?;
+        crate::fault::point(&format!("applied:{seq}"));
     }
     Ok(changes.len())
 }
