@@ -203,8 +203,13 @@ impl Sandbox {
             .args(args)
             .output()
             .expect("wprescue runs");
+        // Killed by a signal (the fault hook aborts): 128 + the signal, as a shell reports it.
+        let status = output.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + output.status.signal().unwrap_or(0)
+        });
         Run {
-            status: output.status.code().expect("an exit code"),
+            status,
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }

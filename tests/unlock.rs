@@ -1,11 +1,12 @@
 //! `wprescue unlock` and `wprescue rollback` against every lockout scenario, over SFTP and
 //! over FTP: the dry run changes nothing, unlock lets the locked address in (it could not get
 //! in before), and a rollback from a fresh process restores the docroot byte for byte, lockout
-//! included. Crash recovery and the read-only plan are checked through the library.
+//! included. A run killed mid-way (by the test-only fault hook) is rolled back by a fresh
+//! process; the read-only plan is checked through the library with a counting transport.
 
 use std::time::{Duration, Instant};
 
-use wprescue::engine::{self, Journal, Vars};
+use wprescue::engine::{self, Access, Journal, Rung, Vars};
 use wprescue::playbook::{Playbook, Playbooks};
 use wprescue::site::probe::is_logged_in;
 use wprescue::transport::RemotePath;
@@ -168,39 +169,44 @@ fn site_vars() -> Vars {
 #[test]
 fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
     let sb = Sandbox::lock();
-    let playbook = builtin("broken-htaccess");
+    let steps = builtin("broken-htaccess").steps.len();
     for protocol in PROTOCOLS {
-        for killed_after in 0..=playbook.steps.len() {
+        for killed_after in 0..=steps {
             let what = format!("{protocol:?}, killed after step {killed_after}");
             sb.scenario("broken-htaccess");
             let before = contents(&sb.docroot());
             let state = tempfile::tempdir().unwrap();
-            let mut t = sb.connect(protocol);
-            let vars = site_vars();
-            let plan =
-                engine::plan(t.as_mut(), &[(&playbook.name, &playbook.steps)], &vars).unwrap();
-            assert_eq!(plan.len(), 2, "{what}");
-            let mut journal =
-                Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
-            let changes: Vec<_> = plan.iter().map(|p| p.change.clone()).collect();
-            engine::apply(t.as_mut(), &mut journal, &changes[..killed_after]).unwrap();
-            // The process dies here: connection and journal dropped mid-run.
-            drop((journal, t));
+            let state_dir = state.path().to_str().unwrap().to_owned();
+            // The test-only hook kills the real binary: after it took the site lock, or right
+            // after journalling change k as done.
+            let fault = match killed_after {
+                0 => "locked:abort".to_owned(),
+                k => format!("applied:{}:abort", k - 1),
+            };
+            let url = sb.env("SANDBOX_HTTP_URL");
+            let env = [
+                ("WPRESCUE_STATE_DIR", state_dir.clone()),
+                ("WPRESCUE_TEST_FAULT", fault),
+            ];
+            let died = sb.wprescue_with_env(protocol, &["unlock", "--url", &url, "--yes"], &env);
+            assert_ne!(died.status, 0, "{what}: the fault hook killed it: {died:?}");
+            assert!(
+                sb.docroot().join(".ht.wprescue.lock").exists(),
+                "{what}: the dead run left its lock"
+            );
 
-            let env = [(
-                "WPRESCUE_STATE_DIR",
-                state.path().to_str().unwrap().to_owned(),
-            )];
+            let env = [("WPRESCUE_STATE_DIR", state_dir)];
             let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
             assert_eq!(back.status, 0, "{what}: {back:?}");
             assert!(
                 back.stdout
-                    .contains(&format!("{killed_after} change(s) undone")),
+                    .contains(&format!("{killed_after} change(s) undone"))
+                    && back.stdout.contains("removed the lock"),
                 "{what}: {back:?}"
             );
             assert!(
                 contents(&sb.docroot()) == before,
-                "{what}: not byte-identical"
+                "{what}: not byte-identical (lock file included)"
             );
         }
     }
@@ -216,8 +222,12 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
         let mut t = sb.connect(protocol);
         let vars = site_vars();
         let mut counting = Counting::new(t.as_mut());
-        let plan =
-            engine::plan(&mut counting, &[(&playbook.name, &playbook.steps)], &vars).unwrap();
+        let rung = Rung {
+            playbook: &playbook.name,
+            steps: &playbook.steps,
+            vars: &vars,
+        };
+        let plan = engine::plan(&mut counting, &[rung]).unwrap();
         assert_eq!(plan.len(), 1);
         assert_eq!(counting.mutations, 0, "{protocol:?}");
         assert!(
@@ -234,7 +244,11 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
         let mut journal =
             Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
         let changes: Vec<_> = plan.iter().map(|p| p.change.clone()).collect();
-        let err = engine::apply(t.as_mut(), &mut journal, &changes).unwrap_err();
+        let mut access = Access {
+            files: t.as_mut(),
+            web: None,
+        };
+        let err = engine::apply(&mut access, &mut journal, &changes).unwrap_err();
         assert!(
             err.to_string().contains("the plan is stale"),
             "{protocol:?}: {err}"

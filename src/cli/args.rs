@@ -71,6 +71,34 @@ pub enum Command {
     #[command(after_long_help = TARGET_HELP)]
     Unlock(UnlockArgs),
 
+    /// Plan what unlock would do and save it to a file, to review (or hand to someone) and
+    /// apply later with `wprescue apply FILE`. Changes nothing.
+    ///
+    /// The plan file records the playbooks, the site and a fingerprint (size, modification
+    /// time, SHA-256) of every path the plan touches; `apply` refuses it once any of them has
+    /// changed. It holds no file contents and no passwords.
+    ///
+    /// Exit status: 0 nothing to change, 2 a plan with changes was saved, 1 error.
+    #[command(after_long_help = TARGET_HELP)]
+    Plan(PlanArgs),
+
+    /// Apply a plan saved by `wprescue plan`, exactly as planned: refused if the site changed
+    /// since. Then verifies as the caller after each rung and rolls back if the admin still
+    /// cannot get in, like unlock.
+    ///
+    /// Exit status: 0 unlocked; 3 the fix did not let the admin in and was rolled back; 1
+    /// error (including a stale plan).
+    Apply(ApplyArgs),
+
+    /// Run one playbook (a built-in by name, or a YAML file) on a site, whatever the
+    /// diagnosis: --check only plans it (zero changes to the site), --diff shows each file's
+    /// diff. Changes are journaled and undone with `wprescue rollback`.
+    ///
+    /// Exit status: 0 applied, or nothing to change; 2 --check found changes to make; 1 error
+    /// (a failed http_check step rolls the run back).
+    #[command(after_long_help = TARGET_HELP)]
+    Run(RunArgs),
+
     /// Undo a run of unlock from its journal, in a fresh process if need be (after a crash or
     /// a dropped connection). Files changed since are left alone and reported.
     #[command(after_long_help = TARGET_HELP)]
@@ -111,6 +139,58 @@ pub struct UnlockArgs {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Print a JSON document at the end (plan, outcome, recap) on stdout; human lines go to
+    /// stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wprescue plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Where to save the plan (a JSON file, created with mode 0600).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `wprescue apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file written by `wprescue plan -o FILE`.
+    pub plan: PathBuf,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Print a JSON document at the end, as unlock --json does.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wprescue run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A built-in playbook's name (see `wprescue playbooks`) or a playbook file.
+    pub playbook: String,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// Only plan: show what would change, change nothing.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Show a unified diff of every file change.
+    #[arg(long)]
+    pub diff: bool,
+
+    /// Print a JSON document at the end, as unlock --json does.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `wprescue rollback`.

@@ -17,6 +17,11 @@ mod color;
 mod connect;
 mod diagnose;
 mod exit;
+mod output;
+mod recover;
+mod rollback;
+mod run_playbook;
+mod saved_plan;
 mod unlock;
 
 use std::io::IsTerminal;
@@ -34,8 +39,11 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, Color::stdout(cli.color)),
         Command::Unlock(args) => unlock::run(args, Color::stdout(cli.color)),
-        Command::Rollback(args) => unlock::rollback(args, Color::stdout(cli.color)),
-        Command::History => unlock::history(),
+        Command::Plan(args) => saved_plan::plan(args, Color::stdout(cli.color)),
+        Command::Apply(args) => saved_plan::apply(args, Color::stdout(cli.color)),
+        Command::Run(args) => run_playbook::run(args, Color::stdout(cli.color)),
+        Command::Rollback(args) => rollback::run(args, Color::stdout(cli.color)),
+        Command::History => rollback::history(),
         Command::Playbooks { name } => show_playbooks(name.as_deref()),
     };
     match result {
@@ -53,8 +61,8 @@ pub fn main() -> ExitCode {
 fn show_playbooks(name: Option<&str>) -> anyhow::Result<u8> {
     let playbooks = crate::playbook::Playbooks::builtin()?;
     match name {
-        Some(name) => match crate::playbook::Playbooks::builtin_source(name) {
-            Some(yaml) => {
+        Some(name) => match playbooks.get(name) {
+            Some((_, yaml)) => {
                 use std::io::Write as _;
                 write!(std::io::stdout(), "{yaml}")?
             }
@@ -107,6 +115,9 @@ fn hint(error: &anyhow::Error) -> Option<String> {
     }
     if let Some(e) = error.downcast_ref::<crate::transport::Error>() {
         return e.hint().map(str::to_owned);
+    }
+    if let Some(e) = error.downcast_ref::<crate::engine::EngineError>() {
+        return e.hint();
     }
     if error
         .downcast_ref::<crate::playbook::PlaybookError>()

@@ -1,5 +1,6 @@
-//! A planned change to the site, and how it is shown: a rename, or a whole-file write with a
-//! unified diff in which secrets are redacted.
+//! A planned change to the site, and how it is shown: a rename, a whole-file write with a
+//! unified diff in which secrets are redacted, a copy of a file kept in the journal, or a
+//! check of what the site answers.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -7,7 +8,9 @@ use sha2::{Digest, Sha256};
 use crate::site::wp_config;
 use crate::transport::RemotePath;
 
-/// One change to the site. Every step of every playbook reduces to these two.
+use super::check::HttpCheck;
+
+/// One change to the site. Every step of every playbook reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// `from` becomes `to`; `to` must not exist.
@@ -26,6 +29,15 @@ pub enum Change {
         /// What it will hold.
         after: Vec<u8>,
     },
+    /// A copy of `path` kept in the run's journal; the site is not touched.
+    Backup {
+        /// The file.
+        path: RemotePath,
+        /// What it holds.
+        bytes: Vec<u8>,
+    },
+    /// Ask the site, as the caller, and stop the run if it does not answer as expected.
+    Check(HttpCheck),
 }
 
 impl Change {
@@ -51,6 +63,46 @@ impl Change {
                 path, before: None, ..
             } => format!("create {}", path.as_str()),
             Change::Write { path, .. } => format!("edit {}", path.as_str()),
+            Change::Backup { path, .. } => format!("back up {} into the journal", path.as_str()),
+            Change::Check(check) => check.describe(),
+        }
+    }
+
+    /// A digest that two plans share exactly when they would make the same change: what a
+    /// saved plan compares against a fresh one.
+    pub fn digest(&self) -> String {
+        let hash = |bytes: Option<&[u8]>| bytes.map_or("-".to_owned(), sha256_hex);
+        let text = match self {
+            Change::Rename { from, to } => format!("rename\0{}\0{}", from.as_str(), to.as_str()),
+            Change::Write {
+                path,
+                before,
+                after,
+            } => format!(
+                "write\0{}\0{}\0{}",
+                path.as_str(),
+                hash(before.as_deref()),
+                hash(Some(after))
+            ),
+            Change::Backup { path, bytes } => {
+                format!("backup\0{}\0{}", path.as_str(), hash(Some(bytes)))
+            }
+            Change::Check(check) => format!("check\0{}", check.describe()),
+        };
+        sha256_hex(text.as_bytes())
+    }
+
+    /// Whether applying it changes the site (backups and checks do not).
+    pub fn mutates(&self) -> bool {
+        matches!(self, Change::Rename { .. } | Change::Write { .. })
+    }
+
+    /// The bytes the journal must keep before the change is made: a file's original.
+    pub fn original(&self) -> Option<&[u8]> {
+        match self {
+            Change::Write { before, .. } => before.as_deref(),
+            Change::Backup { bytes, .. } => Some(bytes),
+            Change::Rename { .. } | Change::Check(_) => None,
         }
     }
 
@@ -125,12 +177,19 @@ pub enum Recorded {
         /// SHA-256 of what was written.
         after: String,
     },
+    /// A backup: the file's bytes are in the blob store under this hash.
+    Backup {
+        /// The file.
+        path: String,
+        /// SHA-256 of its bytes.
+        sha256: String,
+    },
 }
 
 impl Recorded {
-    /// The record for `change`.
-    pub fn of(change: &Change) -> Self {
-        match change {
+    /// The record for `change`; `None` for a check, which changes nothing to record.
+    pub fn of(change: &Change) -> Option<Self> {
+        Some(match change {
             Change::Rename { from, to } => Recorded::Rename {
                 from: from.as_str().to_owned(),
                 to: to.as_str().to_owned(),
@@ -144,7 +203,12 @@ impl Recorded {
                 before: before.as_deref().map(sha256_hex),
                 after: sha256_hex(after),
             },
-        }
+            Change::Backup { path, bytes } => Recorded::Backup {
+                path: path.as_str().to_owned(),
+                sha256: sha256_hex(bytes),
+            },
+            Change::Check(_) => return None,
+        })
     }
 }
 

@@ -62,6 +62,13 @@ pub enum Event {
         /// Position in the run.
         seq: usize,
     },
+    /// About to take the site's lock file at `path` (relative to the target).
+    Lock {
+        /// The lock file.
+        path: String,
+    },
+    /// The lock file was given back.
+    Unlock,
 }
 
 /// An open journal.
@@ -205,31 +212,57 @@ impl Journal {
         &self.info
     }
 
-    /// Records that `change` is about to be made, with the original bytes; returns its seq.
-    /// Everything is on disk when this returns.
-    pub fn intent(&mut self, change: &Change) -> Result<usize, EngineError> {
-        if let Change::Write {
-            before: Some(before),
-            ..
-        } = change
-        {
-            let blob = self.dir.join("blobs").join(sha256_hex(before));
+    /// Records that `change` is about to be made, with the original bytes; returns its seq,
+    /// or `None` for a change that leaves nothing to record (a check). Everything is on disk
+    /// when this returns.
+    pub fn intent(&mut self, change: &Change) -> Result<Option<usize>, EngineError> {
+        let Some(record) = Recorded::of(change) else {
+            return Ok(None);
+        };
+        if let Some(original) = change.original() {
+            let blob = self.dir.join("blobs").join(sha256_hex(original));
             if !blob.exists() {
-                write_synced(&blob, before)?;
+                write_synced(&blob, original)?;
                 sync_dir(&self.dir.join("blobs"))?;
             }
         }
         let seq = self.next_seq;
         self.append(&Event::Intent {
             seq,
-            change: Recorded::of(change),
+            change: record,
         })?;
-        Ok(seq)
+        Ok(Some(seq))
     }
 
     /// Records that change `seq` was made.
     pub fn done(&mut self, seq: usize) -> Result<(), EngineError> {
         self.append(&Event::Done { seq })
+    }
+
+    /// Records, before taking it, that this run is about to hold the lock file at `path`,
+    /// so a fresh process can give it back after a crash.
+    pub fn lock(&mut self, path: &str) -> Result<(), EngineError> {
+        self.append(&Event::Lock {
+            path: path.to_owned(),
+        })
+    }
+
+    /// Records that the lock was given back.
+    pub fn unlock(&mut self) -> Result<(), EngineError> {
+        self.append(&Event::Unlock)
+    }
+
+    /// The lock file this run may still hold: taken and not given back.
+    pub fn held_lock(&self) -> Result<Option<String>, EngineError> {
+        let mut held = None;
+        for event in self.events()? {
+            match event {
+                Event::Lock { path } => held = Some(path),
+                Event::Unlock => held = None,
+                _ => {}
+            }
+        }
+        Ok(held)
     }
 
     /// Records that change `seq` was undone.
@@ -326,7 +359,7 @@ mod tests {
             vec!["p".into()],
         )
         .unwrap();
-        let seq = journal.intent(&change).unwrap();
+        let seq = journal.intent(&change).unwrap().unwrap();
         journal.done(seq).unwrap();
         let run_id = journal.info().run_id.clone();
         drop(journal);

@@ -34,7 +34,7 @@ impl SiteLock {
         wp_root: &RemotePath,
         run_id: &str,
     ) -> Result<SiteLock, EngineError> {
-        let path = wp_root.join(LOCK_NAME)?;
+        let path = Self::path(wp_root)?;
         let content = format!("{run_id} {}\n", now());
         match t.write_bytes(&path, content.as_bytes(), WriteMode::Create) {
             Ok(()) => return Ok(SiteLock { path }),
@@ -60,9 +60,32 @@ impl SiteLock {
         Ok(SiteLock { path })
     }
 
+    /// The lock file's path, relative to the target.
+    pub fn path(wp_root: &RemotePath) -> Result<RemotePath, EngineError> {
+        Ok(wp_root.join(LOCK_NAME)?)
+    }
+
     /// Gives the lock back.
     pub fn release(self, t: &mut dyn Transport) -> Result<(), EngineError> {
         Ok(t.remove(&self.path)?)
+    }
+
+    /// Removes the lock at `path` if `run_id` holds it: what a rollback does for a run that
+    /// died holding it. Returns whether it was removed; another run's lock is left alone.
+    pub fn clear_if_held_by(
+        t: &mut dyn Transport,
+        path: &RemotePath,
+        run_id: &str,
+    ) -> Result<bool, EngineError> {
+        if !t.exists(path)? {
+            return Ok(false);
+        }
+        let held = String::from_utf8_lossy(&t.read_to_vec(path)?).into_owned();
+        if held.split_whitespace().next() != Some(run_id) {
+            return Ok(false);
+        }
+        t.remove(path)?;
+        Ok(true)
     }
 }
 
@@ -90,10 +113,13 @@ mod tests {
         )
         .unwrap();
         SiteLock::acquire(&mut t, &root, "run-c").unwrap();
+        assert!(!SiteLock::clear_if_held_by(&mut t, &path, "run-dead").unwrap());
         assert!(
             String::from_utf8(t.read_to_vec(&path).unwrap())
                 .unwrap()
                 .starts_with("run-c ")
         );
+        assert!(SiteLock::clear_if_held_by(&mut t, &path, "run-c").unwrap());
+        assert!(!t.exists(&path).unwrap());
     }
 }

@@ -3,6 +3,8 @@
 //! journal ([`rollback`]), from the same process or a fresh one.
 
 pub mod change;
+pub mod check;
+pub mod fingerprint;
 pub mod journal;
 pub mod lock;
 pub mod run;
@@ -11,9 +13,11 @@ pub mod step;
 use std::path::PathBuf;
 
 pub use change::Change;
+pub use check::{HttpCheck, Web};
+pub use fingerprint::Fingerprint;
 pub use journal::Journal;
 pub use lock::SiteLock;
-pub use run::{apply, rollback};
+pub use run::{Access, Undone, apply, rollback};
 pub use step::{Step, Vars, View};
 
 use crate::transport::{self, PathError, Transport};
@@ -74,6 +78,17 @@ pub enum EngineError {
         /// Why not.
         why: String,
     },
+    /// An `http_check` step found the site answering otherwise.
+    #[error("{url} {why}")]
+    CheckFailed {
+        /// The page.
+        url: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// An `http_check` step in a run that has no site address.
+    #[error("an http_check step needs the site's address, and this run has none")]
+    NoWeb,
     /// Another run holds the site's lock.
     #[error("{holder} is changing this site (lock {path}, taken {} s ago)", age.as_secs())]
     Locked {
@@ -109,6 +124,30 @@ pub enum EngineError {
     Json(#[from] serde_json::Error),
 }
 
+impl EngineError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Transport(e) => e.hint().map(str::to_owned),
+            EngineError::Stale { .. } => Some(
+                "the site changed since the plan was made: make a new plan (wprescue plan, or unlock --dry-run) and review it".into(),
+            ),
+            EngineError::Conflict { .. } => Some(
+                "the journal keeps the original bytes (see wprescue history for the run's folder); restore by hand, then run rollback again".into(),
+            ),
+            EngineError::Locked { .. } => Some(format!(
+                "wait for that run to finish; a lock older than {} minutes is taken over",
+                lock::STALE_AFTER.as_secs() / 60
+            )),
+            EngineError::Symlink(_) | EngineError::AbsolutePath(_) | EngineError::Path(_) => {
+                Some("playbook paths are relative to the WordPress root and stay inside it".into())
+            }
+            EngineError::NoWeb => Some("give the site's address with --url".into()),
+            _ => None,
+        }
+    }
+}
+
 /// One change and the playbook it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
@@ -118,20 +157,27 @@ pub struct Planned {
     pub change: Change,
 }
 
-/// Plans every step of each `(playbook name, steps)` in order, against the live site, reading
-/// only. Steps with nothing to do produce no change.
-pub fn plan(
-    t: &mut dyn Transport,
-    playbooks: &[(&str, &[Step])],
-    vars: &Vars,
-) -> Result<Vec<Planned>, EngineError> {
+/// One playbook's steps, with the values its templates take on this site.
+#[derive(Debug, Clone, Copy)]
+pub struct Rung<'a> {
+    /// The playbook's name.
+    pub playbook: &'a str,
+    /// Its steps.
+    pub steps: &'a [Step],
+    /// Its template values.
+    pub vars: &'a Vars,
+}
+
+/// Plans every step of each rung in order, against the live site, reading only. Later
+/// steps see what earlier ones will have done. Steps with nothing to do produce no change.
+pub fn plan(t: &mut dyn Transport, rungs: &[Rung<'_>]) -> Result<Vec<Planned>, EngineError> {
     let mut view = View::new(t);
     let mut planned = Vec::new();
-    for (name, steps) in playbooks {
-        for step in *steps {
-            if let Some(change) = step.plan(&mut view, vars)? {
+    for rung in rungs {
+        for step in rung.steps {
+            if let Some(change) = step.plan(&mut view, rung.vars)? {
                 planned.push(Planned {
-                    playbook: (*name).to_owned(),
+                    playbook: rung.playbook.to_owned(),
                     change,
                 });
             }

@@ -7,19 +7,37 @@ use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, Wr
 
 use super::EngineError;
 use super::change::{Change, Recorded, sha256_hex};
+use super::check::Web;
 use super::journal::{Event, Journal};
+
+/// What a run reaches: the site's files, and the site over HTTP for `http_check` steps.
+pub struct Access<'a> {
+    /// The files.
+    pub files: &'a mut dyn Transport,
+    /// The site over HTTP, as the caller; checks fail without it.
+    pub web: Option<&'a Web>,
+}
 
 /// Makes `changes` in order. Before each one: checks that the site still is as planned
 /// (a stale plan is refused), then records the intent and the original bytes in the journal.
-/// After each: records that it is done. Returns how many were made.
+/// After each: records that it is done. Checks are asked, not journalled. Returns how many
+/// changes altered the site.
 pub fn apply(
-    t: &mut dyn Transport,
+    access: &mut Access<'_>,
     journal: &mut Journal,
     changes: &[Change],
 ) -> Result<usize, EngineError> {
+    let t = &mut *access.files;
+    let mut altered = 0;
     for change in changes {
+        if let Change::Check(check) = change {
+            check.run(access.web.ok_or(EngineError::NoWeb)?)?;
+            continue;
+        }
         check_still_as_planned(t, change)?;
-        let seq = journal.intent(change)?;
+        let Some(seq) = journal.intent(change)? else {
+            continue;
+        };
         match change {
             Change::Rename { from, to } => t.rename(from, to, RenameMode::NoReplace)?,
             Change::Write {
@@ -34,11 +52,13 @@ pub fn apply(
                 };
                 t.write_bytes(path, after, mode)?;
             }
+            Change::Backup { .. } | Change::Check(_) => {}
         }
         journal.done(seq)?;
+        altered += usize::from(change.mutates());
         crate::fault::point(&format!("applied:{seq}"));
     }
-    Ok(changes.len())
+    Ok(altered)
 }
 
 fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), EngineError> {
@@ -55,12 +75,13 @@ fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), 
                 return Err(stale(to, "something now has that name"));
             }
         }
-        Change::Write { path, before, .. } => {
+        Change::Write { path, .. } | Change::Backup { path, .. } => {
             let now = read_file(t, path)?;
-            if now.as_deref().map(sha256_hex) != before.as_deref().map(sha256_hex) {
+            if now.as_deref().map(sha256_hex) != change.original().map(sha256_hex) {
                 return Err(stale(path, "it changed since the plan was made"));
             }
         }
+        Change::Check(_) => {}
     }
     Ok(())
 }
@@ -73,18 +94,28 @@ fn read_file(t: &mut dyn Transport, path: &RemotePath) -> Result<Option<Vec<u8>>
     }
 }
 
-/// Undoes every change of the run that was made, newest first, and returns how many were
-/// undone. A change whose intent is journalled but not its completion (a crash in between) is
-/// undone if the site shows it happened. A file that changed since wprescue wrote it is not
-/// overwritten. Running it again does nothing.
-pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<usize, EngineError> {
+/// What a rollback did.
+#[derive(Debug, Default)]
+pub struct Undone {
+    /// Changes undone.
+    pub undone: usize,
+    /// Changes left in place because undoing them would destroy a later change; each one is
+    /// still pending in the journal, so a later rollback tries again.
+    pub conflicts: Vec<EngineError>,
+}
+
+/// Undoes every change of the run that was made, newest first. A change whose intent is
+/// journalled but not its completion (a crash in between) is undone if the site shows it
+/// happened. A file that changed since wprescue wrote it is not overwritten: it is reported and
+/// the rollback goes on with the rest. Running it again does nothing more.
+pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<Undone, EngineError> {
     let mut changes: BTreeMap<usize, (Recorded, bool)> = BTreeMap::new();
     for event in journal.events()? {
         match event {
             Event::Intent { seq, change } => {
                 changes.insert(seq, (change, false));
             }
-            Event::Done { .. } => {}
+            Event::Done { .. } | Event::Lock { .. } | Event::Unlock => {}
             Event::Undone { seq } => {
                 if let Some(entry) = changes.get_mut(&seq) {
                     entry.1 = true;
@@ -92,17 +123,22 @@ pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<usize, E
             }
         }
     }
-    let mut undone = 0;
+    let mut report = Undone::default();
     for (seq, (change, already)) in changes.into_iter().rev() {
         if already {
             continue;
         }
-        if undo(t, journal, &change)? {
-            undone += 1;
+        match undo(t, journal, &change) {
+            Ok(did) => report.undone += usize::from(did),
+            Err(conflict @ EngineError::Conflict { .. }) => {
+                report.conflicts.push(conflict);
+                continue;
+            }
+            Err(e) => return Err(e),
         }
         journal.undone(seq)?;
     }
-    Ok(undone)
+    Ok(report)
 }
 
 /// Undoes one change if the site shows it; returns whether anything was done.
@@ -150,6 +186,8 @@ fn undo(t: &mut dyn Transport, journal: &Journal, change: &Recorded) -> Result<b
                 })
             }
         }
+        // The copy stays in the journal; the site was never touched.
+        Recorded::Backup { .. } => Ok(false),
     }
 }
 
@@ -157,6 +195,13 @@ fn undo(t: &mut dyn Transport, journal: &Journal, change: &Recorded) -> Result<b
 mod tests {
     use super::*;
     use crate::transport::MemoryTransport;
+
+    fn files(t: &mut MemoryTransport) -> Access<'_> {
+        Access {
+            files: t,
+            web: None,
+        }
+    }
 
     fn site() -> MemoryTransport {
         let mut t = MemoryTransport::new();
@@ -212,15 +257,22 @@ mod tests {
         let mut t = site();
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
-        assert_eq!(apply(&mut t, &mut journal, &changes()).unwrap(), 3);
+        assert_eq!(
+            apply(&mut files(&mut t), &mut journal, &changes()).unwrap(),
+            3
+        );
         assert_ne!(snapshot(&mut t), before);
         let run_id = journal.info().run_id.clone();
         drop(journal);
 
         let mut reopened = Journal::open(state.path(), &run_id).unwrap();
-        assert_eq!(rollback(&mut t, &mut reopened).unwrap(), 3);
+        assert_eq!(rollback(&mut t, &mut reopened).unwrap().undone, 3);
         assert_eq!(snapshot(&mut t), before);
-        assert_eq!(rollback(&mut t, &mut reopened).unwrap(), 0, "idempotent");
+        assert_eq!(
+            rollback(&mut t, &mut reopened).unwrap().undone,
+            0,
+            "idempotent"
+        );
     }
 
     #[test]
@@ -230,9 +282,9 @@ mod tests {
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
         let all = changes();
-        apply(&mut t, &mut journal, &all[..1]).unwrap();
+        apply(&mut files(&mut t), &mut journal, &all[..1]).unwrap();
         // The second change: intent journalled, the write made, the process dies before `done`.
-        journal.intent(&all[1]).unwrap();
+        journal.intent(&all[1]).unwrap().unwrap();
         t.write_bytes(
             &RemotePath::new(".htaccess").unwrap(),
             b"new\n",
@@ -241,7 +293,7 @@ mod tests {
         .unwrap();
         // The third: intent journalled, then the process dies before the write.
         journal.intent(&all[2]).unwrap();
-        assert_eq!(rollback(&mut t, &mut journal).unwrap(), 2);
+        assert_eq!(rollback(&mut t, &mut journal).unwrap().undone, 2);
         assert_eq!(snapshot(&mut t), before);
     }
 
@@ -253,16 +305,19 @@ mod tests {
         t.write_bytes(&htaccess, b"someone else\n", WriteMode::Replace)
             .unwrap();
         let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
-        let err = apply(&mut t, &mut journal, &changes()[1..2]).unwrap_err();
+        let err = apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap_err();
         assert!(matches!(err, EngineError::Stale { .. }), "{err}");
 
         t.write_bytes(&htaccess, b"old\r\n", WriteMode::Replace)
             .unwrap();
-        apply(&mut t, &mut journal, &changes()[1..2]).unwrap();
+        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
         t.write_bytes(&htaccess, b"edited after wprescue\n", WriteMode::Replace)
             .unwrap();
-        let err = rollback(&mut t, &mut journal).unwrap_err();
-        assert!(matches!(err, EngineError::Conflict { .. }), "{err}");
+        let report = rollback(&mut t, &mut journal).unwrap();
+        assert!(
+            matches!(report.conflicts[..], [EngineError::Conflict { .. }]),
+            "{report:?}"
+        );
         assert_eq!(
             t.read_to_vec(&htaccess).unwrap(),
             b"edited after wprescue\n"

@@ -14,6 +14,7 @@ use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
 use super::change::Change;
+use super::check::HttpCheck;
 
 /// One step of a playbook. Paths are relative to the WordPress root and may use the
 /// templates `{run_id}` and `{plugin_folder}` (see [`Vars`]).
@@ -58,6 +59,18 @@ pub enum Step {
         /// Its new contents.
         content: String,
     },
+    /// Keep a copy of a file in the run's journal (on this machine), changing nothing on the
+    /// site: for files a later manual fix may need.
+    Backup {
+        /// The file.
+        path: String,
+        /// Skip quietly when the file is not there.
+        #[serde(default)]
+        missing_ok: bool,
+    },
+    /// Ask the site over HTTP, as the caller, and stop (and roll back) the run unless it
+    /// answers as expected.
+    HttpCheck(HttpCheck),
 }
 
 /// Values substituted into step paths and contents.
@@ -165,6 +178,7 @@ impl<'a> View<'a> {
             Change::Write { path, after, .. } => {
                 self.overlay.insert(path.clone(), Some(after.clone()));
             }
+            Change::Backup { .. } | Change::Check(_) => {}
         }
     }
 }
@@ -230,6 +244,17 @@ impl Step {
                 let before = view.read(&path)?;
                 Change::write(path, before, vars.expand(content)?.into_bytes())
             }
+            Step::Backup { path, missing_ok } => {
+                let path = view.resolve(vars, path)?;
+                let Some(bytes) = view.read(&path)? else {
+                    return missing(*missing_ok, &path);
+                };
+                Change::Backup { path, bytes }
+            }
+            Step::HttpCheck(check) => Change::Check(HttpCheck {
+                path: vars.expand(&check.path)?,
+                ..check.clone()
+            }),
         };
         if change.is_noop() {
             return Ok(None);

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::engine::Step;
+use crate::engine::{Step, Vars};
+use crate::site::Report;
 use crate::site::catalog::{Catalog, PluginSpec};
 use crate::site::diagnosis::{CAUSE_CODES, Cause};
+use crate::site::inventory::{Inventory, PluginState, Presence};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_playbooks.rs"));
 
@@ -63,6 +65,29 @@ impl Playbook {
             None => true,
         };
         when.causes.iter().any(|c| c == cause.code()) && plugin_matches && prepend_matches
+    }
+
+    /// The template values for running this playbook on the site `inventory` describes:
+    /// `{plugin_folder}` is the first installed folder of its plugin, relative to the
+    /// WordPress root.
+    pub fn vars(&self, inventory: &Inventory, run_id: &str) -> Vars {
+        let root = inventory.root.path.as_str();
+        let plugin_folder = self.plugin.as_ref().and_then(|plugin| {
+            let found = inventory
+                .plugins
+                .iter()
+                .find(|p| p.id == plugin.id && p.state == PluginState::Installed)?;
+            let folder = found.folder.as_str();
+            Some(match folder.strip_prefix(root) {
+                Some(rest) if !root.is_empty() => rest.trim_start_matches('/').to_owned(),
+                _ => folder.to_owned(),
+            })
+        });
+        Vars {
+            run_id: run_id.to_owned(),
+            wp_root: inventory.root.path.clone(),
+            plugin_folder,
+        }
     }
 }
 
@@ -137,10 +162,10 @@ impl Playbook {
     }
 }
 
-/// A set of playbooks with unique names.
+/// A set of playbooks with unique names, each with the YAML it was read from.
 #[derive(Debug, Clone, Default)]
 pub struct Playbooks {
-    entries: Vec<(Source, Playbook)>,
+    entries: Vec<(Source, Playbook, String)>,
 }
 
 impl Playbooks {
@@ -148,38 +173,54 @@ impl Playbooks {
     pub fn builtin() -> Result<Playbooks, PlaybookError> {
         let mut set = Playbooks::default();
         for (name, yaml) in BUILTIN_PLAYBOOKS {
-            set.add(
-                Source::Builtin(name),
-                Playbook::parse(yaml, Source::Builtin(name))?,
-            )?;
+            set.load(Source::Builtin(name), yaml)?;
         }
         Ok(set)
     }
 
-    /// Adds a playbook; names must be unique.
-    pub fn add(&mut self, source: Source, playbook: Playbook) -> Result<(), PlaybookError> {
-        if let Some((first, _)) = self.entries.iter().find(|(_, p)| p.name == playbook.name) {
+    /// Parses `yaml` and adds it; names must be unique. Returns the playbook.
+    pub fn load(&mut self, source: Source, yaml: &str) -> Result<&Playbook, PlaybookError> {
+        let playbook = Playbook::parse(yaml, source.clone())?;
+        if let Some((first, _, _)) = self
+            .entries
+            .iter()
+            .find(|(_, p, _)| p.name == playbook.name)
+        {
             return Err(PlaybookError::DuplicateName {
                 name: playbook.name,
                 first: first.clone(),
                 second: source,
             });
         }
-        self.entries.push((source, playbook));
-        Ok(())
+        self.entries.push((source, playbook, yaml.to_owned()));
+        Ok(&self.entries[self.entries.len() - 1].1)
     }
 
-    /// The YAML of the built-in playbook named `name`.
-    pub fn builtin_source(name: &str) -> Option<&'static str> {
-        BUILTIN_PLAYBOOKS
+    /// The playbook named `name`, and the YAML it was read from.
+    pub fn get(&self, name: &str) -> Option<(&Playbook, &str)> {
+        self.entries
             .iter()
-            .map(|(_, yaml)| *yaml)
-            .find(|yaml| Playbook::parse(yaml, Source::Builtin("")).is_ok_and(|p| p.name == name))
+            .find(|(_, p, _)| p.name == name)
+            .map(|(_, p, yaml)| (p, yaml.as_str()))
+    }
+
+    /// The playbooks that answer the diagnosis in `report`, in load order: `unlock`'s
+    /// ladder, least invasive first (file names order the built-ins).
+    pub fn answering(&self, report: &Report) -> Vec<&Playbook> {
+        let missing_prepend = report
+            .inventory
+            .prepends
+            .iter()
+            .find(|p| matches!(p.presence, Presence::Missing(_)))
+            .map(|p| p.target.as_str());
+        self.iter()
+            .filter(|p| p.applies_to(&report.diagnosis.cause, missing_prepend))
+            .collect()
     }
 
     /// The playbooks, in load order.
     pub fn iter(&self) -> impl Iterator<Item = &Playbook> {
-        self.entries.iter().map(|(_, p)| p)
+        self.entries.iter().map(|(_, p, _)| p)
     }
 
     /// Every plugin the playbooks describe.
@@ -272,17 +313,19 @@ mod tests {
 
     #[test]
     fn a_builtin_is_shown_by_name() {
-        let yaml = Playbooks::builtin_source("wordfence").unwrap();
+        let set = Playbooks::builtin().unwrap();
+        let (_, yaml) = set.get("wordfence").unwrap();
         assert!(yaml.starts_with("name: wordfence\n"), "{yaml}");
-        assert_eq!(Playbooks::builtin_source("no-such-playbook"), None);
+        assert!(set.get("no-such-playbook").is_none());
     }
 
     #[test]
     fn names_are_unique() {
         let mut set = Playbooks::builtin().unwrap();
-        let copy = set.iter().next().unwrap().clone();
+        let (_, yaml) = set.get("wordfence").unwrap();
+        let yaml = yaml.to_owned();
         let err = set
-            .add(Source::File("again.yaml".into()), copy)
+            .load(Source::File("again.yaml".into()), &yaml)
             .unwrap_err();
         assert!(
             err.to_string()

@@ -130,8 +130,7 @@ pub fn investigate(
     catalog: &Catalog,
     options: &InvestigateOptions,
 ) -> Result<Report, SiteError> {
-    let root = choose_root(t, options.site.as_deref())?;
-    let mut inventory = Inventory::read(t, root, catalog)?;
+    let mut inventory = survey(t, catalog, options.site.as_deref())?;
     let url = site_url(options.url.as_deref(), &inventory)?;
     let mut client = HttpClient::new(&options.http);
     let probes = probe::probe_site(&client, &url.0, catalog);
@@ -155,6 +154,17 @@ pub fn investigate(
         login,
         diagnosis,
     })
+}
+
+/// The files-only part of [`investigate`]: finds the WordPress root (`site` picks one of
+/// several) and reads its inventory. No HTTP.
+pub fn survey(
+    t: &mut dyn Transport,
+    catalog: &Catalog,
+    site: Option<&str>,
+) -> Result<Inventory, SiteError> {
+    let root = choose_root(t, site)?;
+    Inventory::read(t, root, catalog)
 }
 
 fn choose_root(t: &mut dyn Transport, wanted: Option<&str>) -> Result<WpRoot, SiteError> {
@@ -193,7 +203,12 @@ fn choose_root(t: &mut dyn Transport, wanted: Option<&str>) -> Result<WpRoot, Si
     }
 }
 
-fn site_url(flag: Option<&str>, inventory: &Inventory) -> Result<(String, UrlSource), SiteError> {
+/// The site's address: `flag` (`--url`) if given, else a literal `WP_HOME` or `WP_SITEURL`
+/// from wp-config.php.
+pub fn site_url(
+    flag: Option<&str>,
+    inventory: &Inventory,
+) -> Result<(String, UrlSource), SiteError> {
     if let Some(url) = flag {
         return Ok((url.trim_end_matches('/').to_owned(), UrlSource::Flag));
     }

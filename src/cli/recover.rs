@@ -1,0 +1,285 @@
+//! What every change-making command shares: open the site and examine it, apply a plan rung by
+//! rung under the site lock with the journal written first, verify as the caller after each
+//! rung, and roll back when the admin still cannot get in.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::engine::{self, Access, Journal, Planned, SiteLock, Undone, Web};
+use crate::http::HttpClient;
+use crate::playbook::Playbooks;
+use crate::site::catalog::Catalog;
+use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
+use crate::site::probe::{is_logged_in, probe_site, try_login};
+use crate::site::signature::recognise;
+use crate::site::{InvestigateOptions, Report, investigate};
+use crate::transport::{RemotePath, Transport};
+
+use super::args::SiteArgs;
+use super::connect;
+use super::diagnose::investigate_options;
+use super::output::{Out, Outcome, Recap};
+
+/// How long verification keeps asking: PHP may run a renamed file from opcache for ~2 s.
+pub const VERIFY_FOR: Duration = Duration::from_secs(8);
+
+/// A connected site, examined.
+pub struct Session {
+    /// The connection.
+    pub transport: Box<dyn Transport>,
+    /// The built-in playbooks.
+    pub playbooks: Playbooks,
+    /// The plugins they describe.
+    pub catalog: Catalog,
+    /// How the site was examined (and will be verified).
+    pub options: InvestigateOptions,
+    /// What examining it found.
+    pub report: Report,
+}
+
+impl Session {
+    /// Connects to the site named on the command line and examines it, with a spinner.
+    pub fn open(site: &SiteArgs, out: &Out) -> anyhow::Result<Session> {
+        let playbooks = Playbooks::builtin()?;
+        let catalog = playbooks.catalog();
+        let options = investigate_options(site)?;
+        let spinner = out.spinner(&format!("connecting to {}", site.target));
+        let mut transport = connect::open(&site.target, &site.connect)?;
+        spinner.set_message(format!("examining {}", transport.origin()));
+        let report = investigate(transport.as_mut(), &catalog, &options)?;
+        spinner.finish_and_clear();
+        Ok(Session {
+            transport,
+            playbooks,
+            catalog,
+            options,
+            report,
+        })
+    }
+}
+
+/// Asks the site, as the caller, whether the admin gets in.
+#[derive(Clone, Copy)]
+pub struct Verifier<'a> {
+    /// The site's address.
+    pub url: &'a str,
+    /// How requests are made, and the login to try.
+    pub options: &'a InvestigateOptions,
+    /// What block pages look like.
+    pub catalog: &'a Catalog,
+}
+
+impl Verifier<'_> {
+    /// Asks until the site lets the admin in or [`VERIFY_FOR`] passes. With a login to try,
+    /// success means a real login; without, the pages answering.
+    pub fn admin_gets_in(&self) -> bool {
+        let deadline = Instant::now() + VERIFY_FOR;
+        loop {
+            let mut client = HttpClient::new(&self.options.http);
+            let probes = probe_site(&client, self.url, self.catalog);
+            let login = self.options.login.as_ref().and_then(|(user, password)| {
+                let response = try_login(&mut client, self.url, user, password).ok()?;
+                Some(LoginCheck {
+                    answerer: recognise(&response, self.catalog),
+                    response,
+                })
+            });
+            let recovered = match &login {
+                Some(login) => is_logged_in(&login.response),
+                None => diagnose(&probes, None, None, self.catalog).cause == Cause::Reachable,
+            };
+            if recovered || Instant::now() >= deadline {
+                return recovered;
+            }
+            sleep(Duration::from_millis(700));
+        }
+    }
+
+    /// The site over HTTP for `http_check` steps.
+    pub fn web(&self) -> Web {
+        Web {
+            base_url: self.url.to_owned(),
+            http: self.options.http.clone(),
+            patience: VERIFY_FOR,
+        }
+    }
+}
+
+/// One run of changes: where, under which id, checked how.
+pub struct Run<'a> {
+    /// The connection.
+    pub t: &'a mut dyn Transport,
+    /// The target as typed, for the undo command shown at the end.
+    pub target: &'a str,
+    /// This run's id.
+    pub run_id: &'a str,
+    /// The WordPress root, where the site lock lives.
+    pub wp_root: &'a RemotePath,
+    /// The site over HTTP, for checks and verification.
+    pub verifier: Option<Verifier<'a>>,
+    /// Whether to verify after each rung (`unlock`, `apply`) or only apply (`run`).
+    pub climb: bool,
+    /// Where to print.
+    pub out: Out,
+}
+
+impl Run<'_> {
+    /// Applies `plan`, one playbook (rung) at a time in `rungs` order. Returns how it ended;
+    /// on an error, everything applied so far is rolled back first.
+    pub fn apply(
+        &mut self,
+        plan: &[Planned],
+        rungs: &[String],
+    ) -> anyhow::Result<(Outcome, Recap)> {
+        let state_dir = Journal::state_dir()?;
+        let mut journal = Journal::create(
+            &state_dir,
+            self.run_id,
+            self.t.origin(),
+            self.t.root(),
+            rungs.to_vec(),
+        )?;
+        self.out.line(format_args!(
+            "run {}: journal in {}",
+            self.run_id,
+            state_dir.join("runs").join(self.run_id).display()
+        ))?;
+        let lock_path = SiteLock::path(self.wp_root)?;
+        journal.lock(lock_path.as_str())?;
+        let lock = match SiteLock::acquire(self.t, self.wp_root, self.run_id) {
+            Ok(lock) => lock,
+            Err(e) => {
+                journal.unlock()?;
+                return Err(e.into());
+            }
+        };
+        crate::fault::point("locked");
+        let result = self.climb(&mut journal, plan, rungs);
+        lock.release(self.t)?;
+        journal.unlock()?;
+        result
+    }
+
+    fn climb(
+        &mut self,
+        journal: &mut Journal,
+        plan: &[Planned],
+        rungs: &[String],
+    ) -> anyhow::Result<(Outcome, Recap)> {
+        let color = self.out.color;
+        let web = self.verifier.map(|v| v.web());
+        let mut recap = Recap::default();
+        for rung in rungs {
+            let changes: Vec<_> = plan
+                .iter()
+                .filter(|p| &p.playbook == rung)
+                .map(|p| p.change.clone())
+                .collect();
+            if changes.is_empty() {
+                continue;
+            }
+            let bar = self.out.counter(changes.len(), rung);
+            for change in &changes {
+                let mut access = Access {
+                    files: &mut *self.t,
+                    web: web.as_ref(),
+                };
+                match engine::apply(&mut access, journal, std::slice::from_ref(change)) {
+                    Ok(altered) => {
+                        recap.changed += altered;
+                        recap.ok += 1 - altered;
+                    }
+                    Err(e) => {
+                        bar.abandon();
+                        recap.failed += 1;
+                        self.out
+                            .line(format_args!("{} {e}; rolling back", color.error("failed:")))?;
+                        recap.undone = self.undo(journal)?.undone;
+                        self.out.line(format_args!("recap: {recap}"))?;
+                        return Err(e.into());
+                    }
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            self.out.line(format_args!(
+                "{} {rung} ({} change(s))",
+                color.label("applied"),
+                changes.len()
+            ))?;
+            if !self.climb {
+                continue;
+            }
+            let Some(verifier) = self.verifier else {
+                continue;
+            };
+            let spinner = self.out.spinner("checking as the caller");
+            let admin_gets_in = verifier.admin_gets_in();
+            spinner.finish_and_clear();
+            if admin_gets_in {
+                self.out.line(format_args!(
+                    "{} the admin can get in again{}",
+                    color.good("unlocked:"),
+                    if verifier.options.login.is_some() {
+                        " (a real login succeeded)"
+                    } else {
+                        " (checked with GET requests only: give --login to prove a real login)"
+                    }
+                ))?;
+                self.out.line(format_args!("recap: {recap}"))?;
+                self.out
+                    .line(format_args!("undo with: {}", self.undo_command()))?;
+                return Ok((Outcome::Unlocked, recap));
+            }
+            self.out.line(format_args!(
+                "{} the site still refuses after {rung}",
+                color.warn("not yet:")
+            ))?;
+        }
+        if self.climb && self.verifier.is_some() {
+            self.out.line(format_args!(
+                "{} the site still refuses; rolling back",
+                color.warn("not unlocked:")
+            ))?;
+            recap.failed += 1;
+            recap.undone = self.undo(journal)?.undone;
+            self.out.line(format_args!("recap: {recap}"))?;
+            return Ok((Outcome::RolledBack, recap));
+        }
+        self.out.line(format_args!("recap: {recap}"))?;
+        self.out
+            .line(format_args!("undo with: {}", self.undo_command()))?;
+        Ok((Outcome::Applied, recap))
+    }
+
+    fn undo(&mut self, journal: &mut Journal) -> anyhow::Result<Undone> {
+        undo(self.t, journal, self.out)
+    }
+
+    /// The command that rolls this run back.
+    pub fn undo_command(&self) -> String {
+        format!("wprescue rollback {} --run {}", self.target, self.run_id)
+    }
+}
+
+/// Rolls `journal` back and says what happened; a change that cannot be undone safely is
+/// reported and left, and makes the result an error once the rest is undone.
+pub fn undo(t: &mut dyn Transport, journal: &mut Journal, out: Out) -> anyhow::Result<Undone> {
+    let report = engine::rollback(t, journal)?;
+    out.line(format_args!(
+        "{} {} change(s) undone",
+        out.color.label("rolled back:"),
+        report.undone
+    ))?;
+    if report.conflicts.is_empty() {
+        return Ok(report);
+    }
+    for conflict in &report.conflicts {
+        out.line(format_args!("{} {conflict}", out.color.error("left:")))?;
+    }
+    anyhow::bail!(
+        "run {}: {} change(s) could not be undone safely (listed above); the rest was rolled back",
+        journal.info().run_id,
+        report.conflicts.len()
+    )
+}
