@@ -174,6 +174,17 @@ impl Sandbox {
         let (subcommand, rest) = args.split_first().expect("a subcommand");
         let mut full = vec![*subcommand, target];
         full.extend_from_slice(rest);
+        self.wprescue_connecting(protocol, &full, env)
+    }
+
+    /// The binary with `args` as given (the test places the target) plus what connecting
+    /// over `protocol` needs: the key and known_hosts for SSH, the password for FTP.
+    pub fn wprescue_connecting(
+        &self,
+        protocol: Protocol,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> Run {
         let mut env = env.to_vec();
         match protocol {
             Protocol::Sftp => {
@@ -182,13 +193,13 @@ impl Sandbox {
                     self.env("SANDBOX_SSH_KNOWN_HOSTS"),
                 );
                 return self.wprescue_plain(
-                    &[&full[..], &["--identity", &key, "--known-hosts", &known]].concat(),
+                    &[args, &["--identity", &key, "--known-hosts", &known]].concat(),
                     &env,
                 );
             }
             Protocol::Ftp => env.push(("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"))),
         }
-        self.wprescue_plain(&full, &env)
+        self.wprescue_plain(args, &env)
     }
 
     /// The binary with exactly `args`, hermetically: a fresh `HOME`, none of the caller's
