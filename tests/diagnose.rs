@@ -158,6 +158,14 @@ fn check(expect: &Expect, protocol: Protocol, run: &Run, json: &Value) {
         }
         None => assert!(json["next"].is_null(), "{what}: {json:#}"),
     }
+    // Every lockout the sandbox models has a playbook, so diagnose offers the unlock.
+    match json["unlock"].as_str() {
+        Some(unlock) => assert!(
+            lockout && unlock.starts_with("wprescue unlock ") && unlock.ends_with(" --dry-run"),
+            "{what}: {unlock}"
+        ),
+        None => assert!(!lockout, "{what}: no unlock offered: {json:#}"),
+    }
     assert_eq!(json["site"]["path"], "public_html", "{what}");
     assert_eq!(json["site"]["wordpress_version"], "6.1.9", "{what}");
 }

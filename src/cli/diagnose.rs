@@ -21,20 +21,37 @@ pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
 
 /// Runs the command; returns the exit status.
 pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
-    let catalog = Playbooks::builtin()?.catalog();
+    let playbooks = Playbooks::builtin()?;
+    let catalog = playbooks.catalog();
     let options = investigate_options(&args.site)?;
     let mut transport = connect::open(&args.site.target, &args.site.connect)?;
     let report = investigate(transport.as_mut(), &catalog, &options)?;
     let next = next_step(&report, &catalog);
+    // The same command line, turned into the unlock that would fix it, when a playbook can.
+    let unlock = (!playbooks.answering(&report).is_empty()).then(|| {
+        let mut line: Vec<String> = std::env::args().skip(1).collect();
+        line.retain(|a| a != "--json");
+        if let Some(sub) = line.iter_mut().find(|a| *a == "diagnose") {
+            *sub = "unlock".into();
+        }
+        format!("wprescue {} --dry-run", line.join(" "))
+    });
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &JsonReport::new(&report, &catalog, next.as_deref()),
-        )?;
+        let mut json = JsonReport::new(&report, &catalog, next.as_deref());
+        json.unlock = unlock.as_deref();
+        serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
         write_human(&mut out, &report, &catalog, next.as_deref(), color)?;
+        if let Some(unlock) = &unlock {
+            writeln!(
+                out,
+                "{} {} (review the plan, then run it again with --yes)",
+                color.label(&format!("{:<9}", "or")),
+                color.command(unlock)
+            )?;
+        }
     }
     Ok(if report.diagnosis.cause.is_lockout() {
         exit::LOCKOUT_FOUND
@@ -235,6 +252,8 @@ struct JsonReport<'a> {
     plugins: Vec<JsonPlugin<'a>>,
     prepends: Vec<JsonPrepend<'a>>,
     next: Option<&'a str>,
+    /// The `wprescue unlock` command that would fix it, when a playbook answers the cause.
+    unlock: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -355,6 +374,7 @@ impl<'a> JsonReport<'a> {
                 })
                 .collect(),
             next,
+            unlock: None,
         }
     }
 }
