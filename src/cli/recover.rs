@@ -5,6 +5,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::engine::db::Database;
 use crate::engine::{self, Access, Journal, Planned, SiteLock, Undone, Web};
 use crate::http::HttpClient;
 use crate::playbook::Playbooks;
@@ -115,6 +116,8 @@ pub struct Run<'a> {
     pub run_id: &'a str,
     /// The WordPress root, where the site lock lives.
     pub wp_root: &'a RemotePath,
+    /// The site's database, for steps that change it.
+    pub db: Option<&'a dyn Database>,
     /// The site over HTTP, for checks and verification.
     pub verifier: Option<Verifier<'a>>,
     /// Whether to verify after each rung (`unlock`, `apply`) or only apply (`run`).
@@ -182,6 +185,7 @@ impl Run<'_> {
             for change in &changes {
                 let mut access = Access {
                     files: &mut *self.t,
+                    db: self.db,
                     web: web.as_ref(),
                 };
                 match engine::apply(&mut access, journal, std::slice::from_ref(change)) {
@@ -253,7 +257,12 @@ impl Run<'_> {
     }
 
     fn undo(&mut self, journal: &mut Journal) -> anyhow::Result<Undone> {
-        undo(self.t, journal, self.out)
+        let mut access = Access {
+            files: &mut *self.t,
+            db: self.db,
+            web: None,
+        };
+        undo(&mut access, journal, self.out)
     }
 
     /// The command that rolls this run back.
@@ -264,8 +273,8 @@ impl Run<'_> {
 
 /// Rolls `journal` back and says what happened; a change that cannot be undone safely is
 /// reported and left, and makes the result an error once the rest is undone.
-pub fn undo(t: &mut dyn Transport, journal: &mut Journal, out: Out) -> anyhow::Result<Undone> {
-    let report = engine::rollback(t, journal)?;
+pub fn undo(access: &mut Access<'_>, journal: &mut Journal, out: Out) -> anyhow::Result<Undone> {
+    let report = engine::rollback(access, journal)?;
     out.line(format_args!(
         "{} {} change(s) undone",
         out.color.label("rolled back:"),

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 
-use crate::engine::{Journal, SiteLock};
+use crate::engine::{Access, Journal, SiteLock};
 use crate::transport::RemotePath;
 
 use super::args::RollbackArgs;
@@ -39,7 +39,7 @@ pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<u8> {
         );
     }
     out.line(format_args!("run {run_id}"))?;
-    let undone = undo(t, &mut journal, out);
+    let undone = undo(&mut Access::files(&mut *t), &mut journal, out);
     // A run that died holding the site's lock would block the next one for half an hour.
     if let Some(lock) = journal.held_lock()? {
         if SiteLock::clear_if_held_by(t, &RemotePath::new(&lock)?, &run_id)? {

@@ -84,6 +84,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
         target: &args.site.target,
         run_id: &run_id,
         wp_root: &vars.wp_root,
+        db: None,
         verifier,
         climb: false,
         out,

@@ -228,6 +228,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
         target: &saved.target,
         run_id: &saved.run_id,
         wp_root: &wp_root,
+        db: None,
         verifier: Some(verifier),
         climb: true,
         out,

@@ -81,6 +81,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         target: &args.site.target,
         run_id: &run_id,
         wp_root: &wp_root,
+        db: None,
         verifier: Some(verifier),
         climb: true,
         out,

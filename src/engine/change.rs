@@ -2,6 +2,8 @@
 //! unified diff in which secrets are redacted, a copy of a file kept in the journal, or a
 //! check of what the site answers.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -9,6 +11,7 @@ use crate::site::wp_config;
 use crate::transport::RemotePath;
 
 use super::check::HttpCheck;
+use super::db::Row;
 
 /// One change to the site. Every step of every playbook reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,22 @@ pub enum Change {
     },
     /// Ask the site, as the caller, and stop the run if it does not answer as expected.
     Check(HttpCheck),
+    /// One database row inserted (`before` is `None`), changed, or deleted (`after` is
+    /// `None`).
+    Row(RowChange),
+}
+
+/// A change to one database row, found again by `key` (a column and its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowChange {
+    /// The table, without the WordPress prefix.
+    pub table: String,
+    /// The column and value that find the row (`option_name`, `limit_login_lockouts`).
+    pub key: (String, Vec<u8>),
+    /// The row as it is (the columns that identify it exactly).
+    pub before: Option<Row>,
+    /// The row as it will be.
+    pub after: Option<Row>,
 }
 
 impl Change {
@@ -65,6 +84,19 @@ impl Change {
             Change::Write { path, .. } => format!("edit {}", path.as_str()),
             Change::Backup { path, .. } => format!("back up {} into the journal", path.as_str()),
             Change::Check(check) => check.describe(),
+            Change::Row(row) => {
+                let verb = match (&row.before, &row.after) {
+                    (None, _) => "insert into",
+                    (_, None) => "delete from",
+                    _ => "update",
+                };
+                format!(
+                    "{verb} table {} the row {}={}",
+                    row.table,
+                    row.key.0,
+                    printable(&row.key.1)
+                )
+            }
         }
     }
 
@@ -88,13 +120,22 @@ impl Change {
                 format!("backup\0{}\0{}", path.as_str(), hash(Some(bytes)))
             }
             Change::Check(check) => format!("check\0{}", check.describe()),
+            Change::Row(row) => format!(
+                "row\0{}\0{}\0{}",
+                row.table,
+                row_text(row.before.as_ref()),
+                row_text(row.after.as_ref())
+            ),
         };
         sha256_hex(text.as_bytes())
     }
 
     /// Whether applying it changes the site (backups and checks do not).
     pub fn mutates(&self) -> bool {
-        matches!(self, Change::Rename { .. } | Change::Write { .. })
+        matches!(
+            self,
+            Change::Rename { .. } | Change::Write { .. } | Change::Row(_)
+        )
     }
 
     /// The bytes the journal must keep before the change is made: a file's original.
@@ -102,13 +143,26 @@ impl Change {
         match self {
             Change::Write { before, .. } => before.as_deref(),
             Change::Backup { bytes, .. } => Some(bytes),
-            Change::Rename { .. } | Change::Check(_) => None,
+            Change::Rename { .. } | Change::Check(_) | Change::Row(_) => None,
         }
     }
 
     /// A unified diff of a write (`None` for a rename), with secrets redacted: wp-config.php
     /// keys, salts and passwords, and password hashes in `.htpasswd`-style files.
     pub fn diff(&self) -> Option<String> {
+        if let Change::Row(row) = self {
+            let name = format!(
+                "table {} row {}={}",
+                row.table,
+                row.key.0,
+                printable(&row.key.1)
+            );
+            return Some(unified(
+                &name,
+                &row_text(row.before.as_ref()),
+                &row_text(row.after.as_ref()),
+            ));
+        }
         let Change::Write {
             path,
             before,
@@ -123,14 +177,44 @@ impl Change {
             &String::from_utf8_lossy(before.as_deref().unwrap_or_default()),
         );
         let new = redact(name, &String::from_utf8_lossy(after));
-        Some(
-            similar::TextDiff::from_lines(&old, &new)
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{name}"), &format!("b/{name}"))
-                .to_string(),
-        )
+        Some(unified(name, &old, &new))
     }
+}
+
+fn unified(name: &str, old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+/// A value as text: itself when it is printable UTF-8, else `0x` and hex (binary IPs).
+fn printable(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t') =>
+        {
+            text.to_owned()
+        }
+        _ => format!(
+            "0x{}",
+            value.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ),
+    }
+}
+
+/// A row as `column: value` lines, for diffs and digests.
+fn row_text(row: Option<&Row>) -> String {
+    row.into_iter()
+        .flatten()
+        .map(|(column, value)| match value {
+            Some(value) => format!("{column}: {}\n", printable(value)),
+            None => format!("{column}: NULL\n"),
+        })
+        .collect()
 }
 
 fn redact(name: &str, text: &str) -> String {
@@ -184,6 +268,18 @@ pub enum Recorded {
         /// SHA-256 of its bytes.
         sha256: String,
     },
+    /// A database row, with its values before and after (base64), so rollback can put the
+    /// row back exactly.
+    Row {
+        /// The table, without the prefix.
+        table: String,
+        /// The column and value (base64) that find the row.
+        key: (String, String),
+        /// The row before, if there was one.
+        before: Option<Vec<(String, Option<String>)>>,
+        /// The row after, if there is one.
+        after: Option<Vec<(String, Option<String>)>>,
+    },
 }
 
 impl Recorded {
@@ -208,8 +304,27 @@ impl Recorded {
                 sha256: sha256_hex(bytes),
             },
             Change::Check(_) => return None,
+            Change::Row(row) => Recorded::Row {
+                table: row.table.clone(),
+                key: (row.key.0.clone(), BASE64.encode(&row.key.1)),
+                before: row.before.as_ref().map(encode_row),
+                after: row.after.as_ref().map(encode_row),
+            },
         })
     }
+}
+
+fn encode_row(row: &Row) -> Vec<(String, Option<String>)> {
+    row.iter()
+        .map(|(c, v)| (c.clone(), v.as_ref().map(|v| BASE64.encode(v))))
+        .collect()
+}
+
+/// The row a journal recorded, decoded.
+pub fn decode_row(row: &[(String, Option<String>)]) -> Result<Row, base64::DecodeError> {
+    row.iter()
+        .map(|(c, v)| Ok((c.clone(), v.as_ref().map(|v| BASE64.decode(v)).transpose()?)))
+        .collect()
 }
 
 #[cfg(test)]

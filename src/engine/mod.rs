@@ -4,6 +4,7 @@
 
 pub mod change;
 pub mod check;
+pub mod db;
 pub mod fingerprint;
 pub mod journal;
 pub mod lock;
@@ -86,6 +87,9 @@ pub enum EngineError {
         /// What was wrong.
         why: String,
     },
+    /// A step needs the site's database, and this run cannot reach it.
+    #[error("this step changes the site's database, and this run has no way to reach it")]
+    NoDatabase,
     /// An `http_check` step in a run that has no site address.
     #[error("an http_check step needs the site's address, and this run has none")]
     NoWeb,

@@ -3,19 +3,41 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, WriteMode};
 
 use super::EngineError;
-use super::change::{Change, Recorded, sha256_hex};
+use super::change::{Change, Recorded, RowChange, decode_row, sha256_hex};
 use super::check::Web;
+use super::db::{Database, Row, row_matches};
 use super::journal::{Event, Journal};
 
-/// What a run reaches: the site's files, and the site over HTTP for `http_check` steps.
+/// What a run reaches: the site's files, its database, and the site over HTTP.
 pub struct Access<'a> {
     /// The files.
     pub files: &'a mut dyn Transport,
+    /// The database; steps that need it fail without it.
+    pub db: Option<&'a dyn Database>,
     /// The site over HTTP, as the caller; checks fail without it.
     pub web: Option<&'a Web>,
+}
+
+impl<'a> Access<'a> {
+    /// Files only.
+    pub fn files(files: &'a mut dyn Transport) -> Self {
+        Access {
+            files,
+            db: None,
+            web: None,
+        }
+    }
+
+    /// The database, or the error saying a step needs it.
+    pub fn db(&self) -> Result<&'a dyn Database, EngineError> {
+        self.db.ok_or(EngineError::NoDatabase)
+    }
 }
 
 /// Makes `changes` in order. Before each one: checks that the site still is as planned
@@ -27,13 +49,17 @@ pub fn apply(
     journal: &mut Journal,
     changes: &[Change],
 ) -> Result<usize, EngineError> {
-    let t = &mut *access.files;
     let mut altered = 0;
     for change in changes {
         if let Change::Check(check) = change {
             check.run(access.web.ok_or(EngineError::NoWeb)?)?;
             continue;
         }
+        let db = match change {
+            Change::Row(_) => Some(access.db()?),
+            _ => None,
+        };
+        let t = &mut *access.files;
         check_still_as_planned(t, change)?;
         let Some(seq) = journal.intent(change)? else {
             continue;
@@ -52,6 +78,7 @@ pub fn apply(
                 };
                 t.write_bytes(path, after, mode)?;
             }
+            Change::Row(row) => apply_row(t, db.expect("looked up above"), row)?,
             Change::Backup { .. } | Change::Check(_) => {}
         }
         journal.done(seq)?;
@@ -59,6 +86,17 @@ pub fn apply(
         crate::fault::point(&format!("applied:{seq}"));
     }
     Ok(altered)
+}
+
+/// One row change, as a compare-and-swap: the database refuses when the row is no longer as
+/// planned.
+fn apply_row(t: &mut dyn Transport, db: &dyn Database, row: &RowChange) -> Result<(), EngineError> {
+    match (&row.before, &row.after) {
+        (Some(before), Some(after)) => db.update(t, &row.table, before, after),
+        (Some(before), None) => db.delete(t, &row.table, before),
+        (None, Some(after)) => db.insert(t, &row.table, after),
+        (None, None) => Ok(()),
+    }
 }
 
 fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), EngineError> {
@@ -81,7 +119,8 @@ fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), 
                 return Err(stale(path, "it changed since the plan was made"));
             }
         }
-        Change::Check(_) => {}
+        // Row changes are compare-and-swap: the database itself refuses a stale one.
+        Change::Check(_) | Change::Row(_) => {}
     }
     Ok(())
 }
@@ -108,7 +147,7 @@ pub struct Undone {
 /// journalled but not its completion (a crash in between) is undone if the site shows it
 /// happened. A file that changed since wprescue wrote it is not overwritten: it is reported and
 /// the rollback goes on with the rest. Running it again does nothing more.
-pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<Undone, EngineError> {
+pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone, EngineError> {
     let mut changes: BTreeMap<usize, (Recorded, bool)> = BTreeMap::new();
     for event in journal.events()? {
         match event {
@@ -128,7 +167,7 @@ pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<Undone, 
         if already {
             continue;
         }
-        match undo(t, journal, &change) {
+        match undo(access, journal, &change) {
             Ok(did) => report.undone += usize::from(did),
             Err(conflict @ EngineError::Conflict { .. }) => {
                 report.conflicts.push(conflict);
@@ -142,7 +181,13 @@ pub fn rollback(t: &mut dyn Transport, journal: &mut Journal) -> Result<Undone, 
 }
 
 /// Undoes one change if the site shows it; returns whether anything was done.
-fn undo(t: &mut dyn Transport, journal: &Journal, change: &Recorded) -> Result<bool, EngineError> {
+fn undo(
+    access: &mut Access<'_>,
+    journal: &Journal,
+    change: &Recorded,
+) -> Result<bool, EngineError> {
+    let db = access.db;
+    let t = &mut *access.files;
     match change {
         Recorded::Rename { from, to } => {
             let (from, to) = (RemotePath::new(from)?, RemotePath::new(to)?);
@@ -188,6 +233,51 @@ fn undo(t: &mut dyn Transport, journal: &Journal, change: &Recorded) -> Result<b
         }
         // The copy stays in the journal; the site was never touched.
         Recorded::Backup { .. } => Ok(false),
+        Recorded::Row {
+            table,
+            key,
+            before,
+            after,
+        } => {
+            let corrupt = |_| EngineError::CorruptBlob(format!("the journalled row of {table}"));
+            let decode = |row: &Option<Vec<(String, Option<String>)>>| {
+                row.as_deref().map(decode_row).transpose().map_err(corrupt)
+            };
+            let (before, after) = (decode(before)?, decode(after)?);
+            let key_value = BASE64.decode(&key.1).map_err(corrupt)?;
+            let db = db.ok_or(EngineError::NoDatabase)?;
+            undo_row(t, db, table, (&key.0, key_value), before, after)
+        }
+    }
+}
+
+/// Puts a row back as it was, if the database shows the change happened and nothing changed
+/// the row since.
+fn undo_row(
+    t: &mut dyn Transport,
+    db: &dyn Database,
+    table: &str,
+    (column, value): (&str, Vec<u8>),
+    before: Option<Row>,
+    after: Option<Row>,
+) -> Result<bool, EngineError> {
+    let now = db.select(t, table, column, &[value])?;
+    let present = |pattern: &Option<Row>| match pattern {
+        Some(pattern) => now.iter().any(|row| row_matches(row, pattern)),
+        None => false,
+    };
+    let conflict = || EngineError::Conflict {
+        path: format!("table {table} ({column})"),
+        why: "the row changed since wprescue wrote it; its original is in the journal".into(),
+    };
+    match (&before, &after) {
+        (Some(b), Some(a)) if present(&after) => db.update(t, table, a, b).map(|()| true),
+        (Some(_), Some(_)) if present(&before) => Ok(false),
+        (Some(_), Some(_)) => Err(conflict()),
+        (Some(_), None) if present(&before) => Ok(false),
+        (Some(b), None) => db.insert(t, table, b).map(|()| true),
+        (None, Some(a)) if present(&after) => db.delete(t, table, a).map(|()| true),
+        (None, _) => Ok(false),
     }
 }
 
@@ -197,10 +287,7 @@ mod tests {
     use crate::transport::MemoryTransport;
 
     fn files(t: &mut MemoryTransport) -> Access<'_> {
-        Access {
-            files: t,
-            web: None,
-        }
+        Access::files(t)
     }
 
     fn site() -> MemoryTransport {
@@ -266,10 +353,13 @@ mod tests {
         drop(journal);
 
         let mut reopened = Journal::open(state.path(), &run_id).unwrap();
-        assert_eq!(rollback(&mut t, &mut reopened).unwrap().undone, 3);
+        assert_eq!(
+            rollback(&mut files(&mut t), &mut reopened).unwrap().undone,
+            3
+        );
         assert_eq!(snapshot(&mut t), before);
         assert_eq!(
-            rollback(&mut t, &mut reopened).unwrap().undone,
+            rollback(&mut files(&mut t), &mut reopened).unwrap().undone,
             0,
             "idempotent"
         );
@@ -293,7 +383,10 @@ mod tests {
         .unwrap();
         // The third: intent journalled, then the process dies before the write.
         journal.intent(&all[2]).unwrap();
-        assert_eq!(rollback(&mut t, &mut journal).unwrap().undone, 2);
+        assert_eq!(
+            rollback(&mut files(&mut t), &mut journal).unwrap().undone,
+            2
+        );
         assert_eq!(snapshot(&mut t), before);
     }
 
@@ -313,7 +406,7 @@ mod tests {
         apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
         t.write_bytes(&htaccess, b"edited after wprescue\n", WriteMode::Replace)
             .unwrap();
-        let report = rollback(&mut t, &mut journal).unwrap();
+        let report = rollback(&mut files(&mut t), &mut journal).unwrap();
         assert!(
             matches!(report.conflicts[..], [EngineError::Conflict { .. }]),
             "{report:?}"

@@ -178,7 +178,7 @@ impl<'a> View<'a> {
             Change::Write { path, after, .. } => {
                 self.overlay.insert(path.clone(), Some(after.clone()));
             }
-            Change::Backup { .. } | Change::Check(_) => {}
+            Change::Backup { .. } | Change::Check(_) | Change::Row(_) => {}
         }
     }
 }

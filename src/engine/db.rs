@@ -1,0 +1,173 @@
+//! The site's database as the engine sees it: a few row operations, each a compare-and-swap,
+//! behind a trait so the engine does not care how they reach the server (the PHP helper over
+//! SSH or over HTTP). Tables are named without the WordPress table prefix.
+
+use crate::transport::Transport;
+
+use super::EngineError;
+
+/// One row: `(column, value)` pairs; `None` is SQL NULL. Values are bytes: some columns are
+/// binary (Wordfence's `wfblocks7.IP` is `binary(16)`).
+pub type Row = Vec<(String, Option<Vec<u8>>)>;
+
+/// A few row operations on the site's database. Each takes the connection the helper may
+/// need (to upload itself over FTP, or to run `php` over SSH).
+pub trait Database {
+    /// Which of `names` exist, exactly as spelled (Wordfence has both `wfblocks7` and
+    /// `wfBlocks7`).
+    fn existing_tables(
+        &self,
+        t: &mut dyn Transport,
+        names: &[String],
+    ) -> Result<Vec<String>, EngineError>;
+
+    /// The rows of `table` whose `column` holds one of `values`.
+    fn select(
+        &self,
+        t: &mut dyn Transport,
+        table: &str,
+        column: &str,
+        values: &[Vec<u8>],
+    ) -> Result<Vec<Row>, EngineError>;
+
+    /// Turns the one row equal to `before` (on every column given) into `after`;
+    /// [`EngineError::Stale`] when no row is equal to `before`.
+    fn update(
+        &self,
+        t: &mut dyn Transport,
+        table: &str,
+        before: &Row,
+        after: &Row,
+    ) -> Result<(), EngineError>;
+
+    /// Deletes the one row equal to `row`; [`EngineError::Stale`] when there is none.
+    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+
+    /// Inserts `row` as given (keys included).
+    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+}
+
+/// The value of `column` in `row`.
+pub fn cell<'r>(row: &'r Row, column: &str) -> Option<&'r [u8]> {
+    row.iter()
+        .find(|(name, _)| name == column)
+        .and_then(|(_, value)| value.as_deref())
+}
+
+/// Whether `row` has every column of `pattern` with the same value: how a row is found
+/// again by what was read of it.
+pub fn row_matches(row: &Row, pattern: &Row) -> bool {
+    pattern
+        .iter()
+        .all(|(column, value)| row.iter().any(|(c, v)| c == column && v == value))
+}
+
+/// `row` with `column` set to `value`.
+pub fn with_cell(row: &Row, column: &str, value: Vec<u8>) -> Row {
+    row.iter()
+        .map(|(name, old)| {
+            if name == column {
+                (name.clone(), Some(value.clone()))
+            } else {
+                (name.clone(), old.clone())
+            }
+        })
+        .collect()
+}
+
+/// A database in memory, for the engine's unit tests.
+#[cfg(test)]
+pub mod memory {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Tables of rows; a row matches when every given column is equal.
+    #[derive(Debug, Default)]
+    pub struct MemoryDatabase {
+        /// The tables.
+        pub tables: RefCell<BTreeMap<String, Vec<Row>>>,
+    }
+
+    fn stale(table: &str) -> EngineError {
+        EngineError::Stale {
+            path: table.to_owned(),
+            why: "no such row".into(),
+        }
+    }
+
+    impl Database for MemoryDatabase {
+        fn existing_tables(
+            &self,
+            _: &mut dyn Transport,
+            names: &[String],
+        ) -> Result<Vec<String>, EngineError> {
+            let tables = self.tables.borrow();
+            Ok(names
+                .iter()
+                .filter(|n| tables.contains_key(*n))
+                .cloned()
+                .collect())
+        }
+
+        fn select(
+            &self,
+            _: &mut dyn Transport,
+            table: &str,
+            column: &str,
+            values: &[Vec<u8>],
+        ) -> Result<Vec<Row>, EngineError> {
+            let tables = self.tables.borrow();
+            Ok(tables
+                .get(table)
+                .into_iter()
+                .flatten()
+                .filter(|row| cell(row, column).is_some_and(|v| values.iter().any(|w| w == v)))
+                .cloned()
+                .collect())
+        }
+
+        fn update(
+            &self,
+            _: &mut dyn Transport,
+            table: &str,
+            before: &Row,
+            after: &Row,
+        ) -> Result<(), EngineError> {
+            let mut tables = self.tables.borrow_mut();
+            let rows = tables.entry(table.to_owned()).or_default();
+            let row = rows
+                .iter_mut()
+                .find(|r| row_matches(r, before))
+                .ok_or_else(|| stale(table))?;
+            for (column, value) in after {
+                match row.iter_mut().find(|(c, _)| c == column) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => row.push((column.clone(), value.clone())),
+                }
+            }
+            Ok(())
+        }
+
+        fn delete(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+            let mut tables = self.tables.borrow_mut();
+            let rows = tables.entry(table.to_owned()).or_default();
+            let at = rows
+                .iter()
+                .position(|r| row_matches(r, row))
+                .ok_or_else(|| stale(table))?;
+            rows.remove(at);
+            Ok(())
+        }
+
+        fn insert(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+            self.tables
+                .borrow_mut()
+                .entry(table.to_owned())
+                .or_default()
+                .push(row.clone());
+            Ok(())
+        }
+    }
+}
