@@ -10,8 +10,10 @@ pub mod diagnosis;
 pub mod discover;
 pub mod htaccess;
 pub mod inventory;
+pub mod ip_list;
 pub mod markers;
 pub mod probe;
+pub mod serialized;
 pub mod signature;
 pub mod wp_config;
 
