@@ -163,6 +163,7 @@ fn site_vars() -> Vars {
         run_id: Journal::new_run_id(),
         wp_root: RemotePath::new("public_html").unwrap(),
         plugin_folder: None,
+        ip: None,
     }
 }
 
@@ -227,7 +228,7 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
             steps: &playbook.steps,
             vars: &vars,
         };
-        let plan = engine::plan(&mut counting, &[rung]).unwrap();
+        let plan = engine::plan(&mut Access::files(&mut counting), &[rung]).unwrap();
         assert_eq!(plan.len(), 1);
         assert_eq!(counting.mutations, 0, "{protocol:?}");
         assert!(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::engine::{self, Journal, Rung};
+use crate::engine::{self, Access, Journal, Rung};
 use crate::playbook::{Playbook, Playbooks, Source};
 use crate::site::{site_url, survey};
 
@@ -37,13 +37,13 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
     let url = site_url(args.site.url.as_deref(), &inventory).ok();
 
     let run_id = Journal::new_run_id();
-    let vars = playbook.vars(&inventory, &run_id);
+    let vars = playbook.vars(&inventory, &run_id, None);
     let rung = Rung {
         playbook: &playbook.name,
         steps: &playbook.steps,
         vars: &vars,
     };
-    let plan = engine::plan(t, &[rung])?;
+    let plan = engine::plan(&mut Access::files(&mut *t), &[rung])?;
     out.plan(&plan, args.diff)?;
     let mut document = RunDocument {
         version: 1,

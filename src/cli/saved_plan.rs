@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{self, EngineError, Fingerprint, Journal, Planned, Rung, Vars, fingerprint};
+use crate::engine::{
+    self, Access, EngineError, Fingerprint, Journal, Planned, Rung, Vars, fingerprint,
+};
 use crate::http::HttpOptions;
 use crate::playbook::{Playbooks, Source};
 use crate::site::InvestigateOptions;
@@ -116,7 +118,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
                 SavedRung {
                     playbook: name.clone(),
                     yaml: yaml.to_owned(),
-                    plugin_folder: playbook.vars(inventory, &run_id).plugin_folder,
+                    plugin_folder: playbook.vars(inventory, &run_id, None).plugin_folder,
                 }
             })
             .collect(),
@@ -170,6 +172,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
             run_id: saved.run_id.clone(),
             wp_root: wp_root.clone(),
             plugin_folder: rung.plugin_folder.clone(),
+            ip: None,
         });
     }
     let rungs: Vec<Rung<'_>> = saved
@@ -185,7 +188,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
             }
         })
         .collect();
-    let plan = engine::plan(t, &rungs)?;
+    let plan = engine::plan(&mut Access::files(&mut *t), &rungs)?;
     let now: Vec<String> = saved_changes(&plan).into_iter().map(|c| c.digest).collect();
     let then: Vec<&String> = saved.changes.iter().map(|c| &c.digest).collect();
     if now.iter().collect::<Vec<_>>() != then {

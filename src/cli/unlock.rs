@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::bail;
 
-use crate::engine::{self, Journal, Planned, Rung, Vars};
+use crate::engine::{self, Access, Journal, Planned, Rung, Vars};
 use crate::playbook::Playbook;
 
 use super::args::UnlockArgs;
@@ -114,7 +114,7 @@ pub fn plan_ladder(
     }
     let vars: Vec<Vars> = chosen
         .iter()
-        .map(|p| p.vars(&session.report.inventory, run_id))
+        .map(|p| p.vars(&session.report.inventory, run_id, None))
         .collect();
     let rungs: Vec<Rung<'_>> = chosen
         .iter()
@@ -125,7 +125,7 @@ pub fn plan_ladder(
             vars,
         })
         .collect();
-    let plan = engine::plan(session.transport.as_mut(), &rungs)?;
+    let plan = engine::plan(&mut Access::files(session.transport.as_mut()), &rungs)?;
     Ok((plan, chosen.iter().map(|p| p.name.clone()).collect()))
 }
 

@@ -2,6 +2,7 @@
 //! only), applies them with a journal written first ([`apply`]), and undoes them from that
 //! journal ([`rollback`]), from the same process or a fresh one.
 
+pub mod allowlist;
 pub mod change;
 pub mod check;
 pub mod db;
@@ -21,7 +22,7 @@ pub use lock::SiteLock;
 pub use run::{Access, Undone, apply, rollback};
 pub use step::{Step, Vars, View};
 
-use crate::transport::{self, PathError, Transport};
+use crate::transport::{self, PathError};
 
 /// Why planning, applying or undoing failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,10 @@ pub enum EngineError {
         /// The regex crate's message.
         message: String,
     },
+    /// A step cannot be planned as written, or the value it edits is not in the shape the
+    /// playbook says.
+    #[error("{0}")]
+    Step(String),
     /// A step needs a path that is not there.
     #[error("{0} does not exist")]
     Missing(String),
@@ -174,12 +179,12 @@ pub struct Rung<'a> {
 
 /// Plans every step of each rung in order, against the live site, reading only. Later
 /// steps see what earlier ones will have done. Steps with nothing to do produce no change.
-pub fn plan(t: &mut dyn Transport, rungs: &[Rung<'_>]) -> Result<Vec<Planned>, EngineError> {
-    let mut view = View::new(t);
+pub fn plan(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Vec<Planned>, EngineError> {
+    let mut view = View::new(access);
     let mut planned = Vec::new();
     for rung in rungs {
         for step in rung.steps {
-            if let Some(change) = step.plan(&mut view, rung.vars)? {
+            for change in step.plan(&mut view, rung.vars)? {
                 planned.push(Planned {
                     playbook: rung.playbook.to_owned(),
                     change,

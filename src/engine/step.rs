@@ -5,16 +5,21 @@
 //! what earlier steps of the same plan will have done, so two steps on one file compose.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::site::ip_list::ip_to_hex16;
 use crate::site::markers::Markers;
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
+use super::allowlist::{ClearLockouts, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
+use super::db::{Database, Row, row_matches};
+use super::run::Access;
 
 /// One step of a playbook. Paths are relative to the WordPress root and may use the
 /// templates `{run_id}` and `{plugin_folder}` (see [`Vars`]).
@@ -68,9 +73,28 @@ pub enum Step {
         #[serde(default)]
         missing_ok: bool,
     },
+    /// Delete the lines inside a marker block that contain any of the given texts (e.g. the
+    /// caller's address in Solid Security's `.htaccess` ban block); the rest stays byte for
+    /// byte.
+    RemoveLines {
+        /// The file.
+        path: String,
+        /// The block label, as in `remove_block`.
+        block: String,
+        /// Texts (templates allowed: `{ip}`) a line must contain to go.
+        containing: Vec<String>,
+        /// Skip quietly when the file is not there.
+        #[serde(default)]
+        missing_ok: bool,
+    },
     /// Ask the site over HTTP, as the caller, and stop (and roll back) the run unless it
     /// answers as expected.
     HttpCheck(HttpCheck),
+    /// Add the caller's address to a plugin's allow-list (a database setting or a firewall
+    /// file), unless an entry already covers it.
+    WhitelistIp(WhitelistIp),
+    /// Remove the caller's address from a plugin's lockout list, or delete its lockout rows.
+    ClearLockouts(ClearLockouts),
 }
 
 /// Values substituted into step paths and contents.
@@ -82,22 +106,42 @@ pub struct Vars {
     pub wp_root: RemotePath,
     /// `{plugin_folder}`: the plugin's folder, relative to the WordPress root.
     pub plugin_folder: Option<String>,
+    /// `{ip}`: the caller's address as the site sees it; also `{ip_hex16}`, its 16-byte form
+    /// in hex (Wordfence's transient names).
+    pub ip: Option<IpAddr>,
 }
 
 impl Vars {
-    fn expand(&self, text: &str) -> Result<String, EngineError> {
+    /// `text` with its templates filled in; an error names a template this run has no value
+    /// for.
+    pub fn expand(&self, text: &str) -> Result<String, EngineError> {
+        let missing = |name: &'static str| EngineError::Template {
+            text: text.to_owned(),
+            missing: name,
+        };
         let mut out = text.replace("{run_id}", &self.run_id);
         if out.contains("{plugin_folder}") {
             let folder = self
                 .plugin_folder
                 .as_deref()
-                .ok_or_else(|| EngineError::Template {
-                    text: text.to_owned(),
-                    missing: "plugin_folder",
-                })?;
+                .ok_or_else(|| missing("plugin_folder"))?;
             out = out.replace("{plugin_folder}", folder);
         }
+        if out.contains("{ip}") || out.contains("{ip_hex16}") {
+            let ip = self.ip()?;
+            out = out
+                .replace("{ip_hex16}", &ip_to_hex16(ip))
+                .replace("{ip}", &ip.to_string());
+        }
         Ok(out)
+    }
+
+    /// The caller's address, or the error saying the run does not know it.
+    pub fn ip(&self) -> Result<IpAddr, EngineError> {
+        self.ip.ok_or_else(|| EngineError::Template {
+            text: "the caller's address".into(),
+            missing: "ip",
+        })
     }
 
     /// A step path: templates expanded, confined below the WordPress root.
@@ -113,21 +157,60 @@ impl Vars {
     }
 }
 
-/// The site as it will be after the changes planned so far: reads go to the server unless an
-/// earlier change already decided the answer.
+/// The site as it will be after the changes planned so far: reads go to the server (files)
+/// or the database (rows) unless an earlier change already decided the answer.
 pub struct View<'a> {
     t: &'a mut dyn Transport,
+    db: Option<&'a dyn Database>,
     /// `Some(bytes)`: the file will hold these; `None`: nothing will be there.
     overlay: HashMap<RemotePath, Option<Vec<u8>>>,
+    /// The rows found by `(table, column, value)`, as they will be.
+    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
 }
 
 impl<'a> View<'a> {
-    /// A view of `t` with nothing planned yet.
-    pub fn new(t: &'a mut dyn Transport) -> Self {
+    /// A view of the site through `access`, with nothing planned yet.
+    pub fn new(access: &'a mut Access<'_>) -> Self {
         Self {
-            t,
+            t: &mut *access.files,
+            db: access.db,
             overlay: HashMap::new(),
+            rows: HashMap::new(),
         }
+    }
+
+    /// The database, or the error saying this run cannot reach it.
+    pub(super) fn db(&self) -> Result<&'a dyn Database, EngineError> {
+        self.db.ok_or(EngineError::NoDatabase)
+    }
+
+    /// The rows of `table` whose `column` is `value`, as they will be.
+    pub(super) fn rows(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &[u8],
+    ) -> Result<Vec<Row>, EngineError> {
+        let key = (table.to_owned(), column.to_owned(), value.to_vec());
+        if let Some(rows) = self.rows.get(&key) {
+            return Ok(rows.clone());
+        }
+        let rows = self
+            .db()?
+            .select(self.t, table, column, &[value.to_vec()])?;
+        self.rows.insert(key, rows.clone());
+        Ok(rows)
+    }
+
+    /// Those of `candidates` that exist, in the same order (plugins spell some tables two
+    /// ways).
+    pub(super) fn tables(&mut self, candidates: &[String]) -> Result<Vec<String>, EngineError> {
+        let existing = self.db()?.existing_tables(self.t, candidates)?;
+        Ok(candidates
+            .iter()
+            .filter(|c| existing.contains(c))
+            .cloned()
+            .collect())
     }
 
     fn exists(&mut self, path: &RemotePath) -> Result<bool, EngineError> {
@@ -138,7 +221,7 @@ impl<'a> View<'a> {
     }
 
     /// The file's bytes, or `None` when there is no file.
-    fn read(&mut self, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
+    pub(super) fn read(&mut self, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
         if let Some(planned) = self.overlay.get(path) {
             return Ok(planned.clone());
         }
@@ -152,7 +235,7 @@ impl<'a> View<'a> {
     /// A step path, expanded and confined ([`Vars`]), with no symbolic link anywhere below the
     /// WordPress root: a link could lead a rename or a write out of the site, and where it
     /// points cannot be checked from here.
-    fn resolve(&mut self, vars: &Vars, text: &str) -> Result<RemotePath, EngineError> {
+    pub(super) fn resolve(&mut self, vars: &Vars, text: &str) -> Result<RemotePath, EngineError> {
         let path = vars.path(text)?;
         let mut current = Some(path.clone());
         while let Some(here) = current {
@@ -178,15 +261,42 @@ impl<'a> View<'a> {
             Change::Write { path, after, .. } => {
                 self.overlay.insert(path.clone(), Some(after.clone()));
             }
-            Change::Backup { .. } | Change::Check(_) | Change::Row(_) => {}
+            Change::Row(row) => {
+                let key = (row.table.clone(), row.key.0.clone(), row.key.1.clone());
+                let rows = self.rows.entry(key).or_default();
+                if let Some(before) = &row.before {
+                    rows.retain(|r| !row_matches(r, before));
+                }
+                rows.extend(row.after.clone());
+            }
+            Change::Backup { .. } | Change::Check(_) => {}
         }
     }
 }
 
 impl Step {
-    /// The change this step would make now, or `None` when the site already is as the step
-    /// wants it.
-    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Option<Change>, EngineError> {
+    /// The changes this step would make now; none when the site already is as the step wants
+    /// it. Planning reads only.
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
+        let changes = match self {
+            Step::WhitelistIp(step) => step.plan(view, vars)?,
+            Step::ClearLockouts(step) => step.plan(view, vars)?,
+            _ => self.plan_file_step(view, vars)?.into_iter().collect(),
+        };
+        let mut kept = Vec::new();
+        for change in changes.into_iter().filter(|c| !c.is_noop()) {
+            view.record(&change);
+            kept.push(change);
+        }
+        Ok(kept)
+    }
+
+    /// The one change a file step would make.
+    fn plan_file_step(
+        &self,
+        view: &mut View<'_>,
+        vars: &Vars,
+    ) -> Result<Option<Change>, EngineError> {
         let change = match self {
             Step::Rename {
                 path,
@@ -251,20 +361,34 @@ impl Step {
                 };
                 Change::Backup { path, bytes }
             }
+            Step::RemoveLines {
+                path,
+                block,
+                containing,
+                missing_ok,
+            } => {
+                let path = view.resolve(vars, path)?;
+                let Some(before) = view.read(&path)? else {
+                    return missing(*missing_ok, &path);
+                };
+                let needles = containing
+                    .iter()
+                    .map(|c| vars.expand(c))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let after = remove_lines(&before, block, &needles);
+                Change::write(path, Some(before), after)
+            }
             Step::HttpCheck(check) => Change::Check(HttpCheck {
                 path: vars.expand(&check.path)?,
                 ..check.clone()
             }),
+            Step::WhitelistIp(_) | Step::ClearLockouts(_) => return Ok(None),
         };
-        if change.is_noop() {
-            return Ok(None);
-        }
-        view.record(&change);
         Ok(Some(change))
     }
 }
 
-fn missing(ok: bool, path: &RemotePath) -> Result<Option<Change>, EngineError> {
+fn missing<T>(ok: bool, path: &RemotePath) -> Result<Option<T>, EngineError> {
     if ok {
         Ok(None)
     } else {
@@ -272,22 +396,45 @@ fn missing(ok: bool, path: &RemotePath) -> Result<Option<Change>, EngineError> {
     }
 }
 
-/// `text` without the marker blocks labelled `marker…`. Line endings are kept as they were.
-fn remove_blocks(text: &[u8], marker: &str) -> Vec<u8> {
-    let text = String::from_utf8_lossy(text);
+/// The line spans (1-based, inclusive, marker lines included) of the blocks labelled
+/// `marker…`, case-insensitively.
+fn blocks_labelled(text: &str, marker: &str) -> Vec<(usize, usize)> {
     let wanted = marker.to_ascii_lowercase();
-    let drop: Vec<(usize, usize)> = Markers::find(&text)
+    Markers::find(text)
         .blocks
         .into_iter()
         .filter(|b| b.label.to_ascii_lowercase().starts_with(&wanted))
         .map(|b| (b.begin_line, b.end_line))
-        .collect();
+        .collect()
+}
+
+/// `text` without the lines (1-based) for which `drop` says so. Line endings are kept.
+fn drop_lines(text: &str, drop: impl Fn(usize, &str) -> bool) -> Vec<u8> {
     text.split_inclusive('\n')
         .enumerate()
-        .filter(|(i, _)| !drop.iter().any(|(a, b)| (*a..=*b).contains(&(i + 1))))
+        .filter(|(i, line)| !drop(i + 1, line))
         .map(|(_, line)| line)
         .collect::<String>()
         .into_bytes()
+}
+
+/// `text` without the marker blocks labelled `marker…`.
+fn remove_blocks(text: &[u8], marker: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(text);
+    let spans = blocks_labelled(&text, marker);
+    drop_lines(&text, |n, _| {
+        spans.iter().any(|(a, b)| (*a..=*b).contains(&n))
+    })
+}
+
+/// `text` without the lines strictly inside a `block…` block that contain any of `needles`
+/// (the block's own marker lines stay).
+fn remove_lines(text: &[u8], block: &str, needles: &[String]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(text);
+    let spans = blocks_labelled(&text, block);
+    drop_lines(&text, |n, line| {
+        spans.iter().any(|(a, b)| *a < n && n < *b) && needles.iter().any(|x| line.contains(x))
+    })
 }
 
 #[cfg(test)]
@@ -313,6 +460,7 @@ mod tests {
             run_id: "r1".into(),
             wp_root: RemotePath::new("public_html").unwrap(),
             plugin_folder: Some("wp-content/plugins/wordfence".into()),
+            ip: None,
         }
     }
 
@@ -352,10 +500,11 @@ mod tests {
                 missing_ok: false,
             },
         ];
-        let mut view = View::new(&mut t);
+        let mut access = Access::files(&mut t);
+        let mut view = View::new(&mut access);
         let changes: Vec<_> = steps
             .iter()
-            .filter_map(|s| s.plan(&mut view, &vars()).unwrap())
+            .flat_map(|s| s.plan(&mut view, &vars()).unwrap())
             .collect();
         assert_eq!(changes.len(), 2);
         let Change::Write { after, .. } = &changes[1] else {
@@ -378,8 +527,9 @@ mod tests {
             to: "{plugin_folder}.wprescue-{run_id}".into(),
             missing_ok: false,
         };
-        let mut view = View::new(&mut t);
-        let change = step.plan(&mut view, &vars()).unwrap().unwrap();
+        let mut access = Access::files(&mut t);
+        let mut view = View::new(&mut access);
+        let change = step.plan(&mut view, &vars()).unwrap().remove(0);
         assert_eq!(
             change,
             Change::Rename {
@@ -403,7 +553,9 @@ mod tests {
                 path: path.into(),
                 content: "x".into(),
             };
-            let err = step.plan(&mut View::new(&mut t), &vars()).unwrap_err();
+            let err = step
+                .plan(&mut View::new(&mut Access::files(&mut t)), &vars())
+                .unwrap_err();
             assert!(
                 matches!(err, EngineError::AbsolutePath(_) | EngineError::Path(_)),
                 "{path}: {err}"
@@ -425,7 +577,9 @@ mod tests {
             path: "wp-content/plugins/secret.txt".into(),
             content: "overwritten".into(),
         };
-        let err = step.plan(&mut View::new(&mut t), &vars()).unwrap_err();
+        let err = step
+            .plan(&mut View::new(&mut Access::files(&mut t)), &vars())
+            .unwrap_err();
         assert!(
             err.to_string()
                 .contains("public_html/wp-content/plugins is a symbolic link"),

@@ -4,6 +4,7 @@
 //! Today a playbook describes the plugin it is about ([`PluginSpec`]), which diagnosis uses to
 //! recognise the plugin on disk and over HTTP; recovery steps come with the engine.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -69,8 +70,8 @@ impl Playbook {
 
     /// The template values for running this playbook on the site `inventory` describes:
     /// `{plugin_folder}` is the first installed folder of its plugin, relative to the
-    /// WordPress root.
-    pub fn vars(&self, inventory: &Inventory, run_id: &str) -> Vars {
+    /// WordPress root; `{ip}` is the caller's address as the site sees it, when known.
+    pub fn vars(&self, inventory: &Inventory, run_id: &str, ip: Option<IpAddr>) -> Vars {
         let root = inventory.root.path.as_str();
         let plugin_folder = self.plugin.as_ref().and_then(|plugin| {
             let found = inventory
@@ -87,6 +88,7 @@ impl Playbook {
             run_id: run_id.to_owned(),
             wp_root: inventory.root.path.clone(),
             plugin_folder,
+            ip,
         }
     }
 }

@@ -1,0 +1,533 @@
+//! `whitelist_ip` and `clear_lockouts`: the caller's address added to a plugin's allow-list,
+//! or taken out of its lockouts, in the plugin's own storage — a WordPress option, a cell of a
+//! plugin table, or a file its firewall reads before WordPress — in whatever shape the plugin
+//! keeps it (a PHP-serialized array, a comma- or newline-separated string).
+//!
+//! Every edit is a read-modify-write planned against live values: the plan holds the exact
+//! before and after bytes, the journal keeps the before, and applying is a compare-and-swap.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::site::ip_list::{ip_to_binary16, list_covers};
+use crate::site::serialized::{self, Value};
+use crate::transport::RemotePath;
+
+use super::EngineError;
+use super::change::{Change, RowChange};
+use super::db::{Row, cell, with_cell};
+use super::step::{Vars, View};
+
+/// Where a list of addresses lives: exactly one of `option`, `setting` or `file`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    /// A WordPress option (`options.option_name`).
+    #[serde(default)]
+    pub option: Option<String>,
+    /// A cell of a plugin's table.
+    #[serde(default)]
+    pub setting: Option<Setting>,
+    /// A file, relative to the WordPress root.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// How the file wraps its data (files only; default: the whole file is the value).
+    #[serde(default)]
+    pub file_format: Option<FileFormat>,
+    /// Keys into a PHP-serialized array leading to the list (`[global, lockout_white_list]`).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// How the list is written.
+    pub list: ListFormat,
+}
+
+/// One cell of a plugin's settings table, e.g. Wordfence's `wfconfig` row `whitelisted`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    /// The table, without the WordPress prefix; the first of these that exists.
+    pub table: Vec<String>,
+    /// The column naming the setting (`name`).
+    pub key_column: String,
+    /// The setting's name (`whitelisted`).
+    pub key: String,
+    /// The column holding its value (`val`).
+    pub column: String,
+}
+
+/// How a list of addresses is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListFormat {
+    /// A PHP array of address strings.
+    PhpArray,
+    /// A PHP array keyed by address (`limit_login_lockouts`: address → expiry).
+    PhpMap,
+    /// One string, entries separated by commas (Wordfence).
+    Comma,
+    /// One string, one entry per line (AIOS).
+    Newline,
+}
+
+/// How a firewall file wraps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Wordfence's `wflogs/config*.php`: an exit line, a banner, a serialized array.
+    WordfenceWaf,
+    /// AIOS's `firewall-rules/allowlist.php`: a fixed PHP header, then one address per line.
+    AiosList,
+}
+
+/// A `whitelist_ip` step.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistIp {
+    /// The allow-list.
+    pub at: Place,
+    /// String entries to set beside the list, in the same array (AIOS's
+    /// `aiowps_lockdown_enable_whitelisting: "1"`).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+}
+
+/// A `clear_lockouts` step: exactly one of `at` and `rows`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearLockouts {
+    /// A list or map of locked-out addresses to take the caller's out of.
+    #[serde(default)]
+    pub at: Option<Place>,
+    /// Lockout rows to delete.
+    #[serde(default)]
+    pub rows: Option<Rows>,
+}
+
+/// The rows of a table whose column holds a value (by default, the caller's address).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rows {
+    /// The table, without the WordPress prefix; every one of these that exists.
+    pub table: Vec<String>,
+    /// The column to match.
+    pub column: String,
+    /// The value to match; templates allowed. Default `{ip}`.
+    #[serde(default = "caller_ip")]
+    pub value: String,
+    /// How the column stores an address.
+    #[serde(default)]
+    pub encoding: Encoding,
+}
+
+fn caller_ip() -> String {
+    "{ip}".into()
+}
+
+/// How a column stores an address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// As text (`127.0.0.1`).
+    #[default]
+    Text,
+    /// As 16 bytes, IPv4 mapped into IPv6 (Wordfence's `wfblocks7.IP`).
+    Binary16,
+}
+
+impl Place {
+    /// What is wrong with this place as written in a playbook.
+    pub fn problem(&self) -> Option<String> {
+        let given = [
+            self.option.is_some(),
+            self.setting.is_some(),
+            self.file.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Some("give exactly one of option, setting or file".into());
+        }
+        if self.file_format.is_some() && self.file.is_none() {
+            return Some("file_format only goes with file".into());
+        }
+        if self.file_format == Some(FileFormat::AiosList)
+            && (!self.keys.is_empty() || self.list != ListFormat::Newline)
+        {
+            return Some("an aios_list file is a newline list: no keys, list: newline".into());
+        }
+        None
+    }
+
+    fn serialized(&self) -> bool {
+        !self.keys.is_empty()
+            || matches!(self.list, ListFormat::PhpArray | ListFormat::PhpMap)
+            || self.file_format == Some(FileFormat::WordfenceWaf)
+    }
+}
+
+/// Where the value was read from, to write it back.
+enum Source {
+    /// A row (present or to be inserted) of a table.
+    Row {
+        table: String,
+        key: (String, Vec<u8>),
+        column: String,
+        row: Option<Row>,
+    },
+    /// A file.
+    File {
+        path: RemotePath,
+        before: Option<Vec<u8>>,
+    },
+}
+
+/// A value in the plugin's shape, ready to edit.
+enum Document {
+    /// Text, with the bytes that wrap it (a file header) kept apart.
+    Text { head: Vec<u8>, text: String },
+    /// A serialized PHP value, with its wrapping.
+    Serialized { head: Vec<u8>, value: Value },
+}
+
+impl WhitelistIp {
+    /// The change that adds the caller's address, if no entry covers it yet.
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
+        let ip = vars.ip()?;
+        let entry = ip.to_string();
+        edit(view, vars, &self.at, |list, siblings| {
+            let changed = match list {
+                ListTarget::Array(value) => {
+                    if list_covers(array_strings(value).iter().map(String::as_str), ip) {
+                        false
+                    } else {
+                        value.list_push(&entry).map_err(edit_error)?;
+                        true
+                    }
+                }
+                ListTarget::Text(text, sep) => {
+                    if list_covers(split(text, sep), ip) {
+                        false
+                    } else {
+                        append(text, sep, &entry);
+                        true
+                    }
+                }
+            };
+            if let (true, Some(siblings)) = (changed, siblings) {
+                for (key, value) in &self.set {
+                    siblings.set_str(key, value).map_err(edit_error)?;
+                }
+            }
+            Ok(changed)
+        })
+    }
+}
+
+impl ClearLockouts {
+    /// The changes that take the caller's address out of the lockouts.
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
+        match (&self.at, &self.rows) {
+            (Some(place), None) => {
+                let ip = vars.ip()?.to_string();
+                edit(view, vars, place, |list, _| match list {
+                    ListTarget::Array(value) => Ok(match place.list {
+                        ListFormat::PhpMap => value.remove_key(&ip).map_err(edit_error)?.is_some(),
+                        _ => value.list_remove(&ip).map_err(edit_error)? > 0,
+                    }),
+                    ListTarget::Text(text, sep) => {
+                        let kept: Vec<&str> = split(text, sep).filter(|e| e.trim() != ip).collect();
+                        if kept.len() == split(text, sep).count() {
+                            return Ok(false);
+                        }
+                        *text = kept.join(sep);
+                        Ok(true)
+                    }
+                })
+            }
+            (None, Some(rows)) => delete_rows(view, vars, rows),
+            _ => Err(EngineError::Step(
+                "clear_lockouts takes exactly one of at or rows".into(),
+            )),
+        }
+    }
+}
+
+fn delete_rows(view: &mut View<'_>, vars: &Vars, rows: &Rows) -> Result<Vec<Change>, EngineError> {
+    let value = match rows.encoding {
+        Encoding::Text => vars.expand(&rows.value)?.into_bytes(),
+        Encoding::Binary16 => {
+            let text = vars.expand(&rows.value)?;
+            let ip = text.parse().map_err(|_| {
+                EngineError::Step(format!("{text:?} is not an address to encode as 16 bytes"))
+            })?;
+            ip_to_binary16(ip).to_vec()
+        }
+    };
+    let mut changes = Vec::new();
+    for table in view.tables(&rows.table)? {
+        for row in view.rows(&table, &rows.column, &value)? {
+            changes.push(Change::Row(RowChange {
+                table: table.clone(),
+                key: (rows.column.clone(), value.clone()),
+                before: Some(row),
+                after: None,
+            }));
+        }
+    }
+    Ok(changes)
+}
+
+/// The list inside a document, to edit.
+enum ListTarget<'a> {
+    /// A PHP array.
+    Array(&'a mut Value),
+    /// A string of entries and their separator.
+    Text(&'a mut String, &'static str),
+}
+
+/// Reads the value at `place`, lets `change` edit its list (and the array around it, when
+/// there is one), and returns the change that writes it back; none when `change` says
+/// nothing changed.
+fn edit(
+    view: &mut View<'_>,
+    vars: &Vars,
+    place: &Place,
+    change: impl FnOnce(ListTarget<'_>, Option<&mut Value>) -> Result<bool, EngineError>,
+) -> Result<Vec<Change>, EngineError> {
+    if let Some(problem) = place.problem() {
+        return Err(EngineError::Step(problem));
+    }
+    let source = read(view, vars, place)?;
+    let before = match &source {
+        Source::Row { row, column, .. } => row
+            .as_ref()
+            .and_then(|r| cell(r, column))
+            .map(<[u8]>::to_vec),
+        Source::File { before, .. } => before.clone(),
+    };
+    let mut doc = decode(place, before.as_deref())?;
+    let sep = match place.list {
+        ListFormat::Comma => ",",
+        _ => "\n",
+    };
+    let changed = match &mut doc {
+        Document::Text { text, .. } => change(ListTarget::Text(text, sep), None)?,
+        Document::Serialized { value, .. } => {
+            let keys: Vec<&str> = place.keys.iter().map(String::as_str).collect();
+            let (parent_keys, last) = match keys.split_last() {
+                Some((last, parent)) => (parent.to_vec(), Some(*last)),
+                None => (Vec::new(), None),
+            };
+            let parent = value.get_path_mut(&parent_keys).map_err(edit_error)?;
+            match last {
+                None => change(ListTarget::Array(parent), None)?,
+                Some(last) => {
+                    // The list and its siblings live in the same array; edit a copy of the
+                    // list, then put it back, so both can be changed.
+                    let mut list = parent.get(last).cloned().ok_or_else(|| {
+                        EngineError::Step(format!("no entry {last:?} at {:?}", parent_keys))
+                    })?;
+                    let changed = match (&mut list, place.list) {
+                        (Value::Str(bytes), ListFormat::Comma | ListFormat::Newline) => {
+                            let mut text = String::from_utf8_lossy(bytes).into_owned();
+                            let changed = change(ListTarget::Text(&mut text, sep), Some(parent))?;
+                            *bytes = text.into_bytes();
+                            changed
+                        }
+                        (Value::Array(_), ListFormat::PhpArray | ListFormat::PhpMap) => {
+                            change(ListTarget::Array(&mut list), Some(parent))?
+                        }
+                        (other, _) => {
+                            return Err(EngineError::Step(format!(
+                                "{} is {}, not a {:?} list",
+                                place.keys.join(" → "),
+                                other.kind(),
+                                place.list
+                            )));
+                        }
+                    };
+                    if changed {
+                        replace_entry(parent, last, list)?;
+                    }
+                    changed
+                }
+            }
+        }
+    };
+    if !changed {
+        return Ok(Vec::new());
+    }
+    let after = encode(doc);
+    Ok(vec![match source {
+        Source::File { path, before } => Change::write(path, before, after),
+        Source::Row {
+            table,
+            key,
+            column,
+            row,
+        } => {
+            let after_row = match &row {
+                Some(row) => with_cell(row, &column, after),
+                None => new_row(&table, &key, &column, after),
+            };
+            Change::Row(RowChange {
+                table,
+                key,
+                before: row,
+                after: Some(after_row),
+            })
+        }
+    }])
+}
+
+/// `$parent[$key] = $value`.
+fn replace_entry(parent: &mut Value, key: &str, value: Value) -> Result<(), EngineError> {
+    match parent {
+        Value::Array(entries) => {
+            if let Some((_, slot)) = entries.iter_mut().find(|(k, _)| k.matches(key)) {
+                *slot = value;
+            }
+            Ok(())
+        }
+        other => Err(EngineError::Step(format!(
+            "expected an array, found {}",
+            other.kind()
+        ))),
+    }
+}
+
+/// A row for a setting that does not exist yet.
+fn new_row(table: &str, key: &(String, Vec<u8>), column: &str, value: Vec<u8>) -> Row {
+    let mut row = vec![
+        (key.0.clone(), Some(key.1.clone())),
+        (column.to_owned(), Some(value)),
+    ];
+    if table == OPTIONS {
+        row.push(("autoload".into(), Some(b"yes".to_vec())));
+    }
+    row
+}
+
+const OPTIONS: &str = "options";
+
+fn read(view: &mut View<'_>, vars: &Vars, place: &Place) -> Result<Source, EngineError> {
+    if let Some(file) = &place.file {
+        let path = view.resolve(vars, file)?;
+        let before = view.read(&path)?;
+        return Ok(Source::File { path, before });
+    }
+    let (table, key_column, key, column) = match (&place.option, &place.setting) {
+        (Some(name), _) => (
+            OPTIONS.to_owned(),
+            "option_name".to_owned(),
+            vars.expand(name)?,
+            "option_value".to_owned(),
+        ),
+        (None, Some(setting)) => {
+            let table = view
+                .tables(&setting.table)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    EngineError::Step(format!("none of the tables {:?} exists", setting.table))
+                })?;
+            (
+                table,
+                setting.key_column.clone(),
+                vars.expand(&setting.key)?,
+                setting.column.clone(),
+            )
+        }
+        (None, None) => unreachable!("Place::problem checked"),
+    };
+    let key = (key_column, key.into_bytes());
+    let mut rows = view.rows(&table, &key.0, &key.1)?;
+    if rows.len() > 1 {
+        return Err(EngineError::Step(format!(
+            "{} rows of {table} have {}={}: wprescue edits one",
+            rows.len(),
+            key.0,
+            String::from_utf8_lossy(&key.1)
+        )));
+    }
+    Ok(Source::Row {
+        table,
+        key,
+        column,
+        row: rows.pop(),
+    })
+}
+
+fn decode(place: &Place, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
+    let bytes = bytes.unwrap_or_default();
+    let (head, body) = match place.file_format {
+        Some(format) => split_file(format, bytes)?,
+        None => (Vec::new(), bytes.to_vec()),
+    };
+    if !place.serialized() {
+        return Ok(Document::Text {
+            head,
+            text: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
+    let value = if body.is_empty() && place.keys.is_empty() {
+        // A list option that does not exist yet starts as an empty array.
+        Value::Array(Vec::new())
+    } else {
+        serialized::parse(&body).map_err(|e| EngineError::Step(e.to_string()))?
+    };
+    Ok(Document::Serialized { head, value })
+}
+
+fn encode(doc: Document) -> Vec<u8> {
+    match doc {
+        Document::Text { mut head, text } => {
+            head.extend_from_slice(text.as_bytes());
+            head
+        }
+        Document::Serialized { mut head, value } => {
+            head.extend_from_slice(&value.to_bytes());
+            head
+        }
+    }
+}
+
+fn split_file(format: FileFormat, bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
+    todo!("{format:?} {}", bytes.len())
+}
+
+/// The string entries of a PHP array.
+fn array_strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(entries) => entries
+            .iter()
+            .filter_map(|(_, v)| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn split<'t>(text: &'t str, sep: &str) -> impl Iterator<Item = &'t str> {
+    text.split(sep).map(str::trim).filter(|e| !e.is_empty())
+}
+
+/// Adds `entry` at the end of a list, keeping a final line ending where there was one.
+fn append(text: &mut String, sep: &str, entry: &str) {
+    if text.trim().is_empty() {
+        *text = entry.to_owned();
+    } else if sep == "," {
+        text.truncate(text.trim_end().len());
+        text.push(',');
+        text.push_str(entry);
+    } else if text.ends_with('\n') {
+        let ending = if text.ends_with("\r\n") { "\r\n" } else { "\n" };
+        text.push_str(entry);
+        text.push_str(ending);
+    } else {
+        text.push('\n');
+        text.push_str(entry);
+    }
+}
+
+fn edit_error(e: serialized::EditError) -> EngineError {
+    EngineError::Step(e.to_string())
+}
