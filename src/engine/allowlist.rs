@@ -223,6 +223,15 @@ impl WhitelistIp {
 }
 
 impl ClearLockouts {
+    /// What is wrong with this step as written in a playbook.
+    pub fn problem(&self) -> Option<String> {
+        match (&self.at, &self.rows) {
+            (Some(place), None) => place.problem(),
+            (None, Some(_)) => None,
+            _ => Some("clear_lockouts takes exactly one of at or rows".into()),
+        }
+    }
+
     /// The changes that take the caller's address out of the lockouts.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
         match (&self.at, &self.rows) {
@@ -244,9 +253,7 @@ impl ClearLockouts {
                 })
             }
             (None, Some(rows)) => delete_rows(view, vars, rows),
-            _ => Err(EngineError::Step(
-                "clear_lockouts takes exactly one of at or rows".into(),
-            )),
+            _ => Err(EngineError::Step(self.problem().unwrap_or_default())),
         }
     }
 }
@@ -530,4 +537,262 @@ fn append(text: &mut String, sep: &str, entry: &str) {
 
 fn edit_error(e: serialized::EditError) -> EngineError {
     EngineError::Step(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::db::memory::MemoryDatabase;
+    use crate::engine::run::{Access, apply, rollback};
+    use crate::engine::{Journal, Step};
+    use crate::transport::MemoryTransport;
+
+    const IP: &str = "127.0.0.1";
+
+    fn vars() -> Vars {
+        Vars {
+            run_id: "r1".into(),
+            wp_root: RemotePath::new("public_html").unwrap(),
+            plugin_folder: None,
+            ip: Some(IP.parse().unwrap()),
+        }
+    }
+
+    fn option(name: &str, value: &[u8]) -> Row {
+        vec![
+            ("option_id".into(), Some(b"7".to_vec())),
+            ("option_name".into(), Some(name.as_bytes().to_vec())),
+            ("option_value".into(), Some(value.to_vec())),
+            ("autoload".into(), Some(b"yes".to_vec())),
+        ]
+    }
+
+    fn db(tables: &[(&str, Vec<Row>)]) -> MemoryDatabase {
+        let db = MemoryDatabase::default();
+        for (name, rows) in tables {
+            db.tables
+                .borrow_mut()
+                .insert((*name).to_owned(), rows.clone());
+        }
+        db
+    }
+
+    fn step(yaml: &str) -> Step {
+        serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}: {yaml}"))
+    }
+
+    /// Plans `yaml`, applies it, checks the value after, rolls back and checks the tables are
+    /// as they were.
+    fn round_trip(db: &MemoryDatabase, yaml: &str) -> Vec<Change> {
+        let before = db.tables.borrow().clone();
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(db),
+            web: None,
+        };
+        let changes = step(yaml)
+            .plan(&mut View::new(&mut access), &vars())
+            .unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "r1", "mem", "/", vec![]).unwrap();
+        apply(&mut access, &mut journal, &changes).unwrap();
+        let applied = db.tables.borrow().clone();
+        assert_eq!(
+            rollback(&mut access, &mut journal).unwrap().undone,
+            changes.len()
+        );
+        // Row order means nothing to a database: compare the rows of each table as sets.
+        let sorted = |tables: &BTreeMap<String, Vec<Row>>| {
+            let mut tables = tables.clone();
+            tables.values_mut().for_each(|rows| rows.sort());
+            tables
+        };
+        assert_eq!(
+            sorted(&db.tables.borrow()),
+            sorted(&before),
+            "rollback restores every row"
+        );
+        *db.tables.borrow_mut() = applied;
+        changes
+    }
+
+    fn value_of(
+        db: &MemoryDatabase,
+        table: &str,
+        name_column: &str,
+        name: &str,
+        column: &str,
+    ) -> String {
+        let tables = db.tables.borrow();
+        let row = tables[table]
+            .iter()
+            .find(|r| cell(r, name_column) == Some(name.as_bytes()))
+            .unwrap();
+        String::from_utf8(cell(row, column).unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn llar_whitelist_is_created_then_left_alone_when_it_covers_the_address() {
+        let db = db(&[("options", vec![])]);
+        let yaml = "whitelist_ip: {at: {option: limit_login_whitelist, list: php_array}}";
+        assert_eq!(round_trip(&db, yaml).len(), 1);
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "limit_login_whitelist",
+                "option_value"
+            ),
+            r#"a:1:{i:0;s:9:"127.0.0.1";}"#
+        );
+        let db2 = super::tests::db(&[(
+            "options",
+            vec![option(
+                "limit_login_whitelist",
+                br#"a:1:{i:0;s:11:"127.0.0.0/8";}"#,
+            )],
+        )]);
+        assert!(
+            round_trip(&db2, yaml).is_empty(),
+            "a CIDR entry already covers it"
+        );
+    }
+
+    #[test]
+    fn solid_nested_list_and_aios_newline_list_with_its_switch() {
+        let storage = br#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:1:{i:0;s:7:"8.8.8.8";}s:5:"proxy";s:6:"manual";}s:12:"hide-backend";a:1:{s:7:"enabled";b:0;}}"#;
+        let db = db(&[("options", vec![option("itsec-storage", storage)])]);
+        round_trip(
+            &db,
+            "whitelist_ip: {at: {option: itsec-storage, keys: [global, lockout_white_list], list: php_array}}",
+        );
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "itsec-storage",
+                "option_value"
+            ),
+            r#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:2:{i:0;s:7:"8.8.8.8";i:1;s:9:"127.0.0.1";}s:5:"proxy";s:6:"manual";}s:12:"hide-backend";a:1:{s:7:"enabled";b:0;}}"#
+        );
+
+        let configs = br#"a:2:{s:35:"aiowps_lockdown_enable_whitelisting";s:0:"";s:36:"aiowps_lockdown_allowed_ip_addresses";s:7:"8.8.8.8";}"#;
+        let db = super::tests::db(&[("options", vec![option("aio_wp_security_configs", configs)])]);
+        round_trip(
+            &db,
+            "whitelist_ip: {at: {option: aio_wp_security_configs, keys: [aiowps_lockdown_allowed_ip_addresses], list: newline}, set: {aiowps_lockdown_enable_whitelisting: '1'}}",
+        );
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "aio_wp_security_configs",
+                "option_value"
+            ),
+            "a:2:{s:35:\"aiowps_lockdown_enable_whitelisting\";s:1:\"1\";s:36:\"aiowps_lockdown_allowed_ip_addresses\";s:17:\"8.8.8.8\n127.0.0.1\";}"
+        );
+    }
+
+    #[test]
+    fn wordfence_setting_in_whichever_table_spelling_exists() {
+        let row = vec![
+            ("name".to_owned(), Some(b"whitelisted".to_vec())),
+            ("val".to_owned(), Some(b"10.0.0.1".to_vec())),
+            ("autoload".to_owned(), Some(b"yes".to_vec())),
+        ];
+        let db = db(&[("wfConfig", vec![row])]);
+        round_trip(
+            &db,
+            "whitelist_ip: {at: {setting: {table: [wfconfig, wfConfig], key_column: name, key: whitelisted, column: val}, list: comma}}",
+        );
+        assert_eq!(
+            value_of(&db, "wfConfig", "name", "whitelisted", "val"),
+            "10.0.0.1,127.0.0.1"
+        );
+    }
+
+    #[test]
+    fn lockouts_leave_other_addresses_alone() {
+        let lockouts = br#"a:2:{s:9:"127.0.0.1";i:1700000000;s:9:"127.0.0.3";i:1700000000;}"#;
+        let db = db(&[("options", vec![option("limit_login_lockouts", lockouts)])]);
+        round_trip(
+            &db,
+            "clear_lockouts: {at: {option: limit_login_lockouts, list: php_map}}",
+        );
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "limit_login_lockouts",
+                "option_value"
+            ),
+            r#"a:1:{s:9:"127.0.0.3";i:1700000000;}"#
+        );
+
+        let block = |ip: [u8; 4], id: &str| {
+            let mut bytes = vec![0u8; 10];
+            bytes.extend([0xff, 0xff]);
+            bytes.extend(ip);
+            vec![
+                ("id".to_owned(), Some(id.as_bytes().to_vec())),
+                ("IP".to_owned(), Some(bytes)),
+                ("type".to_owned(), Some(b"1".to_vec())),
+            ]
+        };
+        let db = super::tests::db(&[(
+            "wfblocks7",
+            vec![block([127, 0, 0, 1], "1"), block([127, 0, 0, 3], "2")],
+        )]);
+        let changes = round_trip(
+            &db,
+            "clear_lockouts: {rows: {table: [wfblocks7, wfBlocks7], column: IP, encoding: binary16}}",
+        );
+        assert_eq!(changes.len(), 1);
+        assert!(
+            changes[0]
+                .describe()
+                .contains("delete from table wfblocks7"),
+            "{}",
+            changes[0].describe()
+        );
+        assert_eq!(
+            db.tables.borrow()["wfblocks7"],
+            vec![block([127, 0, 0, 3], "2")]
+        );
+    }
+
+    #[test]
+    fn malformed_places_and_values_are_named() {
+        let db = db(&[(
+            "options",
+            vec![option("itsec-storage", b"a:1:{s:6:\"global\";i:5;")],
+        )]);
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let mut view = View::new(&mut access);
+        let err = step("whitelist_ip: {at: {option: x, file: y, list: comma}}")
+            .plan(&mut view, &vars())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("exactly one of option, setting or file"),
+            "{err}"
+        );
+        let err = step("whitelist_ip: {at: {option: itsec-storage, keys: [global, lockout_white_list], list: php_array}}")
+            .plan(&mut view, &vars())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("malformed PHP serialized data"),
+            "{err}"
+        );
+    }
 }

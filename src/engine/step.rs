@@ -275,6 +275,15 @@ impl<'a> View<'a> {
 }
 
 impl Step {
+    /// What is wrong with this step as written, beyond what its YAML shape says.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Step::WhitelistIp(step) => step.at.problem(),
+            Step::ClearLockouts(step) => step.problem(),
+            _ => None,
+        }
+    }
+
     /// The changes this step would make now; none when the site already is as the step wants
     /// it. Planning reads only.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {

@@ -143,6 +143,11 @@ impl Playbook {
         };
         let playbook: Playbook =
             serde_saphyr::from_str(yaml).map_err(|e| invalid(e.to_string()))?;
+        for (n, step) in playbook.steps.iter().enumerate() {
+            if let Some(problem) = step.problem() {
+                return Err(invalid(format!("step {}: {problem}", n + 1)));
+            }
+        }
         if let Some(when) = &playbook.applies_when {
             if let Some(unknown) = when
                 .causes
@@ -311,6 +316,27 @@ mod tests {
             "name: x\ndescription: y\napplies_when: {causes: [server-error]}\nsteps: [{write: {path: a, content: b}}]\n",
         );
         assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn steps_are_checked_beyond_their_shape() {
+        let err = Playbook::parse(
+            "name: x\ndescription: y\nsteps:\n  - backup: {path: a}\n  - clear_lockouts: {}\n",
+            Source::File("p.yaml".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("p.yaml: step 2: clear_lockouts takes exactly one of at or rows"),
+            "{err}"
+        );
+        let err = Playbook::parse(
+            "name: x\ndescription: y\nsteps:\n  - whitelist_ip: {at: {option: o, list: comma, lists: x}}\n",
+            Source::File("p.yaml".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("lists") && err.contains("line 4"), "{err}");
     }
 
     #[test]
