@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod diagnosis;
 pub mod discover;
+pub mod firewall_files;
 pub mod htaccess;
 pub mod inventory;
 pub mod ip_list;
