@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use std::net::IpAddr;
+
+use crate::site::firewall_files::{AiosAllowlist, WordfenceWafConfig};
 use crate::site::ip_list::{ip_to_binary16, list_covers};
 use crate::site::serialized::{self, Value};
 use crate::transport::RemotePath;
@@ -32,14 +35,15 @@ pub struct Place {
     /// A file, relative to the WordPress root.
     #[serde(default)]
     pub file: Option<String>,
-    /// How the file wraps its data (files only; default: the whole file is the value).
+    /// A firewall file the engine knows the shape of; then `keys` and `list` are not given.
     #[serde(default)]
     pub file_format: Option<FileFormat>,
     /// Keys into a PHP-serialized array leading to the list (`[global, lockout_white_list]`).
     #[serde(default)]
     pub keys: Vec<String>,
-    /// How the list is written.
-    pub list: ListFormat,
+    /// How the list is written (not for a `file_format` file).
+    #[serde(default)]
+    pub list: Option<ListFormat>,
 }
 
 /// One cell of a plugin's settings table, e.g. Wordfence's `wfconfig` row `whitelisted`.
@@ -70,14 +74,15 @@ pub enum ListFormat {
     Newline,
 }
 
-/// How a firewall file wraps its data.
+/// A firewall file whose shape the engine knows (see [`crate::site::firewall_files`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
-    /// Wordfence's `wflogs/config*.php`: an exit line, a banner, a serialized array.
+    /// Wordfence's `wflogs/config-synced.php`: allow-list `whitelistedIPs`; blocks and
+    /// lockouts under `otherBlocks` and `lockouts`.
     WordfenceWaf,
-    /// AIOS's `firewall-rules/allowlist.php`: a fixed PHP header, then one address per line.
-    AiosList,
+    /// AIOS's `firewall-rules/allowlist.php`: addresses that bypass the firewall.
+    AiosAllowlist,
 }
 
 /// A `whitelist_ip` step.
@@ -146,21 +151,17 @@ impl Place {
         if given.iter().filter(|g| **g).count() != 1 {
             return Some("give exactly one of option, setting or file".into());
         }
-        if self.file_format.is_some() && self.file.is_none() {
-            return Some("file_format only goes with file".into());
+        match (self.file_format, self.list) {
+            (Some(_), _) if self.file.is_none() => Some("file_format only goes with file".into()),
+            (Some(_), Some(_)) => Some("a file_format file takes no list".into()),
+            (Some(_), None) if !self.keys.is_empty() => {
+                Some("a file_format file takes no keys".into())
+            }
+            (None, None) => Some(
+                "say how the list is written: list: php_array, php_map, comma or newline".into(),
+            ),
+            _ => None,
         }
-        if self.file_format == Some(FileFormat::AiosList)
-            && (!self.keys.is_empty() || self.list != ListFormat::Newline)
-        {
-            return Some("an aios_list file is a newline list: no keys, list: newline".into());
-        }
-        None
-    }
-
-    fn serialized(&self) -> bool {
-        !self.keys.is_empty()
-            || matches!(self.list, ListFormat::PhpArray | ListFormat::PhpMap)
-            || self.file_format == Some(FileFormat::WordfenceWaf)
     }
 }
 
@@ -182,16 +183,28 @@ enum Source {
 
 /// A value in the plugin's shape, ready to edit.
 enum Document {
-    /// Text, with the bytes that wrap it (a file header) kept apart.
-    Text { head: Vec<u8>, text: String },
-    /// A serialized PHP value, with its wrapping.
-    Serialized { head: Vec<u8>, value: Value },
+    /// A separated list.
+    Text(String),
+    /// A serialized PHP value.
+    Serialized(Value),
+}
+
+/// What to do with the caller's address.
+#[derive(Clone, Copy)]
+enum Action {
+    /// Let it in.
+    Allow(IpAddr),
+    /// Take its blocks and lockouts away.
+    Clear(IpAddr),
 }
 
 impl WhitelistIp {
     /// The change that adds the caller's address, if no entry covers it yet.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
         let ip = vars.ip()?;
+        if let Some(format) = self.at.file_format {
+            return edit_firewall_file(view, vars, &self.at, format, Action::Allow(ip));
+        }
         let entry = ip.to_string();
         edit(view, vars, &self.at, |list, siblings| {
             let changed = match list {
@@ -236,10 +249,21 @@ impl ClearLockouts {
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
         match (&self.at, &self.rows) {
             (Some(place), None) => {
+                if let Some(format) = place.file_format {
+                    return edit_firewall_file(
+                        view,
+                        vars,
+                        place,
+                        format,
+                        Action::Clear(vars.ip()?),
+                    );
+                }
                 let ip = vars.ip()?.to_string();
                 edit(view, vars, place, |list, _| match list {
                     ListTarget::Array(value) => Ok(match place.list {
-                        ListFormat::PhpMap => value.remove_key(&ip).map_err(edit_error)?.is_some(),
+                        Some(ListFormat::PhpMap) => {
+                            value.remove_key(&ip).map_err(edit_error)?.is_some()
+                        }
                         _ => value.list_remove(&ip).map_err(edit_error)? > 0,
                     }),
                     ListTarget::Text(text, sep) => {
@@ -311,14 +335,15 @@ fn edit(
             .map(<[u8]>::to_vec),
         Source::File { before, .. } => before.clone(),
     };
-    let mut doc = decode(place, before.as_deref())?;
-    let sep = match place.list {
+    let list_format = place.list.expect("Place::problem checked");
+    let mut doc = decode(place, list_format, before.as_deref())?;
+    let sep = match list_format {
         ListFormat::Comma => ",",
         _ => "\n",
     };
     let changed = match &mut doc {
-        Document::Text { text, .. } => change(ListTarget::Text(text, sep), None)?,
-        Document::Serialized { value, .. } => {
+        Document::Text(text) => change(ListTarget::Text(text, sep), None)?,
+        Document::Serialized(value) => {
             let keys: Vec<&str> = place.keys.iter().map(String::as_str).collect();
             let (parent_keys, last) = match keys.split_last() {
                 Some((last, parent)) => (parent.to_vec(), Some(*last)),
@@ -333,7 +358,7 @@ fn edit(
                     let mut list = parent.get(last).cloned().ok_or_else(|| {
                         EngineError::Step(format!("no entry {last:?} at {:?}", parent_keys))
                     })?;
-                    let changed = match (&mut list, place.list) {
+                    let changed = match (&mut list, list_format) {
                         (Value::Str(bytes), ListFormat::Comma | ListFormat::Newline) => {
                             let mut text = String::from_utf8_lossy(bytes).into_owned();
                             let changed = change(ListTarget::Text(&mut text, sep), Some(parent))?;
@@ -345,10 +370,9 @@ fn edit(
                         }
                         (other, _) => {
                             return Err(EngineError::Step(format!(
-                                "{} is {}, not a {:?} list",
+                                "{} is {}, not a {list_format:?} list",
                                 place.keys.join(" → "),
                                 other.kind(),
-                                place.list
                             )));
                         }
                     };
@@ -464,42 +488,71 @@ fn read(view: &mut View<'_>, vars: &Vars, place: &Place) -> Result<Source, Engin
     })
 }
 
-fn decode(place: &Place, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
+fn decode(place: &Place, list: ListFormat, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
     let bytes = bytes.unwrap_or_default();
-    let (head, body) = match place.file_format {
-        Some(format) => split_file(format, bytes)?,
-        None => (Vec::new(), bytes.to_vec()),
-    };
-    if !place.serialized() {
-        return Ok(Document::Text {
-            head,
-            text: String::from_utf8_lossy(&body).into_owned(),
-        });
+    let serialized =
+        !place.keys.is_empty() || matches!(list, ListFormat::PhpArray | ListFormat::PhpMap);
+    if !serialized {
+        return Ok(Document::Text(String::from_utf8_lossy(bytes).into_owned()));
     }
-    let value = if body.is_empty() && place.keys.is_empty() {
+    if bytes.is_empty() && place.keys.is_empty() {
         // A list option that does not exist yet starts as an empty array.
-        Value::Array(Vec::new())
-    } else {
-        serialized::parse(&body).map_err(|e| EngineError::Step(e.to_string()))?
-    };
-    Ok(Document::Serialized { head, value })
+        return Ok(Document::Serialized(Value::Array(Vec::new())));
+    }
+    serialized::parse(bytes)
+        .map(Document::Serialized)
+        .map_err(|e| EngineError::Step(e.to_string()))
 }
 
 fn encode(doc: Document) -> Vec<u8> {
     match doc {
-        Document::Text { mut head, text } => {
-            head.extend_from_slice(text.as_bytes());
-            head
-        }
-        Document::Serialized { mut head, value } => {
-            head.extend_from_slice(&value.to_bytes());
-            head
-        }
+        Document::Text(text) => text.into_bytes(),
+        Document::Serialized(value) => value.to_bytes(),
     }
 }
 
-fn split_file(format: FileFormat, bytes: &[u8]) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
-    todo!("{format:?} {}", bytes.len())
+/// A firewall file edited through its typed reader, which keeps its header byte for byte. A
+/// missing Wordfence file is left missing (the plugin writes it on its next request); a
+/// missing AIOS allow list is created.
+fn edit_firewall_file(
+    view: &mut View<'_>,
+    vars: &Vars,
+    place: &Place,
+    format: FileFormat,
+    action: Action,
+) -> Result<Vec<Change>, EngineError> {
+    let path = view.resolve(vars, place.file.as_deref().expect("Place::problem checked"))?;
+    let before = view.read(&path)?;
+    let bad = |e: crate::site::firewall_files::FirewallFileError| {
+        EngineError::Step(format!("{}: {e}", path.as_str()))
+    };
+    let after = match (format, action, &before) {
+        (FileFormat::WordfenceWaf, _, None) => return Ok(Vec::new()),
+        (FileFormat::WordfenceWaf, action, Some(bytes)) => {
+            let mut config = WordfenceWafConfig::parse(bytes).map_err(bad)?;
+            let changed = match action {
+                Action::Allow(ip) => config.allow(ip).map_err(bad)?,
+                Action::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
+            };
+            changed.then(|| config.to_bytes())
+        }
+        (FileFormat::AiosAllowlist, Action::Allow(ip), bytes) => {
+            let mut list = match bytes {
+                Some(bytes) => AiosAllowlist::parse(bytes).map_err(bad)?,
+                None => AiosAllowlist::new(),
+            };
+            list.allow(ip).then(|| list.to_bytes())
+        }
+        (FileFormat::AiosAllowlist, Action::Clear(_), _) => {
+            return Err(EngineError::Step(
+                "an AIOS allow list holds no lockouts to clear".into(),
+            ));
+        }
+    };
+    Ok(after
+        .map(|after| Change::write(path, before, after))
+        .into_iter()
+        .collect())
 }
 
 /// The string entries of a PHP array.
