@@ -24,10 +24,10 @@ This file is used by the Wordfence Web Application Firewall. Read \n\
 more at https://docs.wordfence.com/en/Web_Application_Firewall_FAQ\n\
 ******************************************************************\n";
 
-const AIOS_PREFIX_START: &str = "<?php __halt_compiler();\n/**\n * This file was created by All In One Security (AIOS) plugin.\n";
+pub(crate) const AIOS_PREFIX_START: &str = "<?php __halt_compiler();\n/**\n * This file was created by All In One Security (AIOS) plugin.\n";
 const AIOS_SETTINGS_DESCRIPTION: &str =
     " * The file is required for storing and retrieving your firewall's settings.\n */\n";
-const AIOS_ALLOWLIST_DESCRIPTION: &str =
+pub(crate) const AIOS_ALLOWLIST_DESCRIPTION: &str =
     " * The file is required for storing and retrieving your firewall's allow list.\n */\n";
 
 const KADENCE_BEGIN: &str = "BEGIN Kadence Security - Do not modify or remove this line";
@@ -46,7 +46,7 @@ fn columns(sb: &Sandbox, table: &str) -> String {
 }
 
 /// An option's value byte for byte: `mariadb -B` would print a newline inside it as `\n`.
-fn option(sb: &Sandbox, name: &str) -> String {
+pub(crate) fn option(sb: &Sandbox, name: &str) -> String {
     let hex = sb.sql(&format!(
         "SELECT HEX(option_value) FROM wp_options WHERE option_name = '{name}'"
     ));
@@ -59,7 +59,7 @@ fn option(sb: &Sandbox, name: &str) -> String {
 
 /// The string stored under `key` in a PHP-serialized array (`s:N:"key";s:M:"value";`), after
 /// checking that M is the value's byte length, i.e. that PHP's `unserialize()` would accept it.
-fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
+pub(crate) fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
     let needle = format!("s:{}:\"{key}\";s:", key.len());
     let start = data
         .find(&needle)
@@ -79,7 +79,7 @@ fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
 }
 
 /// The serialized array of a wflogs `config*.php` file, after checking its two exact headers.
-fn wflogs_payload(path: &Path) -> String {
+pub(crate) fn wflogs_payload(path: &Path) -> String {
     let text = read(path);
     let payload = text
         .strip_prefix(WFLOGS_HEADER)
