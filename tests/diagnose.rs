@@ -98,6 +98,34 @@ const EXPECTATIONS: &[Expect] = &[
         next: Some("plugins/all-in-one-wp-security-and-firewall.off"),
     },
     Expect {
+        scenario: "loginizer-lockout",
+        code: "plugin-block",
+        plugin: Some("loginizer"),
+        // Loginizer answers the bare login form too: no login needed to see it.
+        evidence: &[
+            "GET / -> 200",
+            "GET /wp-login.php -> 200 (Loginizer block page)",
+            "plugin folder public_html/wp-content/plugins/loginizer (in place)",
+        ],
+        next: Some(
+            "rename public_html/wp-content/plugins/loginizer to public_html/wp-content/plugins/loginizer.off",
+        ),
+    },
+    Expect {
+        scenario: "wps-hide-login",
+        code: "hidden-login",
+        plugin: Some("wps-hide-login"),
+        evidence: &[
+            "GET / -> 200",
+            "GET /wp-login.php -> 404 (no known block page)",
+            "GET /wp-admin/ -> 404",
+            "plugin folder public_html/wp-content/plugins/wps-hide-login (in place)",
+        ],
+        next: Some(
+            "rename public_html/wp-content/plugins/wps-hide-login to public_html/wp-content/plugins/wps-hide-login.off",
+        ),
+    },
+    Expect {
         scenario: "aios-login-lockdown",
         code: "plugin-block",
         plugin: Some("all-in-one-wp-security"),

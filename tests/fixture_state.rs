@@ -14,6 +14,9 @@ use crate::harness::Sandbox;
 const LOCKED_IP_HEX16: &str = "00000000000000000000FFFF7F000001";
 /// The same 16 bytes in base64, as the firewall's JSON copies hold them.
 const LOCKED_IP_BASE64_16: &str = "AAAAAAAAAAAAAP//fwAAAQ==";
+/// 127.0.0.3, the other locked address, in the same two forms.
+const OTHER_LOCKED_IP_HEX16: &str = "00000000000000000000FFFF7F000003";
+const OTHER_LOCKED_IP_BASE64_16: &str = "AAAAAAAAAAAAAP//fwAAAw==";
 
 const WFLOGS_HEADER: &str = "<?php exit('Access denied'); __halt_compiler(); ?>\n";
 const WFLOGS_BANNER: &str = "******************************************************************\n\
@@ -21,10 +24,10 @@ This file is used by the Wordfence Web Application Firewall. Read \n\
 more at https://docs.wordfence.com/en/Web_Application_Firewall_FAQ\n\
 ******************************************************************\n";
 
-const AIOS_PREFIX_START: &str = "<?php __halt_compiler();\n/**\n * This file was created by All In One Security (AIOS) plugin.\n";
+pub(crate) const AIOS_PREFIX_START: &str = "<?php __halt_compiler();\n/**\n * This file was created by All In One Security (AIOS) plugin.\n";
 const AIOS_SETTINGS_DESCRIPTION: &str =
     " * The file is required for storing and retrieving your firewall's settings.\n */\n";
-const AIOS_ALLOWLIST_DESCRIPTION: &str =
+pub(crate) const AIOS_ALLOWLIST_DESCRIPTION: &str =
     " * The file is required for storing and retrieving your firewall's allow list.\n */\n";
 
 const KADENCE_BEGIN: &str = "BEGIN Kadence Security - Do not modify or remove this line";
@@ -42,15 +45,21 @@ fn columns(sb: &Sandbox, table: &str) -> String {
     ))
 }
 
-fn option(sb: &Sandbox, name: &str) -> String {
-    sb.sql(&format!(
-        "SELECT option_value FROM wp_options WHERE option_name = '{name}'"
-    ))
+/// An option's value byte for byte: `mariadb -B` would print a newline inside it as `\n`.
+pub(crate) fn option(sb: &Sandbox, name: &str) -> String {
+    let hex = sb.sql(&format!(
+        "SELECT HEX(option_value) FROM wp_options WHERE option_name = '{name}'"
+    ));
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex from MariaDB"))
+        .collect();
+    String::from_utf8(bytes).expect("a UTF-8 option value")
 }
 
 /// The string stored under `key` in a PHP-serialized array (`s:N:"key";s:M:"value";`), after
 /// checking that M is the value's byte length, i.e. that PHP's `unserialize()` would accept it.
-fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
+pub(crate) fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
     let needle = format!("s:{}:\"{key}\";s:", key.len());
     let start = data
         .find(&needle)
@@ -70,7 +79,7 @@ fn serialized_string<'a>(data: &'a str, key: &str) -> &'a str {
 }
 
 /// The serialized array of a wflogs `config*.php` file, after checking its two exact headers.
-fn wflogs_payload(path: &Path) -> String {
+pub(crate) fn wflogs_payload(path: &Path) -> String {
     let text = read(path);
     let payload = text
         .strip_prefix(WFLOGS_HEADER)
@@ -117,8 +126,11 @@ fn wordfence_block_is_stored_in_wfblocks7_and_copied_to_config_synced() {
         "binary(16)"
     );
     assert_eq!(
-        sb.sql("SELECT type, HEX(IP), reason, expiration FROM wp_wfblocks7"),
-        format!("1\t{LOCKED_IP_HEX16}\tManual block by administrator\t0")
+        sb.sql("SELECT type, HEX(IP), reason, expiration FROM wp_wfblocks7 ORDER BY id"),
+        format!(
+            "1\t{LOCKED_IP_HEX16}\tManual block by administrator\t0\n\
+             1\t{OTHER_LOCKED_IP_HEX16}\tManual block by administrator\t0"
+        )
     );
     assert_eq!(columns(&sb, "wp_wfconfig"), "name,val,autoload");
     assert_eq!(
@@ -149,6 +161,8 @@ fn wordfence_block_is_stored_in_wfblocks7_and_copied_to_config_synced() {
         other_blocks,
         format!(
             "{{\"blockedTime\":\"300\",\"blocks\":[{{\"id\":1,\"IP\":\"{LOCKED_IP_BASE64_16}\",\
+             \"reason\":\"Manual block by administrator\",\"expiration\":0}},\
+             {{\"id\":2,\"IP\":\"{OTHER_LOCKED_IP_BASE64_16}\",\
              \"reason\":\"Manual block by administrator\",\"expiration\":0}}]}}"
         )
     );
@@ -230,7 +244,7 @@ fn orphan_prepend_leaves_the_htaccess_directive_pointing_at_a_missing_file() {
 }
 
 #[test]
-fn solid_lockout_is_one_active_itsec_lockouts_row_and_five_itsec_temp_rows() {
+fn solid_lockout_is_one_active_itsec_lockouts_row_and_five_itsec_temp_rows_per_address() {
     let sb = Sandbox::lock();
     sb.scenario("solid-lockout");
     let docroot = sb.docroot();
@@ -244,25 +258,32 @@ fn solid_lockout_is_one_active_itsec_lockouts_row_and_five_itsec_temp_rows() {
         sb.sql(
             "SELECT lockout_type, lockout_host, lockout_user IS NULL, lockout_active, \
                 lockout_expire_gmt > UTC_TIMESTAMP(), \
-                TIMESTAMPDIFF(MINUTE, lockout_start_gmt, lockout_expire_gmt) FROM wp_itsec_lockouts"
+                TIMESTAMPDIFF(MINUTE, lockout_start_gmt, lockout_expire_gmt) FROM wp_itsec_lockouts \
+                ORDER BY lockout_id"
         ),
-        "brute_force\t127.0.0.1\t1\t1\t1\t15"
+        "brute_force\t127.0.0.1\t1\t1\t1\t15\nbrute_force\t127.0.0.3\t1\t1\t1\t15"
     );
-    let context = sb.sql("SELECT lockout_context FROM wp_itsec_lockouts");
-    assert!(
-        context.starts_with("O:40:\"iThemesSecurity\\\\Lib\\\\Lockout\\\\Host_Context\":"),
-        "lockout_context: {context}"
-    );
+    for context in sb
+        .sql("SELECT lockout_context FROM wp_itsec_lockouts")
+        .lines()
+    {
+        assert!(
+            context.starts_with("O:40:\"iThemesSecurity\\\\Lib\\\\Lockout\\\\Host_Context\":"),
+            "lockout_context: {context}"
+        );
+    }
+    // Per address five host rows; per name five user rows (admin) or username rows (unknown).
     assert_eq!(
         sb.sql(
-            "SELECT temp_type, COUNT(*) FROM wp_itsec_temp WHERE temp_host = '127.0.0.1' \
-                GROUP BY temp_type"
+            "SELECT temp_type, temp_host, temp_user IS NOT NULL, temp_username, COUNT(*) \
+                FROM wp_itsec_temp GROUP BY 1, 2, 3, 4 ORDER BY 2, 4"
         ),
-        "brute_force\t5"
+        "brute_force\tNULL\t1\tadmin\t5\nbrute_force\tNULL\t0\tadministrator\t5\n\
+         brute_force\t127.0.0.1\t0\tNULL\t5\nbrute_force\t127.0.0.3\t0\tNULL\t5"
     );
     assert_eq!(
-        sb.sql("SELECT module, code FROM wp_itsec_logs"),
-        "lockout\thost-lockout::127.0.0.1"
+        sb.sql("SELECT module, code FROM wp_itsec_logs ORDER BY id"),
+        "lockout\thost-lockout::127.0.0.1\nlockout\thost-lockout::127.0.0.3"
     );
 
     let storage = option(&sb, "itsec-storage");
@@ -326,7 +347,7 @@ fn aios_blacklist_is_in_the_option_and_in_the_firewall_settings_file() {
     );
     assert_eq!(
         serialized_string(&configs, "aiowps_banned_ip_addresses"),
-        "127.0.0.1"
+        "127.0.0.1\n127.0.0.3"
     );
     assert_eq!(
         serialized_string(&configs, "aiowps_ip_retrieve_method"),
@@ -348,7 +369,7 @@ fn aios_blacklist_is_in_the_option_and_in_the_firewall_settings_file() {
         "settings.php JSON: {settings}"
     );
     for pair in [
-        "\"aiowps_blacklist_ips\":[\"127.0.0.1\"]",
+        "\"aiowps_blacklist_ips\":[\"127.0.0.1\",\"127.0.0.3\"]",
         "\"aiowps_enable_blacklisting\":\"1\"",
         "\"aios_ip_retrieve_method\":\"0\"",
     ] {
@@ -419,7 +440,7 @@ fn aios_blacklist_is_in_the_option_and_in_the_firewall_settings_file() {
 }
 
 #[test]
-fn aios_login_lockdown_is_one_aiowps_login_lockdown_row_released_in_an_hour() {
+fn aios_login_lockdown_is_one_aiowps_login_lockdown_row_per_address_released_in_an_hour() {
     let sb = Sandbox::lock();
     sb.scenario("aios-login-lockdown");
 
@@ -431,8 +452,9 @@ fn aios_login_lockdown_is_one_aiowps_login_lockdown_row_released_in_an_hour() {
     assert_eq!(
         sb.sql("SELECT user_id, user_login, failed_login_ip, lock_reason, released > UNIX_TIMESTAMP(), \
                 released - created, TIMESTAMPDIFF(MINUTE, lockdown_date, release_date) \
-                FROM wp_aiowps_login_lockdown"),
-        "1\tadmin\t127.0.0.1\ttoo_many_failed_logins\t1\t3600\t60"
+                FROM wp_aiowps_login_lockdown ORDER BY id"),
+        "1\tadmin\t127.0.0.1\ttoo_many_failed_logins\t1\t3600\t60\n\
+         1\tadmin\t127.0.0.3\ttoo_many_failed_logins\t1\t3600\t60"
     );
     let configs = option(&sb, "aio_wp_security_configs");
     assert_eq!(
@@ -463,27 +485,28 @@ fn aios_login_lockdown_is_one_aiowps_login_lockdown_row_released_in_an_hour() {
 fn llar_lockout_is_in_the_limit_login_options_only() {
     let sb = Sandbox::lock();
     sb.scenario("llar-lockout");
-    let docroot = sb.docroot();
 
     let now: i64 = sb.sql("SELECT UNIX_TIMESTAMP()").parse().unwrap();
     let lockouts = option(&sb, "limit_login_lockouts");
-    let shape = Regex::new(r#"^a:1:\{s:9:"127\.0\.0\.1";i:(\d+);\}$"#).unwrap();
-    let expiry: i64 = shape
+    let shape =
+        Regex::new(r#"^a:2:\{s:9:"127\.0\.0\.1";i:(\d+);s:9:"127\.0\.0\.3";i:(\d+);\}$"#).unwrap();
+    let found = shape
         .captures(&lockouts)
-        .unwrap_or_else(|| panic!("limit_login_lockouts: {lockouts}"))[1]
-        .parse()
-        .unwrap();
-    assert!(
-        (now + 1100..=now + 1200).contains(&expiry),
-        "expiry {expiry} is not ~20 minutes after {now}"
-    );
+        .unwrap_or_else(|| panic!("limit_login_lockouts: {lockouts}"));
+    for expiry in [&found[1], &found[2]] {
+        let expiry: i64 = expiry.parse().unwrap();
+        assert!(
+            (now + 1100..=now + 1200).contains(&expiry),
+            "expiry {expiry} is not ~20 minutes after {now}"
+        );
+    }
     assert_eq!(
         option(&sb, "limit_login_retries"),
-        "a:1:{s:9:\"127.0.0.1\";i:4;}"
+        "a:2:{s:9:\"127.0.0.1\";i:4;s:9:\"127.0.0.3\";i:4;}"
     );
     let valid = option(&sb, "limit_login_retries_valid");
     assert!(
-        Regex::new(r#"^a:1:\{s:9:"127\.0\.0\.1";i:\d+;\}$"#)
+        Regex::new(r#"^a:2:\{s:9:"127\.0\.0\.1";i:\d+;s:9:"127\.0\.0\.3";i:\d+;\}$"#)
             .unwrap()
             .is_match(&valid),
         "limit_login_retries_valid: {valid}"
@@ -495,7 +518,76 @@ fn llar_lockout_is_in_the_limit_login_options_only() {
         "a:1:{i:0;s:11:\"REMOTE_ADDR\";}"
     );
 
-    // Nothing outside the plugin folder.
+    assert_nothing_outside_the_plugin_folder(&sb);
+}
+
+#[test]
+fn loginizer_lockout_is_one_loginizer_logs_row_per_address() {
+    let sb = Sandbox::lock();
+    sb.scenario("loginizer-lockout");
+
+    assert_eq!(
+        columns(&sb, "wp_loginizer_logs"),
+        "username,time,count,lockout,ip,url"
+    );
+    assert_eq!(
+        sb.sql(
+            "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS \
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'wp_loginizer_logs'"
+        ),
+        "ip\t0\tip"
+    );
+    assert_eq!(
+        sb.sql(
+            "SELECT ip, username, count, lockout, time BETWEEN UNIX_TIMESTAMP() - 120 AND \
+                UNIX_TIMESTAMP(), url FROM wp_loginizer_logs ORDER BY ip"
+        ),
+        format!(
+            "127.0.0.1\tadmin\t3\t1\t1\t{0}\n127.0.0.3\tadmin\t3\t1\t1\t{0}",
+            sb.url("/wp-login.php")
+        )
+    );
+    assert_eq!(option(&sb, "loginizer_version"), "2.0.1");
+    for name in [
+        "loginizer_options",
+        "loginizer_whitelist",
+        "loginizer_blacklist",
+        "loginizer_2fa_whitelist",
+    ] {
+        assert_eq!(option(&sb, name), "a:0:{}", "{name}");
+    }
+    // Never saved by the owner: the plugin reads its absence as REMOTE_ADDR.
+    assert_eq!(option(&sb, "loginizer_ip_method"), "");
+    assert_eq!(
+        option(&sb, "active_plugins"),
+        "a:1:{i:0;s:23:\"loginizer/loginizer.php\";}"
+    );
+    assert_nothing_outside_the_plugin_folder(&sb);
+}
+
+#[test]
+fn wps_hide_login_is_the_whl_options_only() {
+    let sb = Sandbox::lock();
+    sb.scenario("wps-hide-login");
+    assert_eq!(option(&sb, "whl_page"), "secret-door");
+    assert_eq!(option(&sb, "whl_redirect_admin"), "404");
+    assert_eq!(
+        option(&sb, "active_plugins"),
+        "a:1:{i:0;s:33:\"wps-hide-login/wps-hide-login.php\";}"
+    );
+    assert_eq!(
+        sb.sql(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+                AND TABLE_NAME LIKE '%whl%'"
+        ),
+        "0"
+    );
+    assert_nothing_outside_the_plugin_folder(&sb);
+}
+
+/// The plugin left `.htaccess` as WordPress wrote it and added nothing to `wp-config.php`.
+fn assert_nothing_outside_the_plugin_folder(sb: &Sandbox) {
+    let docroot = sb.docroot();
     let clean_htaccess =
         read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/lib/htaccess-wordpress"));
     assert_eq!(read(&docroot.join(".htaccess")), clean_htaccess);
@@ -504,6 +596,10 @@ fn llar_lockout_is_in_the_limit_login_options_only() {
         !wp_config.contains("BEGIN") && !wp_config.contains("AIOWPSEC"),
         "wp-config.php:\n{wp_config}"
     );
+    let mu_plugins = std::fs::read_dir(docroot.join("wp-content/mu-plugins"))
+        .expect("wp-content/mu-plugins")
+        .count();
+    assert_eq!(mu_plugins, 0, "no mu-plugin");
 }
 
 #[test]

@@ -438,3 +438,34 @@ pub fn contents(root: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
         })
         .collect()
 }
+
+impl Sandbox {
+    /// The addresses every plugin scenario locks out: `SANDBOX_LOCKED_IP` first, then
+    /// `SANDBOX_OTHER_LOCKED_IP`, which must stay locked when only the first is let in.
+    pub fn locked_ips(&self) -> [String; 2] {
+        [
+            self.env("SANDBOX_LOCKED_IP"),
+            self.env("SANDBOX_OTHER_LOCKED_IP"),
+        ]
+    }
+
+    /// [`Sandbox::login_from`] posted to `path` instead of `/wp-login.php`: the login page a
+    /// plugin moved (WPS Hide Login's slug). The form is the one `try_login` sends.
+    pub fn login_at(&self, from: &str, path: &str) -> Response {
+        let mut client = self.http_from(from);
+        client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
+        let admin = self.url("/wp-admin/");
+        let form = [
+            ("log", self.env("SANDBOX_WP_ADMIN")),
+            ("pwd", self.env("SANDBOX_WP_PASSWORD")),
+            ("wp-submit", "Log In".to_owned()),
+            ("redirect_to", admin),
+            ("testcookie", "1".to_owned()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = self.url(path);
+        client
+            .post_form(&url, &form)
+            .unwrap_or_else(|e| panic!("login at {url} from {from}: {e}"))
+    }
+}

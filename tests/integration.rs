@@ -4,6 +4,7 @@
 //! Start the sandbox first: `sudo tests/sandbox/sandbox up`. Without it every test here fails
 //! and says so; none is skipped.
 
+mod allow_lists;
 mod diagnose;
 mod fixture_state;
 mod harness;

@@ -16,12 +16,15 @@ use crate::harness::{Counting, Protocol, Run, Sandbox, contents};
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 8] = [
+const SCENARIOS: [(&str, bool); 10] = [
     ("wordfence-block", false),
     ("solid-lockout", false),
     ("aios-blacklist", false),
     ("aios-login-lockdown", false),
     ("llar-lockout", true),
+    // Its form answers 200 even while it refuses the address: only a login tells.
+    ("loginizer-lockout", true),
+    ("wps-hide-login", false),
     ("htaccess-basic-auth", false),
     ("broken-htaccess", false),
     ("orphan-prepend", false),
