@@ -87,7 +87,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let (plan, rungs) = plan_ladder(&mut session, &run_id)?;
+    let (plan, rungs) = plan_ladder(&mut session, &run_id, &out)?;
     out.plan(&plan, true)?;
     if plan.is_empty() {
         out.line("nothing to change; no plan saved")?;

@@ -46,7 +46,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let (plan, rungs) = plan_ladder(&mut session, &run_id)?;
+    let (plan, rungs) = plan_ladder(&mut session, &run_id, &out)?;
     out.plan(&plan, true)?;
     document.changes = JsonChange::all(&plan);
     if plan.is_empty() {
@@ -104,6 +104,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
 pub fn plan_ladder(
     session: &mut Session,
     run_id: &str,
+    out: &Out,
 ) -> anyhow::Result<(Vec<Planned>, Vec<String>)> {
     let chosen: Vec<&Playbook> = session.playbooks.answering(&session.report);
     if chosen.is_empty() {
@@ -125,8 +126,22 @@ pub fn plan_ladder(
             vars,
         })
         .collect();
-    let plan = engine::plan(&mut Access::files(session.transport.as_mut()), &rungs)?;
-    Ok((plan, chosen.iter().map(|p| p.name.clone()).collect()))
+    let engine::Ladder {
+        planned: plan,
+        skipped,
+    } = engine::plan_ladder(&mut Access::files(session.transport.as_mut()), &rungs)?;
+    for (rung, why) in &skipped {
+        out.line(format_args!(
+            "{} {rung}: {why}",
+            out.color.warn("skipping rung")
+        ))?;
+    }
+    let names = chosen
+        .iter()
+        .map(|p| p.name.clone())
+        .filter(|name| !skipped.iter().any(|(s, _)| s == name))
+        .collect();
+    Ok((plan, names))
 }
 
 fn confirm(count: usize) -> anyhow::Result<bool> {

@@ -183,13 +183,49 @@ pub fn plan(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Vec<Planned>,
     let mut view = View::new(access);
     let mut planned = Vec::new();
     for rung in rungs {
-        for step in rung.steps {
-            for change in step.plan(&mut view, rung.vars)? {
-                planned.push(Planned {
-                    playbook: rung.playbook.to_owned(),
-                    change,
-                });
+        planned.extend(plan_rung(&mut view, rung)?);
+    }
+    Ok(planned)
+}
+
+/// Like [`plan`], but a rung that cannot be planned (its database is out of reach, a value is
+/// not in the expected shape) is left out, with the reason, and the others are planned as if
+/// it were not there: the escalation ladder climbs past a rung it cannot use.
+pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Ladder, EngineError> {
+    let mut view = View::new(access);
+    let (mut planned, mut skipped) = (Vec::new(), Vec::new());
+    for rung in rungs {
+        let checkpoint = view.checkpoint();
+        match plan_rung(&mut view, rung) {
+            Ok(changes) => planned.extend(changes),
+            // A failing connection is not a rung's problem: stop.
+            Err(e @ EngineError::Transport(_)) => return Err(e),
+            Err(e) => {
+                view.restore(checkpoint);
+                skipped.push((rung.playbook.to_owned(), e));
             }
+        }
+    }
+    Ok(Ladder { planned, skipped })
+}
+
+/// What [`plan_ladder`] found.
+#[derive(Debug)]
+pub struct Ladder {
+    /// The changes of the rungs that could be planned, in order.
+    pub planned: Vec<Planned>,
+    /// The rungs left out, and why.
+    pub skipped: Vec<(String, EngineError)>,
+}
+
+fn plan_rung(view: &mut View<'_>, rung: &Rung<'_>) -> Result<Vec<Planned>, EngineError> {
+    let mut planned = Vec::new();
+    for step in rung.steps {
+        for change in step.plan(view, rung.vars)? {
+            planned.push(Planned {
+                playbook: rung.playbook.to_owned(),
+                change,
+            });
         }
     }
     Ok(planned)

@@ -107,7 +107,8 @@ pub struct Vars {
     /// `{plugin_folder}`: the plugin's folder, relative to the WordPress root.
     pub plugin_folder: Option<String>,
     /// `{ip}`: the caller's address as the site sees it; also `{ip_hex16}`, its 16-byte form
-    /// in hex (Wordfence's transient names).
+    /// in hex (Wordfence's transient names), and `{ip_escaped}`, with its dots escaped as in
+    /// a regular expression (Solid's `SetEnvIF REMOTE_ADDR "^1\.2\.3\.4$"` bans).
     pub ip: Option<IpAddr>,
 }
 
@@ -127,11 +128,15 @@ impl Vars {
                 .ok_or_else(|| missing("plugin_folder"))?;
             out = out.replace("{plugin_folder}", folder);
         }
-        if out.contains("{ip}") || out.contains("{ip_hex16}") {
-            let ip = self.ip()?;
+        if ["{ip}", "{ip_hex16}", "{ip_escaped}"]
+            .iter()
+            .any(|t| out.contains(t))
+        {
+            let ip = self.ip()?.to_string();
             out = out
-                .replace("{ip_hex16}", &ip_to_hex16(ip))
-                .replace("{ip}", &ip.to_string());
+                .replace("{ip_hex16}", &ip_to_hex16(self.ip()?))
+                .replace("{ip_escaped}", &ip.replace('.', "\\."))
+                .replace("{ip}", &ip);
         }
         Ok(out)
     }
@@ -168,6 +173,12 @@ pub struct View<'a> {
     rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
 }
 
+/// A [`View`]'s plans at one moment.
+pub(super) struct Checkpoint {
+    overlay: HashMap<RemotePath, Option<Vec<u8>>>,
+    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
+}
+
 impl<'a> View<'a> {
     /// A view of the site through `access`, with nothing planned yet.
     pub fn new(access: &'a mut Access<'_>) -> Self {
@@ -177,6 +188,20 @@ impl<'a> View<'a> {
             overlay: HashMap::new(),
             rows: HashMap::new(),
         }
+    }
+
+    /// What has been planned so far, to go back to when a playbook cannot be planned.
+    pub(super) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            overlay: self.overlay.clone(),
+            rows: self.rows.clone(),
+        }
+    }
+
+    /// Forgets what was planned since `checkpoint`.
+    pub(super) fn restore(&mut self, checkpoint: Checkpoint) {
+        self.overlay = checkpoint.overlay;
+        self.rows = checkpoint.rows;
     }
 
     /// The database, or the error saying this run cannot reach it.
@@ -437,12 +462,22 @@ fn remove_blocks(text: &[u8], marker: &str) -> Vec<u8> {
 }
 
 /// `text` without the lines strictly inside a `block…` block that contain any of `needles`
-/// (the block's own marker lines stay).
+/// as a whole token (the block's own marker lines stay).
 fn remove_lines(text: &[u8], block: &str, needles: &[String]) -> Vec<u8> {
     let text = String::from_utf8_lossy(text);
     let spans = blocks_labelled(&text, block);
     drop_lines(&text, |n, line| {
-        spans.iter().any(|(a, b)| *a < n && n < *b) && needles.iter().any(|x| line.contains(x))
+        spans.iter().any(|(a, b)| *a < n && n < *b)
+            && needles.iter().any(|x| contains_token(line, x))
+    })
+}
+
+/// Whether `needle` occurs in `line` with no letter, digit or dot right before or after it:
+/// `1.2.3.4` is in `Deny from 1.2.3.4` but not in `Deny from 11.2.3.45`.
+fn contains_token(line: &str, needle: &str) -> bool {
+    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+    line.match_indices(needle).any(|(at, _)| {
+        !joins(line[..at].chars().next_back()) && !joins(line[at + needle.len()..].chars().next())
     })
 }
 
@@ -596,6 +631,22 @@ mod tests {
         );
         let secret = std::fs::read_to_string(outside.path().join("secret.txt")).unwrap();
         assert_eq!(secret, "x");
+    }
+
+    #[test]
+    fn remove_lines_takes_only_the_address_inside_the_block() {
+        let htaccess = "# BEGIN iThemes Security - Do not modify or remove this line\n# Ban Hosts\nSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.1$\" DenyAccess\nSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.10$\" DenyAccess\nRequire not ip 127.0.0.1\nRequire not ip 127.0.0.13\n# END iThemes Security - Do not modify or remove this line\nDeny from 127.0.0.1\n";
+        let mut vars = vars();
+        vars.ip = Some("127.0.0.1".parse().unwrap());
+        let needles = [
+            vars.expand("{ip}").unwrap(),
+            vars.expand("{ip_escaped}").unwrap(),
+        ];
+        let after = remove_lines(htaccess.as_bytes(), "iThemes Security", &needles);
+        assert_eq!(
+            String::from_utf8(after).unwrap(),
+            "# BEGIN iThemes Security - Do not modify or remove this line\n# Ban Hosts\nSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.10$\" DenyAccess\nRequire not ip 127.0.0.13\n# END iThemes Security - Do not modify or remove this line\nDeny from 127.0.0.1\n"
+        );
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct AppliesWhen {
     /// (`wordfence-waf.php`).
     #[serde(default)]
     pub prepend_file: Option<String>,
+    /// The plugin (by id) the cause must name, for a playbook without its own `plugin:`
+    /// section: a second rung for a plugin another playbook describes.
+    #[serde(default)]
+    pub plugin: Option<String>,
 }
 
 impl Playbook {
@@ -56,8 +60,9 @@ impl Playbook {
         let Some(when) = &self.applies_when else {
             return false;
         };
-        let plugin_matches = match &self.plugin {
-            Some(plugin) => cause.plugin() == Some(plugin.id.as_str()),
+        let plugin = self.plugin.as_ref().map(|p| &p.id).or(when.plugin.as_ref());
+        let plugin_matches = match plugin {
+            Some(id) => cause.plugin() == Some(id.as_str()),
             None => true,
         };
         let prepend_matches = match &when.prepend_file {
@@ -73,11 +78,16 @@ impl Playbook {
     /// WordPress root; `{ip}` is the caller's address as the site sees it, when known.
     pub fn vars(&self, inventory: &Inventory, run_id: &str, ip: Option<IpAddr>) -> Vars {
         let root = inventory.root.path.as_str();
-        let plugin_folder = self.plugin.as_ref().and_then(|plugin| {
+        let plugin = self
+            .plugin
+            .as_ref()
+            .map(|p| &p.id)
+            .or(self.applies_when.as_ref().and_then(|w| w.plugin.as_ref()));
+        let plugin_folder = plugin.and_then(|id| {
             let found = inventory
                 .plugins
                 .iter()
-                .find(|p| p.id == plugin.id && p.state == PluginState::Installed)?;
+                .find(|p| &p.id == id && p.state == PluginState::Installed)?;
             let folder = found.folder.as_str();
             Some(match folder.strip_prefix(root) {
                 Some(rest) if !root.is_empty() => rest.trim_start_matches('/').to_owned(),
