@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod diagnosis;
 pub mod discover;
+pub mod helper;
 pub mod htaccess;
 pub mod inventory;
 pub mod markers;
