@@ -330,6 +330,8 @@ pub struct Counting<'a> {
     pub reads: usize,
     /// Calls that change the server.
     pub mutations: usize,
+    /// Commands run (each through [`Transport::as_exec`]).
+    pub execs: usize,
 }
 
 impl<'a> Counting<'a> {
@@ -339,6 +341,7 @@ impl<'a> Counting<'a> {
             inner,
             reads: 0,
             mutations: 0,
+            execs: 0,
         }
     }
 }
@@ -380,6 +383,10 @@ impl Transport for Counting<'_> {
     fn remove(&mut self, path: &RemotePath) -> TResult<()> {
         self.mutations += 1;
         self.inner.remove(path)
+    }
+    fn as_exec(&mut self) -> Option<&mut dyn transport::Exec> {
+        self.execs += 1;
+        self.inner.as_exec()
     }
 }
 

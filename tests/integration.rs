@@ -7,6 +7,7 @@
 mod diagnose;
 mod fixture_state;
 mod harness;
+mod helper;
 mod readme;
 mod scenarios;
 mod transport;

@@ -91,10 +91,10 @@ function wpr_seen()
     foreach ($names as $name) {
         $key = 'HTTP_' . strtoupper(str_replace('-', '_', $name));
         if (isset($_SERVER[$key])) {
-            $headers[] = array($name, (string) $_SERVER[$key]);
+            $headers[] = array($name, wpr_ascii($_SERVER[$key]));
         }
     }
-    $addr = isset($_SERVER['REMOTE_ADDR']) ? (string) $_SERVER['REMOTE_ADDR'] : '';
+    $addr = isset($_SERVER['REMOTE_ADDR']) ? wpr_ascii($_SERVER['REMOTE_ADDR']) : '';
     return array('remote_addr' => $addr, 'headers' => $headers);
 }
 

@@ -16,8 +16,8 @@
 //! - **Http** (FTP, or SFTP without a shell): the script is uploaded to the WordPress root as
 //!   `wprescue-<32 hex>.php` (not under `wp-content`, where some plugins forbid `.php`), called
 //!   once with a POST carrying a 256-bit token (only its SHA-256 is in the file), and deleted.
-//!   The script itself refuses anything without the token, refuses to run once it is
-//!   [`TTL_SECS`](script::TTL_SECS) old by the server's clock, and deletes itself after
+//!   The script itself refuses anything without the token, refuses to run once it is five
+//!   minutes old by the server's clock (its file's mtime), and deletes itself after
 //!   answering; wprescue deletes it too on every path out of [`Helper::call`], and
 //!   [`Helper::sweep`] removes what a killed run left.
 //!
@@ -238,6 +238,14 @@ impl HelperError {
                  folder holding wp-config.php or wp-load.php with --url"
                     .into(),
             ),
+            HelperError::Blocked {
+                status: 301 | 302 | 303 | 307 | 308,
+                ..
+            } => Some(
+                "the site redirects (to https:// or another host name): give the address it \
+                 redirects to with --url"
+                    .into(),
+            ),
             HelperError::Blocked { .. } => Some(
                 "a firewall or server rule answers before PHP runs the helper: open the way \
                  first, or use an ssh:// target, where the helper runs without the web server"
@@ -407,11 +415,7 @@ impl Helper {
     /// Uploads a helper for `purpose` to the WordPress root, ready for one POST. [`Helper::call`]
     /// and [`Helper::whoami`] do upload, POST and delete in one go; this step alone is for
     /// checking the helper's own defences.
-    pub fn upload(
-        &self,
-        t: &mut dyn Transport,
-        purpose: Purpose,
-    ) -> Result<Uploaded, HelperError> {
+    pub fn upload(&self, t: &mut dyn Transport, purpose: Purpose) -> Result<Uploaded, HelperError> {
         let token = Token::new().map_err(HelperError::NoRandom)?;
         let name = script::file_name().map_err(HelperError::NoRandom)?;
         let token_sha256 = &token.sha256_hex();

@@ -67,13 +67,18 @@ pub(super) fn render(role: Role<'_>, config: &str) -> String {
 /// A fresh name for an uploaded helper: `wprescue-<32 hex>.php`, 128 random bits, so nobody
 /// can find the file by guessing.
 pub(super) fn file_name() -> Result<String, getrandom::Error> {
-    Ok(format!("{NAME_PREFIX}{}{NAME_SUFFIX}", random_hex(NAME_HEX / 2)?))
+    Ok(format!(
+        "{NAME_PREFIX}{}{NAME_SUFFIX}",
+        random_hex(NAME_HEX / 2)?
+    ))
 }
 
 /// Whether `name` is a helper file's name, or the staging name of one whose upload was cut
 /// off.
 pub(super) fn is_helper_name(name: &str) -> bool {
-    let Some(start) = name.len().checked_sub(NAME_PREFIX.len() + NAME_HEX + NAME_SUFFIX.len())
+    let Some(start) = name
+        .len()
+        .checked_sub(NAME_PREFIX.len() + NAME_HEX + NAME_SUFFIX.len())
     else {
         return false;
     };
@@ -180,17 +185,36 @@ mod tests {
             )));
             assert!(text.contains("const WPR_TTL = 300;"));
         }
-        let text = render(Role::Exec { request: b"{\"v\":1}" }, "wp-config.php");
+        let text = render(
+            Role::Exec {
+                request: b"{\"v\":1}",
+            },
+            "wp-config.php",
+        );
         assert!(text.contains("const WPR_MODE = 'exec';"));
-        assert!(text.contains(&format!("const WPR_REQUEST = '{}';", STANDARD.encode("{\"v\":1}"))));
-        let text = render(Role::Whoami { token_sha256: "ab12" }, "wp-config.php");
+        assert!(text.contains(&format!(
+            "const WPR_REQUEST = '{}';",
+            STANDARD.encode("{\"v\":1}")
+        )));
+        let text = render(
+            Role::Whoami {
+                token_sha256: "ab12",
+            },
+            "wp-config.php",
+        );
         assert!(text.contains("const WPR_MODE = 'whoami';"));
         assert!(text.contains("const WPR_TOKEN_SHA256 = 'ab12';"));
     }
 
     #[test]
     fn each_placeholder_appears_once_in_the_template() {
-        for placeholder in ["{{MODE}}", "{{TOKEN_SHA256}}", "{{TTL}}", "{{CONFIG}}", "{{REQUEST}}"] {
+        for placeholder in [
+            "{{MODE}}",
+            "{{TOKEN_SHA256}}",
+            "{{TTL}}",
+            "{{CONFIG}}",
+            "{{REQUEST}}",
+        ] {
             assert_eq!(TEMPLATE.matches(placeholder).count(), 1, "{placeholder}");
         }
     }
@@ -201,7 +225,9 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), "wprescue-".len() + 32 + ".php".len());
         assert!(is_helper_name(&a) && is_helper_name(&b));
-        assert!(is_helper_name(&format!(".ht.wprescue-0123456789abcdef.{a}")));
+        assert!(is_helper_name(&format!(
+            ".ht.wprescue-0123456789abcdef.{a}"
+        )));
         for other in [
             "wprescue-.php",
             "wprescue-0123456789ABCDEF0123456789abcdef.php",
@@ -217,7 +243,9 @@ mod tests {
 
     #[test]
     fn helper_text_is_told_by_its_first_bytes() {
-        assert!(is_helper_text(render(Role::Exec { request: b"" }, "x").as_bytes()));
+        assert!(is_helper_text(
+            render(Role::Exec { request: b"" }, "x").as_bytes()
+        ));
         assert!(is_helper_text(b""));
         assert!(is_helper_text(b"<?php /* wpres"));
         assert!(!is_helper_text(b"<?php // something else entirely"));
@@ -244,7 +272,10 @@ mod tests {
             relative(&path("public_html"), &path("public_html/wp-config.php")),
             "wp-config.php"
         );
-        assert_eq!(relative(&path("public_html"), &path("wp-config.php")), "../wp-config.php");
+        assert_eq!(
+            relative(&path("public_html"), &path("wp-config.php")),
+            "../wp-config.php"
+        );
         assert_eq!(
             relative(&path("a/b/wp"), &path("a/wp-config.php")),
             "../../wp-config.php"

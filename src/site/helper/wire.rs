@@ -394,7 +394,10 @@ mod tests {
     fn foreign_answers_are_blocked_and_the_helpers_own_refusals_are_named() {
         let ok = response(200, "{\"wprescue\":1,\"ok\":true,\"answers\":[]}\n");
         assert!(http_reply(&ok).is_ok());
-        let page = format!("<html><title>Your access to this site has been limited</title>{}", "x".repeat(1000));
+        let page = format!(
+            "<html><title>Your access to this site has been limited</title>{}",
+            "x".repeat(1000)
+        );
         match http_reply(&response(503, &page)) {
             Err(HelperError::Blocked {
                 status: 503,
@@ -407,7 +410,10 @@ mod tests {
             http_reply(&response(200, "<html>")),
             Err(HelperError::Blocked { status: 200, .. })
         ));
-        for (status, body, says) in [(403, "wprescue helper: refused\n", "X-Wprescue-Token"), (410, "wprescue helper: expired\n", "300 s")] {
+        for (status, body, says) in [
+            (403, "wprescue helper: refused\n", "X-Wprescue-Token"),
+            (410, "wprescue helper: expired\n", "300 s"),
+        ] {
             match http_reply(&response(status, body)) {
                 Err(HelperError::Protocol { why }) => assert!(why.contains(says), "{why}"),
                 other => panic!("{other:?}"),
