@@ -350,6 +350,10 @@ fn unknown_names_are_refused(mode: Mode) {
             "no column no_such_column",
         ),
         (
+            select("options\n", "option_name"),
+            "not a table or column name",
+        ),
+        (
             select("options`; DROP TABLE wp_users; --", "x"),
             "not a table or column name",
         ),

@@ -119,7 +119,8 @@ function wpr_parse_request($raw)
 {
     $request = json_decode((string) $raw, true);
     if (!is_array($request) || !isset($request['v']) || $request['v'] !== 1
-        || !isset($request['ops']) || !is_array($request['ops'])) {
+        || !isset($request['ops']) || !is_array($request['ops'])
+        || array_values($request['ops']) !== $request['ops']) {
         throw new WprFail('protocol', null, 'the request is not a wprescue helper request of version 1');
     }
     return $request['ops'];
@@ -180,7 +181,7 @@ function wpr_read_config($path)
         $config[$name] = $defines[$name];
     }
     $config['DB_CHARSET'] = isset($defines['DB_CHARSET']) ? $defines['DB_CHARSET'] : '';
-    if (!is_string($prefix) || !preg_match('/^[A-Za-z0-9_]*$/', $prefix)) {
+    if (!is_string($prefix) || !preg_match('/^[A-Za-z0-9_]*$/D', $prefix)) {
         throw new WprFail('config', null, '$table_prefix is not a plain string of letters, digits and _ in ' . $path, array('path' => $path));
     }
     $config['prefix'] = $prefix;
@@ -298,7 +299,7 @@ function wpr_run($db, $prefix, $ops)
         }
         $db->commit();
         return $answers;
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         $db->rollback();
         if ($e instanceof mysqli_sql_exception) {
             // A duplicate key means the row was put back by someone else since it was read.
@@ -452,7 +453,8 @@ function wpr_columns($db, $quoted)
 
 function wpr_identifier($name, $i)
 {
-    if (!is_string($name) || !preg_match('/^[A-Za-z0-9_]{1,64}$/', $name)) {
+    // D: `$` must not accept a trailing newline.
+    if (!is_string($name) || !preg_match('/^[A-Za-z0-9_]{1,64}$/D', $name)) {
         throw new WprFail('refused', $i, 'not a table or column name: ' . (is_string($name) ? $name : gettype($name)));
     }
 }

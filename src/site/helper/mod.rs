@@ -357,8 +357,8 @@ impl Helper {
         let op = Op::Tables {
             names: names.iter().map(|n| n.to_string()).collect(),
         };
-        match self.call(t, &[op])?.pop() {
-            Some(Answer::Tables(tables)) => Ok(tables),
+        match self.call_one(t, op)? {
+            Answer::Tables(tables) => Ok(tables),
             _ => unreachable!("decode_answers pairs each op with an answer of its kind"),
         }
     }
@@ -376,10 +376,17 @@ impl Helper {
             column: column.to_owned(),
             values: values.iter().map(|v| v.to_vec()).collect(),
         };
-        match self.call(t, &[op])?.pop() {
-            Some(Answer::Rows(rows)) => Ok(rows),
+        match self.call_one(t, op)? {
+            Answer::Rows(rows) => Ok(rows),
             _ => unreachable!("decode_answers pairs each op with an answer of its kind"),
         }
+    }
+
+    fn call_one(&self, t: &mut dyn Transport, op: Op) -> Result<Answer, HelperError> {
+        let mut answers = self.call(t, &[op])?;
+        Ok(answers
+            .pop()
+            .expect("decode_answers gives one answer per op"))
     }
 
     /// Asks the web server, as the caller, which address it sees. Always over HTTP, in both
