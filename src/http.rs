@@ -146,6 +146,22 @@ impl HttpClient {
         read_response(url, request.send_form(form.iter().copied()))
     }
 
+    /// `POST url` with a JSON body and extra request headers.
+    pub fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Response, HttpError> {
+        let mut request = self
+            .with_cookies(self.agent.post(url))
+            .header("Content-Type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read_response(url, request.send(body))
+    }
+
     fn with_cookies<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         if self.cookies.is_empty() {
             return request;
@@ -361,6 +377,35 @@ mod tests {
         assert_eq!(response.header("location"), Some("/elsewhere"));
         assert_eq!(response.header("Retry-After"), Some("60"));
         assert_eq!(response.body, "moved");
+    }
+
+    #[test]
+    fn post_json_sends_the_body_and_headers() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/helper.php", listener.local_addr().unwrap());
+        let server = thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.ends_with(b"{\"v\":1}") {
+                let n = conn.read(&mut buf).unwrap();
+                request.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let response = HttpClient::new(&HttpOptions::default())
+            .post_json(&url, &[("X-Test", "yes")], br#"{"v":1}"#)
+            .unwrap();
+        assert_eq!((response.status, response.body.as_str()), (200, "ok"));
+        let request = server.join().unwrap().to_ascii_lowercase();
+        assert!(request.starts_with("post /helper.php "), "{request}");
+        assert!(
+            request.contains("content-type: application/json\r\n"),
+            "{request}"
+        );
+        assert!(request.contains("x-test: yes\r\n"), "{request}");
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //! - [`cli`]: the command line, the only place `anyhow` is used.
 //!
 //! [`fault`] is a test-only hook, usable from every layer.
+//! [`interrupt`] turns Ctrl-C into a request that every layer can poll.
 
 pub mod cli;
 pub mod engine;
 pub mod fault;
 pub mod http;
+pub mod interrupt;
 pub mod playbook;
 pub mod site;
 pub mod transport;

@@ -346,6 +346,8 @@ pub struct Counting<'a> {
     pub reads: usize,
     /// Calls that change the server.
     pub mutations: usize,
+    /// Commands run (each through [`Transport::as_exec`]).
+    pub execs: usize,
 }
 
 impl<'a> Counting<'a> {
@@ -355,6 +357,7 @@ impl<'a> Counting<'a> {
             inner,
             reads: 0,
             mutations: 0,
+            execs: 0,
         }
     }
 }
@@ -396,6 +399,10 @@ impl Transport for Counting<'_> {
     fn remove(&mut self, path: &RemotePath) -> TResult<()> {
         self.mutations += 1;
         self.inner.remove(path)
+    }
+    fn as_exec(&mut self) -> Option<&mut dyn transport::Exec> {
+        self.execs += 1;
+        self.inner.as_exec()
     }
 }
 

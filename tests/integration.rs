@@ -8,6 +8,7 @@ mod allow_lists;
 mod diagnose;
 mod fixture_state;
 mod harness;
+mod helper;
 mod plans;
 mod readme;
 mod scenarios;

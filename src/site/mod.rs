@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod diagnosis;
 pub mod discover;
 pub mod firewall_files;
+pub mod helper;
 pub mod htaccess;
 pub mod inventory;
 pub mod ip_list;

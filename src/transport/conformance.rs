@@ -37,6 +37,7 @@ pub fn run_all(
     wrong_kind_is_refused(t, dir);
     names_with_spaces_and_unicode(t, dir);
     exec_runs_commands(t, caps);
+    exec_feeds_stdin(t, caps);
 }
 
 /// The transport reports exactly the capabilities the test expects.
@@ -421,6 +422,29 @@ pub fn exec_runs_commands(t: &mut dyn Transport, caps: &Capabilities) {
     assert_eq!(out.stdout, b"done\n");
     assert_eq!(out.stderr.len(), 3_000_000);
     assert_eq!(out.status, Some(0));
+}
+
+/// Input reaches the command's stdin, then end-of-file: more than an SSH channel window holds,
+/// echoed back while it is still arriving; a command that never reads it still finishes; and
+/// plain `exec` gives an empty stdin.
+pub fn exec_feeds_stdin(t: &mut dyn Transport, caps: &Capabilities) {
+    let Some(exec) = t.as_exec() else {
+        assert!(
+            !caps.exec,
+            "capabilities promise exec, but as_exec() is None"
+        );
+        return;
+    };
+    let input: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let out = exec.exec_with_input("cat; echo end >&2", &input).unwrap();
+    assert_eq!(out.stdout.len(), input.len());
+    assert!(out.stdout == input, "stdin came back altered");
+    assert_eq!(out.stderr, b"end\n");
+    assert_eq!(out.status, Some(0));
+    let out = exec.exec_with_input("echo ignored", &input).unwrap();
+    assert_eq!((out.stdout, out.status), (b"ignored\n".to_vec(), Some(0)));
+    let out = exec.exec("wc -c").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
 }
 
 /// Permission checks: `unreadable` cannot be read; `readonly_file` can be read but neither

@@ -4,7 +4,8 @@ use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::thread;
 
 use super::progress::{CopyError, Progress};
 use super::staging::{Staging, write_atomically};
@@ -258,17 +259,32 @@ impl Staging for LocalTransport {
 }
 
 impl Exec for LocalTransport {
-    fn exec(&mut self, command: &str) -> Result<ExecOutput> {
-        let out = Command::new("sh")
+    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
+        let err = |e: io::Error| {
+            Error::new(io_kind(&e), Op::Exec, ORIGIN)
+                .with_path(command)
+                .with_source(e)
+        };
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
             .current_dir(&self.root)
-            .output()
-            .map_err(|e| {
-                Error::new(io_kind(&e), Op::Exec, ORIGIN)
-                    .with_path(command)
-                    .with_source(e)
-            })?;
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(err)?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let out = thread::scope(|scope| {
+            // Fed from a second thread while this one collects the output: a command that
+            // writes before it has read everything would otherwise block both of us.
+            scope.spawn(move || {
+                // A command that exits early closes its stdin: not our failure.
+                let _ = stdin.write_all(input);
+            });
+            child.wait_with_output()
+        })
+        .map_err(err)?;
         Ok(ExecOutput {
             stdout: out.stdout,
             stderr: out.stderr,

@@ -232,9 +232,18 @@ pub trait Transport: std::fmt::Debug + Send {
 
 /// Running commands on the server, in the site folder.
 pub trait Exec {
-    /// Runs `command` through the account's shell, in the site folder, and waits for it.
-    /// A non-zero exit status is not an error: it is in [`ExecOutput::status`].
-    fn exec(&mut self, command: &str) -> Result<ExecOutput>;
+    /// Runs `command` through the account's shell, in the site folder, with an empty stdin,
+    /// and waits for it. A non-zero exit status is not an error: it is in
+    /// [`ExecOutput::status`].
+    fn exec(&mut self, command: &str) -> Result<ExecOutput> {
+        self.exec_with_input(command, &[])
+    }
+
+    /// [`Exec::exec`] with `input` on the command's stdin, then end-of-file. The input is
+    /// fed while the output is read, so neither side can stall the other; a command that
+    /// exits without reading all of it is not an error. Data that must stay out of the
+    /// command line (where `ps` and shell histories show it) goes here.
+    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput>;
 }
 
 /// Conveniences built on [`Transport`], for every transport alike.

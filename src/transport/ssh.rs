@@ -670,7 +670,7 @@ impl Staging for SshTransport {
 }
 
 impl Exec for SshTransport {
-    fn exec(&mut self, command: &str) -> Result<ExecOutput> {
+    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
         let fail = |e: ssh2::Error| {
             Error::new(
                 session_kind(&e, self.timeout),
@@ -684,10 +684,10 @@ impl Exec for SshTransport {
         channel
             .exec(&format!("cd {} && {command}", shell_quote(&self.root)))
             .map_err(fail)?;
-        // Read stdout and stderr in turn without blocking: waiting on one while the other
-        // fills the channel window would stall both ends for good.
+        // Feed stdin and read stdout and stderr in turn without blocking: waiting on one
+        // while another fills the channel window would stall both ends for good.
         self.session.set_blocking(false);
-        let drained = drain(&mut channel, &self.session);
+        let drained = drain(&mut channel, &self.session, input);
         self.session.set_blocking(true);
         let (stdout, stderr) = drained.map_err(|e| {
             Error::new(
@@ -712,13 +712,39 @@ impl Exec for SshTransport {
     }
 }
 
-/// Everything on stdout and stderr until the command closes both.
-fn drain(channel: &mut ssh2::Channel, session: &Session) -> io::Result<(Vec<u8>, Vec<u8>)> {
+/// Feeds `input` to the command's stdin, then end-of-file, and collects everything on
+/// stdout and stderr until the command closes both.
+fn drain(
+    channel: &mut ssh2::Channel,
+    session: &Session,
+    mut input: &[u8],
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut buf = vec![0u8; 64 * 1024];
     let mut idle = Duration::from_millis(1);
+    let mut stdin_open = true;
     loop {
         let mut progressed = false;
+        if stdin_open {
+            let sent = if input.is_empty() {
+                channel.send_eof().map(|()| None).map_err(io::Error::from)
+            } else {
+                channel.write(input).map(Some)
+            };
+            match sent {
+                Ok(Some(n)) => {
+                    input = &input[n..];
+                    progressed = true;
+                }
+                Ok(None) => {
+                    stdin_open = false;
+                    progressed = true;
+                }
+                Err(e) if e.kind() == IoKind::WouldBlock => {}
+                // The command exited without reading all of it: its output tells the rest.
+                Err(_) => stdin_open = false,
+            }
+        }
         let mut open = 2;
         for (stream, out) in [(0, &mut stdout), (1, &mut stderr)] {
             match channel.stream(stream).read(&mut buf) {

@@ -1,0 +1,554 @@
+//! Reading and changing a few database values on the server, for recoveries that keep a
+//! security plugin running and tell it to trust the admin (an allow-list entry, a cleared
+//! lockout) instead of switching it off.
+//!
+//! # Brief overview
+//!
+//! A small PHP script (`helper.php`, embedded in the binary) does a closed set of row
+//! operations ([`Op`]) in one transaction: no SQL travels, nothing is evaluated. It reads the
+//! database credentials from `wp-config.php` itself, on the server, so they never cross the
+//! wire, and it does not load WordPress (that would run the very plugins that lock the admin
+//! out). Tables are named without the WordPress prefix; the helper adds `$table_prefix`.
+//!
+//! [`Helper`] reaches it one of two ways ([`Mode`]):
+//! - **Exec** (SSH that can run commands): `php` runs the script from stdin, with the request
+//!   embedded in its text. Nothing is written to the server, nothing lands in argv.
+//! - **Http** (FTP, or SFTP without a shell): the script is uploaded to the WordPress root as
+//!   `wprescue-<32 hex>.php` (not under `wp-content`, where some plugins forbid `.php`), called
+//!   once with a POST carrying a 256-bit token (only its SHA-256 is in the file), and deleted.
+//!   The script itself refuses anything without the token, refuses to run once it is five
+//!   minutes old by the server's clock (its file's mtime), and deletes itself after
+//!   answering; wprescue deletes it too on every path out of [`Helper::call`], and
+//!   [`Helper::sweep`] removes what a killed run left.
+//!
+//! [`Helper::whoami`] uses the same upload-POST-delete path (always over HTTP) to ask which
+//! address the web server sees for this machine, and which proxy headers came with it.
+
+mod script;
+mod wire;
+
+use crate::fault;
+use crate::http::{HttpClient, HttpError, HttpOptions, Response};
+use crate::interrupt;
+use crate::transport::{self, ErrorKind, RemotePath, Transport, TransportExt, WriteMode};
+
+use script::{Role, Token};
+
+/// One row: (column, value) in the table's column order; `None` is SQL NULL. Values are bytes:
+/// some columns are binary (Wordfence's `wfblocks7.IP` is `binary(16)`).
+pub type Row = Vec<(String, Option<Vec<u8>>)>;
+
+/// The closed set of operations. All operations of one [`Helper::call`] run in one
+/// transaction: if any fails, nothing is changed (on transactional tables: InnoDB, which
+/// WordPress uses; a MyISAM table cannot take back a change made before the failure), and the
+/// error names the operation's index and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Which of these tables exist (names without prefix, exact case: Wordfence has both
+    /// `wfblocks7` and `wfBlocks7` spellings). Answers [`Answer::Tables`].
+    Tables {
+        /// Table names to look for.
+        names: Vec<String>,
+    },
+    /// Rows whose `column` equals one of `values`, all columns, in the table's column order.
+    /// Answers [`Answer::Rows`].
+    Select {
+        /// Table, without prefix.
+        table: String,
+        /// Column to match.
+        column: String,
+        /// Values it may have.
+        values: Vec<Vec<u8>>,
+    },
+    /// Compare-and-swap of one row: the row equal to `before` on each of its columns
+    /// (NULL-safe) gets the values of `after`. Exactly one row must match, else
+    /// [`HelperError::Stale`]; writing identical values still counts as a match. Answers
+    /// [`Answer::Done`].
+    Update {
+        /// Table, without prefix.
+        table: String,
+        /// The row as it was read (usually every column).
+        before: Row,
+        /// The columns to change, with their new values.
+        after: Row,
+    },
+    /// Deletes each row (matched on each of its columns, one row per entry); each must exist,
+    /// else [`HelperError::Stale`]. Answers [`Answer::Done`].
+    Delete {
+        /// Table, without prefix.
+        table: String,
+        /// The rows as they were read.
+        rows: Vec<Row>,
+    },
+    /// Inserts these rows exactly: every column given, primary keys included, so a deleted
+    /// row comes back identical. A duplicate key is [`HelperError::Stale`]. Answers
+    /// [`Answer::Done`].
+    Insert {
+        /// Table, without prefix.
+        table: String,
+        /// Complete rows.
+        rows: Vec<Row>,
+    },
+}
+
+/// The answer to one [`Op`], in the same position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// To [`Op::Tables`]: the names that exist.
+    Tables(Vec<String>),
+    /// To [`Op::Select`]: the matching rows.
+    Rows(Vec<Row>),
+    /// To a change: how many rows it changed.
+    Done {
+        /// Rows updated, deleted or inserted.
+        rows: usize,
+    },
+}
+
+/// What the web server saw of a request from this machine ([`Helper::whoami`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// `REMOTE_ADDR`: the address the connection came from.
+    pub remote_addr: String,
+    /// The proxy headers that came with it, as present: `X-Forwarded-For`, `X-Real-IP`,
+    /// `CF-Connecting-IP`, `Client-IP`, `X-Cluster-Client-IP`, `Forwarded`, `X-Forwarded`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the helper is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `php` over SSH, script on stdin: nothing is written to the server.
+    Exec,
+    /// Uploaded to the WordPress root, POSTed to once, deleted.
+    Http,
+}
+
+/// What an uploaded helper is for ([`Helper::upload`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Row operations, as [`Helper::call`] sends them.
+    Ops,
+    /// Only what the web server saw of the caller; touches no database.
+    Whoami,
+}
+
+/// Why the helper could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    /// Uploading, running or deleting the helper failed.
+    #[error(transparent)]
+    Transport(#[from] transport::Error),
+    /// The request to the uploaded helper did not go through.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The data changed since it was read; nothing was changed.
+    #[error("operation {op} found the database changed since it was read: {why}")]
+    Stale {
+        /// Index of the operation, from 0.
+        op: usize,
+        /// What did not match.
+        why: String,
+    },
+    /// The helper refused an operation (unknown table or column, bad name, a value the
+    /// database rejects); nothing was changed.
+    #[error("the helper refused operation {op}: {why}")]
+    Refused {
+        /// Index of the operation, from 0.
+        op: usize,
+        /// Why.
+        why: String,
+    },
+    /// The answer is not the helper's: something ran before it (a firewall's 503/403 page,
+    /// a server rule, a missing file behind a wrong URL).
+    #[error("the site answered {status} instead of the helper: {body_excerpt}")]
+    Blocked {
+        /// HTTP status of the answer.
+        status: u16,
+        /// Its first characters.
+        body_excerpt: String,
+    },
+    /// Exec mode: the server has no `php` command.
+    #[error("no `php` command on {origin}")]
+    NoPhp {
+        /// The target, for the message.
+        origin: String,
+    },
+    /// wp-config.php could not be read or does not give the database settings plainly.
+    #[error("the helper could not read the database settings: {why}")]
+    Config {
+        /// wp-config.php as the server spells it.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// The helper could not connect to the database. Never holds the password.
+    #[error("cannot connect to database {name} on {host} as {user}: {why}")]
+    Database {
+        /// `DB_HOST`.
+        host: String,
+        /// `DB_NAME`.
+        name: String,
+        /// `DB_USER`.
+        user: String,
+        /// The database's words.
+        why: String,
+    },
+    /// Ctrl-C: the current request was finished (it may have changed the database) and the
+    /// helper file deleted, then the call stopped.
+    #[error("interrupted")]
+    Interrupted,
+    /// The operating system gave no random bytes for the helper's name and token.
+    #[error("no random numbers from the operating system: {0}")]
+    NoRandom(getrandom::Error),
+    /// The helper's answer made no sense, or it failed in an unexpected way.
+    #[error("the helper's answer is unusable: {why}")]
+    Protocol {
+        /// What was wrong.
+        why: String,
+    },
+}
+
+impl HelperError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            HelperError::Transport(e) => e.hint().map(str::to_owned),
+            HelperError::Http(_) => Some(
+                "check the site URL (--url) and that this machine reaches the site over HTTP"
+                    .into(),
+            ),
+            HelperError::Stale { .. } => Some(
+                "something (often the plugin itself) changed these values meanwhile: run the \
+                 command again to read them afresh"
+                    .into(),
+            ),
+            HelperError::Blocked { status: 404, .. } => Some(
+                "the site URL does not serve the WordPress root: give the address of the \
+                 folder holding wp-config.php or wp-load.php with --url"
+                    .into(),
+            ),
+            HelperError::Blocked {
+                status: 301 | 302 | 303 | 307 | 308,
+                ..
+            } => Some(
+                "the site redirects (to https:// or another host name): give the address it \
+                 redirects to with --url"
+                    .into(),
+            ),
+            HelperError::Blocked { .. } => Some(
+                "a firewall or server rule answers before PHP runs the helper: open the way \
+                 first, or use an ssh:// target, where the helper runs without the web server"
+                    .into(),
+            ),
+            HelperError::NoPhp { .. } => Some(
+                "run the helper through the web server instead: --helper http (or an ftp:// \
+                 or sftp:// target)"
+                    .into(),
+            ),
+            HelperError::Config { path, .. } => Some(format!(
+                "check that {path} defines DB_NAME, DB_USER, DB_PASSWORD and DB_HOST with \
+                 plain quoted strings, and sets $table_prefix"
+            )),
+            HelperError::Database { .. } => Some(
+                "the helper connects from the server with wp-config.php's settings, as \
+                 WordPress does: check DB_HOST, DB_USER and DB_NAME there"
+                    .into(),
+            ),
+            HelperError::Refused { .. }
+            | HelperError::Interrupted
+            | HelperError::NoRandom(_)
+            | HelperError::Protocol { .. } => None,
+        }
+    }
+}
+
+/// How to reach the helper for one site.
+#[derive(Debug, Clone)]
+pub struct Helper {
+    wp_root: RemotePath,
+    /// wp-config.php relative to the transport root: where `php` runs in Exec mode.
+    config_from_root: String,
+    /// wp-config.php relative to the WordPress root: where an uploaded helper runs.
+    config_from_wp_root: String,
+    site_url: String,
+    http: HttpOptions,
+    mode: Mode,
+    origin: String,
+}
+
+impl Helper {
+    /// The helper for the WordPress site at `wp_root` (relative to the transport root, e.g.
+    /// `public_html`), whose settings are in `wp_config` (relative to the transport root too;
+    /// it may sit one level above `wp_root`), served at `site_url` (which must serve
+    /// `wp_root`). `http` says how requests are made *as the caller* (e.g. `--bind`). Exec
+    /// mode when `t` can run commands, else Http.
+    pub fn new(
+        t: &mut dyn Transport,
+        wp_root: RemotePath,
+        wp_config: RemotePath,
+        site_url: &str,
+        http: HttpOptions,
+    ) -> Helper {
+        Helper {
+            config_from_root: wp_config.as_str().to_owned(),
+            config_from_wp_root: script::relative(&wp_root, &wp_config),
+            wp_root,
+            site_url: site_url.trim_end_matches('/').to_owned(),
+            http,
+            mode: if t.capabilities().exec {
+                Mode::Exec
+            } else {
+                Mode::Http
+            },
+            origin: t.origin().to_owned(),
+        }
+    }
+
+    /// The same helper, run the given way (`--helper http` forces Http even over SSH).
+    pub fn with_mode(self, mode: Mode) -> Helper {
+        Helper { mode, ..self }
+    }
+
+    /// How [`Helper::call`] runs the helper.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Runs `ops` in one transaction and returns one answer per op. One request: one `php`
+    /// process in Exec mode; one upload, one POST and one delete in Http mode. After Ctrl-C
+    /// ([`interrupt`]) the current request is finished and the file deleted, then
+    /// [`HelperError::Interrupted`] is returned.
+    pub fn call(&self, t: &mut dyn Transport, ops: &[Op]) -> Result<Vec<Answer>, HelperError> {
+        if interrupt::requested() {
+            return Err(HelperError::Interrupted);
+        }
+        let request = wire::encode_request(ops);
+        let answers = match self.mode {
+            Mode::Exec => self
+                .run_php(t, &request)
+                .and_then(|reply| wire::decode_answers(&reply, ops)),
+            Mode::Http => self
+                .exchange(t, Purpose::Ops, &request)
+                .and_then(|response| wire::decode_answers(wire::http_reply(&response)?, ops)),
+        };
+        if interrupt::requested() {
+            return Err(HelperError::Interrupted);
+        }
+        answers
+    }
+
+    /// Which of `names` exist as tables (without prefix, exact case).
+    pub fn existing_tables(
+        &self,
+        t: &mut dyn Transport,
+        names: &[&str],
+    ) -> Result<Vec<String>, HelperError> {
+        let op = Op::Tables {
+            names: names.iter().map(|n| n.to_string()).collect(),
+        };
+        match self.call_one(t, op)? {
+            Answer::Tables(tables) => Ok(tables),
+            _ => unreachable!("decode_answers pairs each op with an answer of its kind"),
+        }
+    }
+
+    /// The rows of `table` whose `column` equals one of `values`.
+    pub fn select(
+        &self,
+        t: &mut dyn Transport,
+        table: &str,
+        column: &str,
+        values: &[&[u8]],
+    ) -> Result<Vec<Row>, HelperError> {
+        let op = Op::Select {
+            table: table.to_owned(),
+            column: column.to_owned(),
+            values: values.iter().map(|v| v.to_vec()).collect(),
+        };
+        match self.call_one(t, op)? {
+            Answer::Rows(rows) => Ok(rows),
+            _ => unreachable!("decode_answers pairs each op with an answer of its kind"),
+        }
+    }
+
+    fn call_one(&self, t: &mut dyn Transport, op: Op) -> Result<Answer, HelperError> {
+        let mut answers = self.call(t, &[op])?;
+        Ok(answers
+            .pop()
+            .expect("decode_answers gives one answer per op"))
+    }
+
+    /// Asks the web server, as the caller, which address it sees. Always over HTTP, in both
+    /// modes: uploads a helper that touches no database, POSTs to it, deletes it.
+    pub fn whoami(&self, t: &mut dyn Transport) -> Result<Seen, HelperError> {
+        let response = self.exchange(t, Purpose::Whoami, b"{}")?;
+        wire::decode_seen(wire::http_reply(&response)?)
+    }
+
+    /// Removes helper files a killed run left in `wp_root`: names `wprescue-<32 hex>.php` (or
+    /// the staging name of one) whose first bytes carry the helper's signature. Returns how
+    /// many. One listing, plus one read and one delete per leftover.
+    pub fn sweep(t: &mut dyn Transport, wp_root: &RemotePath) -> Result<usize, HelperError> {
+        let mut removed = 0;
+        for entry in t.list(wp_root)? {
+            if entry.meta.kind != transport::Kind::File || !script::is_helper_name(&entry.name) {
+                continue;
+            }
+            let path = join(wp_root, &entry.name);
+            let contents = match t.read_to_vec(&path) {
+                // It deleted itself after answering a request since the listing.
+                Err(e) if *e.kind() == ErrorKind::NotFound => continue,
+                other => other?,
+            };
+            if script::is_helper_text(&contents) {
+                remove_if_present(t, &path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Uploads a helper for `purpose` to the WordPress root, ready for one POST. [`Helper::call`]
+    /// and [`Helper::whoami`] do upload, POST and delete in one go; this step alone is for
+    /// checking the helper's own defences.
+    pub fn upload(&self, t: &mut dyn Transport, purpose: Purpose) -> Result<Uploaded, HelperError> {
+        let token = Token::new().map_err(HelperError::NoRandom)?;
+        let name = script::file_name().map_err(HelperError::NoRandom)?;
+        let token_sha256 = &token.sha256_hex();
+        let role = match purpose {
+            Purpose::Ops => Role::Http { token_sha256 },
+            Purpose::Whoami => Role::Whoami { token_sha256 },
+        };
+        let text = script::render(role, &self.config_from_wp_root);
+        let path = join(&self.wp_root, &name);
+        if let Err(e) = t.write_bytes(&path, text.as_bytes(), WriteMode::Create) {
+            // A write that failed on its last step may have landed all the same.
+            let _ = remove_if_present(t, &path);
+            return Err(e.into());
+        }
+        Ok(Uploaded {
+            url: format!("{}/{name}", self.site_url),
+            path,
+            token,
+            http: self.http.clone(),
+        })
+    }
+
+    /// Exec mode: `php` with the script, request embedded, on stdin; returns its answer.
+    fn run_php(&self, t: &mut dyn Transport, request: &[u8]) -> Result<Vec<u8>, HelperError> {
+        let script = script::render(Role::Exec { request }, &self.config_from_root);
+        let Some(exec) = t.as_exec() else {
+            let what = "running commands (the helper's Exec mode)".to_owned();
+            return Err(transport::Error::new(
+                ErrorKind::Unsupported { what },
+                transport::Op::Exec,
+                self.origin.as_str(),
+            )
+            .into());
+        };
+        let out = exec.exec_with_input("php", script.as_bytes())?;
+        // 127: the shell found no such command.
+        if out.status == Some(127) {
+            return Err(HelperError::NoPhp {
+                origin: self.origin.clone(),
+            });
+        }
+        let reply = wire::find_reply(&out.stdout).ok_or_else(|| HelperError::Protocol {
+            why: format!(
+                "php printed no answer (exit status {:?}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+                    .trim()
+            ),
+        })?;
+        Ok(reply.to_vec())
+    }
+
+    /// Http mode: upload, POST, delete, whatever happens in between.
+    fn exchange(
+        &self,
+        t: &mut dyn Transport,
+        purpose: Purpose,
+        body: &[u8],
+    ) -> Result<Response, HelperError> {
+        let uploaded = self.upload(t, purpose)?;
+        fault::point("helper-uploaded");
+        let response = if interrupt::requested() {
+            Err(HelperError::Interrupted)
+        } else {
+            uploaded.post(body)
+        };
+        let removed = uploaded.remove(t);
+        let response = response?;
+        removed?;
+        Ok(response)
+    }
+}
+
+/// A helper uploaded by [`Helper::upload`], not yet called.
+pub struct Uploaded {
+    path: RemotePath,
+    url: String,
+    token: Token,
+    http: HttpOptions,
+}
+
+impl std::fmt::Debug for Uploaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploaded")
+            .field("path", &self.path)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Uploaded {
+    /// Where it is, relative to the transport root.
+    pub fn path(&self) -> &RemotePath {
+        &self.path
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// POSTs `body` to it with the token, as the caller. The helper answers once, then
+    /// deletes itself.
+    pub fn post(&self, body: &[u8]) -> Result<Response, HelperError> {
+        let client = HttpClient::new(&self.http);
+        let token = [("X-Wprescue-Token", self.token.secret())];
+        Ok(client.post_json(&self.url, &token, body)?)
+    }
+
+    /// Deletes it; fine if it already deleted itself.
+    pub fn remove(self, t: &mut dyn Transport) -> Result<(), HelperError> {
+        remove_if_present(t, &self.path)
+    }
+}
+
+fn remove_if_present(t: &mut dyn Transport, path: &RemotePath) -> Result<(), HelperError> {
+    match t.remove(path) {
+        Err(e) if *e.kind() == ErrorKind::NotFound => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn join(dir: &RemotePath, name: &str) -> RemotePath {
+    dir.join(name)
+        .expect("helper names are single plain path segments")
+}

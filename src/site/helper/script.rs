@@ -1,0 +1,284 @@
+//! The PHP helper's text filled in for one use, and the random name and token of an uploaded
+//! copy.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+use crate::transport::{RemotePath, is_staging_name};
+
+const TEMPLATE: &str = include_str!("helper.php");
+
+/// The first bytes of every helper file: how [`super::Helper::sweep`] knows its own files.
+pub(super) const SIGNATURE: &[u8] = b"<?php /* wprescue-helper:";
+
+/// How long an uploaded helper answers, by the server's clock, counted from its upload.
+pub(super) const TTL_SECS: u64 = 300;
+
+const NAME_PREFIX: &str = "wprescue-";
+const NAME_SUFFIX: &str = ".php";
+const NAME_HEX: usize = 32;
+
+/// What a filled-in copy of the helper does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role<'a> {
+    /// Run by `php` over SSH: answers the embedded request on stdout.
+    Exec {
+        /// Body of the request, JSON.
+        request: &'a [u8],
+    },
+    /// Uploaded and POSTed to: answers a request that comes with the token.
+    Http {
+        /// SHA-256 of the token, in hex.
+        token_sha256: &'a str,
+    },
+    /// Uploaded and POSTed to: answers only what the web server saw of the caller.
+    Whoami {
+        /// SHA-256 of the token, in hex.
+        token_sha256: &'a str,
+    },
+}
+
+/// The helper's text for `role`. `config` is the path of wp-config.php relative to the folder
+/// the script runs in (the transport root over SSH, the WordPress root over HTTP).
+pub(super) fn render(role: Role<'_>, config: &str) -> String {
+    let (mode, token_sha256, request) = match role {
+        Role::Exec { request } => ("exec", "", request),
+        Role::Http { token_sha256 } => ("http", token_sha256, &b""[..]),
+        Role::Whoami { token_sha256 } => ("whoami", token_sha256, &b""[..]),
+    };
+    // Every value lands inside a single-quoted PHP string, so each is hex or base64: nothing
+    // in a path or a request can close the quote.
+    [
+        ("{{MODE}}", mode.to_owned()),
+        ("{{TOKEN_SHA256}}", token_sha256.to_owned()),
+        ("{{TTL}}", TTL_SECS.to_string()),
+        ("{{CONFIG}}", STANDARD.encode(config)),
+        ("{{REQUEST}}", STANDARD.encode(request)),
+    ]
+    .iter()
+    .fold(TEMPLATE.to_owned(), |text, (placeholder, value)| {
+        text.replacen(placeholder, value, 1)
+    })
+}
+
+/// A fresh name for an uploaded helper: `wprescue-<32 hex>.php`, 128 random bits, so nobody
+/// can find the file by guessing.
+pub(super) fn file_name() -> Result<String, getrandom::Error> {
+    Ok(format!(
+        "{NAME_PREFIX}{}{NAME_SUFFIX}",
+        random_hex(NAME_HEX / 2)?
+    ))
+}
+
+/// Whether `name` is a helper file's name, or the staging name of one whose upload was cut
+/// off.
+pub(super) fn is_helper_name(name: &str) -> bool {
+    let Some(start) = name
+        .len()
+        .checked_sub(NAME_PREFIX.len() + NAME_HEX + NAME_SUFFIX.len())
+    else {
+        return false;
+    };
+    let Some(own) = name.get(start..) else {
+        return false;
+    };
+    let shaped = own
+        .strip_prefix(NAME_PREFIX)
+        .and_then(|rest| rest.strip_suffix(NAME_SUFFIX))
+        .is_some_and(|hex| hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    shaped && (start == 0 || is_staging_name(name))
+}
+
+/// Whether `contents` is (the start of) a helper file: an upload cut off early may hold only
+/// part of the signature.
+pub(super) fn is_helper_text(contents: &[u8]) -> bool {
+    if contents.len() < SIGNATURE.len() {
+        SIGNATURE.starts_with(contents)
+    } else {
+        contents.starts_with(SIGNATURE)
+    }
+}
+
+/// The secret a request to an uploaded helper must carry: 256 random bits. Only its SHA-256 is
+/// written to the server, so the file alone does not give it away.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) struct Token(String);
+
+impl Token {
+    /// A fresh token from the operating system's random source.
+    pub(super) fn new() -> Result<Self, getrandom::Error> {
+        random_hex(32).map(Self)
+    }
+
+    /// The token itself, for the request header.
+    pub(super) fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Its SHA-256 in hex, for the script.
+    pub(super) fn sha256_hex(&self) -> String {
+        hex(&Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// `to` relative to folder `from`, with `..` where needed: how the helper, running in `from`,
+/// finds wp-config.php (which may sit one level above the WordPress root).
+pub(super) fn relative(from: &RemotePath, to: &RemotePath) -> String {
+    let segments = |p: &RemotePath| -> Vec<String> {
+        p.as_str()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (from, to) = (segments(from), segments(to));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts = vec![".."; from.len() - common];
+    parts.extend(to[common..].iter().map(String::as_str));
+    parts.join("/")
+}
+
+fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)?;
+    Ok(hex(&buf))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> RemotePath {
+        RemotePath::new(p).unwrap()
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_and_the_signature_comes_first() {
+        for role in [
+            Role::Exec { request: b"{}" },
+            Role::Http {
+                token_sha256: "ab12",
+            },
+            Role::Whoami {
+                token_sha256: "ab12",
+            },
+        ] {
+            let text = render(role, "../wp-config.php");
+            assert!(!text.contains("{{"), "{role:?} left a placeholder");
+            assert!(text.as_bytes().starts_with(SIGNATURE));
+            assert!(text.contains(&format!(
+                "const WPR_CONFIG = '{}';",
+                STANDARD.encode("../wp-config.php")
+            )));
+            assert!(text.contains("const WPR_TTL = 300;"));
+        }
+        let text = render(
+            Role::Exec {
+                request: b"{\"v\":1}",
+            },
+            "wp-config.php",
+        );
+        assert!(text.contains("const WPR_MODE = 'exec';"));
+        assert!(text.contains(&format!(
+            "const WPR_REQUEST = '{}';",
+            STANDARD.encode("{\"v\":1}")
+        )));
+        let text = render(
+            Role::Whoami {
+                token_sha256: "ab12",
+            },
+            "wp-config.php",
+        );
+        assert!(text.contains("const WPR_MODE = 'whoami';"));
+        assert!(text.contains("const WPR_TOKEN_SHA256 = 'ab12';"));
+    }
+
+    #[test]
+    fn each_placeholder_appears_once_in_the_template() {
+        for placeholder in [
+            "{{MODE}}",
+            "{{TOKEN_SHA256}}",
+            "{{TTL}}",
+            "{{CONFIG}}",
+            "{{REQUEST}}",
+        ] {
+            assert_eq!(TEMPLATE.matches(placeholder).count(), 1, "{placeholder}");
+        }
+    }
+
+    #[test]
+    fn names_are_random_and_recognised() {
+        let (a, b) = (file_name().unwrap(), file_name().unwrap());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "wprescue-".len() + 32 + ".php".len());
+        assert!(is_helper_name(&a) && is_helper_name(&b));
+        assert!(is_helper_name(&format!(
+            ".ht.wprescue-0123456789abcdef.{a}"
+        )));
+        for other in [
+            "wprescue-.php",
+            "wprescue-0123456789ABCDEF0123456789abcdef.php",
+            "wprescue-0123456789abcdef0123456789abcde.php",
+            "xwprescue-0123456789abcdef0123456789abcdef.php",
+            "wprescue-0123456789abcdef0123456789abcdef.php.bak",
+            "index.php",
+            "é",
+        ] {
+            assert!(!is_helper_name(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn helper_text_is_told_by_its_first_bytes() {
+        assert!(is_helper_text(
+            render(Role::Exec { request: b"" }, "x").as_bytes()
+        ));
+        assert!(is_helper_text(b""));
+        assert!(is_helper_text(b"<?php /* wpres"));
+        assert!(!is_helper_text(b"<?php // something else entirely"));
+        assert!(!is_helper_text(b"<?php echo 1;"));
+    }
+
+    #[test]
+    fn tokens_are_256_bits_hashed_and_never_printed() {
+        let token = Token::new().unwrap();
+        assert_eq!(token.secret().len(), 64);
+        assert_ne!(token, Token::new().unwrap());
+        assert_eq!(
+            Token("abc".into()).sha256_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(!format!("{token:?}").contains(token.secret()));
+    }
+
+    #[test]
+    fn relative_paths_climb_out_of_the_root_when_needed() {
+        let root = RemotePath::root();
+        assert_eq!(relative(&root, &path("wp-config.php")), "wp-config.php");
+        assert_eq!(
+            relative(&path("public_html"), &path("public_html/wp-config.php")),
+            "wp-config.php"
+        );
+        assert_eq!(
+            relative(&path("public_html"), &path("wp-config.php")),
+            "../wp-config.php"
+        );
+        assert_eq!(
+            relative(&path("a/b/wp"), &path("a/wp-config.php")),
+            "../../wp-config.php"
+        );
+    }
+}
