@@ -19,9 +19,10 @@ use crate::harness::{Counting, Protocol, Sandbox, contents};
 
 const WP_ROOT: &str = "public_html";
 
-/// Wordfence's block row as `mariadb -B` prints it, binary IP in hex.
+/// Wordfence's block row of the locked address as `mariadb -B` prints it, binary IP in hex.
 const BLOCKS: &str = "SELECT id, type, HEX(IP), blockedTime, reason, lastAttempt, blockedHits, \
-                      expiration, parameters FROM wp_wfblocks7 ORDER BY id";
+                      expiration, parameters FROM wp_wfblocks7 \
+                      WHERE IP = UNHEX('00000000000000000000FFFF7F000001') ORDER BY id";
 const WHITELISTED: &str = "SELECT val FROM wp_wfconfig WHERE name = 'whitelisted'";
 
 /// `127.0.0.1` as Wordfence stores it: IPv4-mapped IPv6, 16 bytes.
@@ -597,8 +598,9 @@ fn cost_of_one_call(mode: Mode) {
     );
     match mode {
         Mode::Exec => assert_eq!((reads, mutations, execs), (0, 0, 1)),
-        // Upload and delete; nothing else.
-        Mode::Http => assert_eq!((reads, mutations, execs), (0, 2, 0)),
+        // The folder and its three files; then one listing finds it gone (the helper deleted
+        // itself and its folder after answering).
+        Mode::Http => assert_eq!((reads, mutations, execs), (1, 4, 0)),
     }
 }
 
@@ -678,21 +680,37 @@ fn http_helper_is_gone_after_success_failure_and_a_block() {
     assert!(matches!(err, HelperError::Stale { .. }), "{err}");
     assert!(helper_files(&sb).is_empty(), "after a failed op");
 
-    // From the blocked address, Wordfence's firewall answers before PHP reaches the helper.
+    // From the address Wordfence's firewall blocks, the helper still runs: its folder switches
+    // the prepended firewall off for itself alone, and the rest of the site stays blocked.
     let locked = helper_from(&sb, t.as_mut(), Mode::Http, &sb.env("SANDBOX_LOCKED_IP"));
+    let tables = locked.existing_tables(t.as_mut(), &["wfblocks7"]).unwrap();
+    assert_eq!(tables, ["wfblocks7"]);
+    assert_eq!(
+        locked.whoami(t.as_mut()).unwrap().remote_addr,
+        sb.env("SANDBOX_LOCKED_IP")
+    );
+    assert_eq!(
+        sb.get_locked("/").status,
+        503,
+        "the firewall still blocks the site"
+    );
+    assert!(
+        helper_files(&sb).is_empty(),
+        "after the firewall was stepped around"
+    );
+    assert_eq!(sb.sql(BLOCKS).lines().count(), 1);
+
+    // A server password covers the helper's folder too: Apache answers before PHP runs.
+    sb.scenario("htaccess-basic-auth");
     let err = locked
         .existing_tables(t.as_mut(), &["wfblocks7"])
         .unwrap_err();
     match &err {
-        HelperError::Blocked {
-            status: 503,
-            body_excerpt,
-        } => assert!(body_excerpt.contains("Wordfence") || body_excerpt.contains("limited")),
+        HelperError::Blocked { status: 401, .. } => {}
         other => panic!("{other:?}"),
     }
     assert!(err.hint().unwrap().contains("ssh://"));
     assert!(helper_files(&sb).is_empty(), "after a blocked request");
-    assert_eq!(sb.sql(BLOCKS).lines().count(), 1);
 }
 
 /// A body that would change the database if the helper ran it.

@@ -5,8 +5,10 @@
 // named tables: no SQL comes in, no code is evaluated. wprescue fills in the constants below
 // before sending this file:
 // - exec mode: run by `php` over SSH with this text on stdin; the request is embedded.
-// - http mode: uploaded to the WordPress root under a random name and POSTed to once, with a
-//   token whose SHA-256 is embedded; it refuses everything else and deletes itself.
+// - http mode: uploaded into a folder of its own with a random name in the WordPress root
+//   (whose .htaccess / .user.ini switch off auto_prepend_file firewalls for that folder only)
+//   and POSTed to once, with a token whose SHA-256 is embedded; it refuses everything else and
+//   deletes itself and its folder.
 // - whoami mode: as http mode, but only answers what the web server saw of the caller.
 // Works on PHP 7.0 and later, with mysqli.
 
@@ -49,6 +51,16 @@ function wpr_serve()
     // Whatever happens below, even a fatal error, this file does not outlive its answer.
     register_shutdown_function(function () {
         @unlink(__FILE__);
+        // The folder made for this helper goes too: its two configuration files, then itself.
+        if (basename(__DIR__) . '.php' === basename(__FILE__)) {
+            foreach (array('.htaccess', '.user.ini') as $name) {
+                $head = (string) @file_get_contents(__DIR__ . '/' . $name, false, null, 0, 32);
+                if (strpos($head, 'wprescue-helper:') !== false) {
+                    @unlink(__DIR__ . '/' . $name);
+                }
+            }
+            @rmdir(__DIR__);
+        }
     });
     header('Cache-Control: no-store');
     header('X-Robots-Tag: noindex');

@@ -13,9 +13,12 @@
 //! [`Helper`] reaches it one of two ways ([`Mode`]):
 //! - **Exec** (SSH that can run commands): `php` runs the script from stdin, with the request
 //!   embedded in its text. Nothing is written to the server, nothing lands in argv.
-//! - **Http** (FTP, or SFTP without a shell): the script is uploaded to the WordPress root as
-//!   `wprescue-<32 hex>.php` (not under `wp-content`, where some plugins forbid `.php`), called
-//!   once with a POST carrying a 256-bit token (only its SHA-256 is in the file), and deleted.
+//! - **Http** (FTP, or SFTP without a shell): the script is uploaded into a folder of its own,
+//!   `wprescue-<32 hex>/` in the WordPress root (not under `wp-content`, where some plugins
+//!   forbid `.php`), whose `.htaccess` and `.user.ini` switch off `auto_prepend_file` for that
+//!   folder alone, so a firewall loaded before every PHP request (Wordfence, AIOS) does not
+//!   block the helper that is there to let the caller in. It is called once with a POST
+//!   carrying a 256-bit token (only its SHA-256 is in the file), and deleted with its folder.
 //!   The script itself refuses anything without the token, refuses to run once it is five
 //!   minutes old by the server's clock (its file's mtime), and deletes itself after
 //!   answering; wprescue deletes it too on every path out of [`Helper::call`], and
@@ -279,8 +282,8 @@ pub struct Helper {
     wp_root: RemotePath,
     /// wp-config.php relative to the transport root: where `php` runs in Exec mode.
     config_from_root: String,
-    /// wp-config.php relative to the WordPress root: where an uploaded helper runs.
-    config_from_wp_root: String,
+    /// wp-config.php, relative to the transport root.
+    wp_config: RemotePath,
     site_url: String,
     http: HttpOptions,
     mode: Mode,
@@ -302,7 +305,7 @@ impl Helper {
     ) -> Helper {
         Helper {
             config_from_root: wp_config.as_str().to_owned(),
-            config_from_wp_root: script::relative(&wp_root, &wp_config),
+            wp_config,
             wp_root,
             site_url: site_url.trim_end_matches('/').to_owned(),
             http,
@@ -402,19 +405,17 @@ impl Helper {
     pub fn sweep(t: &mut dyn Transport, wp_root: &RemotePath) -> Result<usize, HelperError> {
         let mut removed = 0;
         for entry in t.list(wp_root)? {
-            if entry.meta.kind != transport::Kind::File || !script::is_helper_name(&entry.name) {
-                continue;
-            }
             let path = join(wp_root, &entry.name);
-            let contents = match t.read_to_vec(&path) {
-                // It deleted itself after answering a request since the listing.
-                Err(e) if *e.kind() == ErrorKind::NotFound => continue,
-                other => other?,
+            let left = match entry.meta.kind {
+                transport::Kind::Dir if script::is_helper_folder_name(&entry.name) => {
+                    remove_helper_folder(t, &path)?
+                }
+                transport::Kind::File if script::is_helper_name(&entry.name) => {
+                    remove_helper_file(t, &path)?
+                }
+                _ => false,
             };
-            if script::is_helper_text(&contents) {
-                remove_if_present(t, &path)?;
-                removed += 1;
-            }
+            removed += usize::from(left);
         }
         Ok(removed)
     }
@@ -424,25 +425,34 @@ impl Helper {
     /// checking the helper's own defences.
     pub fn upload(&self, t: &mut dyn Transport, purpose: Purpose) -> Result<Uploaded, HelperError> {
         let token = Token::new().map_err(HelperError::NoRandom)?;
-        let name = script::file_name().map_err(HelperError::NoRandom)?;
+        let (folder_name, name) = script::folder_and_file_names().map_err(HelperError::NoRandom)?;
         let token_sha256 = &token.sha256_hex();
         let role = match purpose {
             Purpose::Ops => Role::Http { token_sha256 },
             Purpose::Whoami => Role::Whoami { token_sha256 },
         };
-        let text = script::render(role, &self.config_from_wp_root);
-        let path = join(&self.wp_root, &name);
-        if let Err(e) = t.write_bytes(&path, text.as_bytes(), WriteMode::Create) {
-            // A write that failed on its last step may have landed all the same.
-            let _ = remove_if_present(t, &path);
-            return Err(e.into());
-        }
-        Ok(Uploaded {
-            url: format!("{}/{name}", self.site_url),
-            path,
+        let folder = join(&self.wp_root, &folder_name);
+        let text = script::render(role, &script::relative(&folder, &self.wp_config));
+        t.mkdir(&folder)?;
+        let uploaded = Uploaded {
+            url: format!("{}/{folder_name}/{name}", self.site_url),
+            path: join(&folder, &name),
+            folder,
             token,
             http: self.http.clone(),
-        })
+        };
+        let files = script::FOLDER_FILES
+            .iter()
+            .map(|(name, text)| (*name, text.as_bytes()))
+            .chain([(name.as_str(), text.as_bytes())]);
+        for (name, text) in files {
+            if let Err(e) = t.write_bytes(&join(&uploaded.folder, name), text, WriteMode::Create) {
+                // A write that failed on its last step may have landed all the same.
+                let _ = remove_helper_folder(t, &uploaded.folder);
+                return Err(e.into());
+            }
+        }
+        Ok(uploaded)
     }
 
     /// Exec mode: `php` with the script, request embedded, on stdin; returns its answer.
@@ -502,6 +512,7 @@ impl Helper {
 /// A helper uploaded by [`Helper::upload`], not yet called.
 pub struct Uploaded {
     path: RemotePath,
+    folder: RemotePath,
     url: String,
     token: Token,
     http: HttpOptions,
@@ -535,10 +546,46 @@ impl Uploaded {
         Ok(client.post_json(&self.url, &token, body)?)
     }
 
-    /// Deletes it; fine if it already deleted itself.
+    /// Deletes it and its folder; fine if it already deleted itself.
     pub fn remove(self, t: &mut dyn Transport) -> Result<(), HelperError> {
-        remove_if_present(t, &self.path)
+        remove_helper_folder(t, &self.folder).map(|_| ())
     }
+}
+
+/// Removes a helper folder: the helper, its configuration files and staging copies of them
+/// (anything else stays, and so does the folder then). Returns whether the folder was there.
+fn remove_helper_folder(t: &mut dyn Transport, folder: &RemotePath) -> Result<bool, HelperError> {
+    let entries = match t.list(folder) {
+        Err(e) if *e.kind() == ErrorKind::NotFound => return Ok(false),
+        other => other?,
+    };
+    let mut foreign = false;
+    for entry in entries {
+        let path = join(folder, &entry.name);
+        foreign |= entry.meta.kind != transport::Kind::File || !remove_helper_file(t, &path)?;
+    }
+    if !foreign {
+        match t.remove(folder) {
+            Err(e) if *e.kind() == ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(true)
+}
+
+/// Removes `path` if it is one of the helper's files (by its first bytes); returns whether it
+/// was.
+fn remove_helper_file(t: &mut dyn Transport, path: &RemotePath) -> Result<bool, HelperError> {
+    let contents = match t.read_to_vec(path) {
+        // It deleted itself after answering a request since the listing.
+        Err(e) if *e.kind() == ErrorKind::NotFound => return Ok(true),
+        other => other?,
+    };
+    if !script::is_helper_text(&contents) {
+        return Ok(false);
+    }
+    remove_if_present(t, path)?;
+    Ok(true)
 }
 
 fn remove_if_present(t: &mut dyn Transport, path: &RemotePath) -> Result<(), HelperError> {

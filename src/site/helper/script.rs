@@ -64,13 +64,41 @@ pub(super) fn render(role: Role<'_>, config: &str) -> String {
     })
 }
 
-/// A fresh name for an uploaded helper: `wprescue-<32 hex>.php`, 128 random bits, so nobody
-/// can find the file by guessing.
-pub(super) fn file_name() -> Result<String, getrandom::Error> {
-    Ok(format!(
-        "{NAME_PREFIX}{}{NAME_SUFFIX}",
-        random_hex(NAME_HEX / 2)?
-    ))
+/// Apache configuration for the helper's own folder: the firewall a security plugin loads
+/// with `auto_prepend_file` runs before any PHP, the helper included, and may block the very
+/// address the helper must let in. Switched off for this folder only (mod_php and LiteSpeed
+/// read `php_value`; the `<IfModule>` guards keep other servers from failing on it).
+pub(super) const FOLDER_HTACCESS: &str = "# wprescue-helper: the one-shot helper in this folder runs without the auto_prepend_file\n\
+# firewall; this folder is removed with it.\n\
+<IfModule mod_php.c>\nphp_value auto_prepend_file none\n</IfModule>\n\
+<IfModule mod_php7.c>\nphp_value auto_prepend_file none\n</IfModule>\n\
+<IfModule mod_php5.c>\nphp_value auto_prepend_file none\n</IfModule>\n\
+<IfModule lsapi_module>\nphp_value auto_prepend_file none\n</IfModule>\n";
+
+/// The same for PHP-FPM and CGI, which read `.user.ini` (a new folder has no cached copy, so
+/// it applies at once).
+pub(super) const FOLDER_USER_INI: &str = "; wprescue-helper: the one-shot helper in this folder runs without the auto_prepend_file\n\
+; firewall; this folder is removed with it.\nauto_prepend_file =\n";
+
+/// The configuration files written next to an uploaded helper, by name.
+pub(super) const FOLDER_FILES: [(&str, &str); 2] = [
+    (".htaccess", FOLDER_HTACCESS),
+    (".user.ini", FOLDER_USER_INI),
+];
+
+/// A fresh name for an uploaded helper's folder, `wprescue-<32 hex>` (128 random bits, so
+/// nobody finds it by guessing), and for the helper in it, the same with `.php`.
+pub(super) fn folder_and_file_names() -> Result<(String, String), getrandom::Error> {
+    let folder = format!("{NAME_PREFIX}{}", random_hex(NAME_HEX / 2)?);
+    let file = format!("{folder}{NAME_SUFFIX}");
+    Ok((folder, file))
+}
+
+/// Whether `name` is a helper folder's name.
+pub(super) fn is_helper_folder_name(name: &str) -> bool {
+    name.strip_prefix(NAME_PREFIX).is_some_and(|hex| {
+        hex.len() == NAME_HEX && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Whether `name` is a helper file's name, or the staging name of one whose upload was cut
@@ -92,14 +120,17 @@ pub(super) fn is_helper_name(name: &str) -> bool {
     shaped && (start == 0 || is_staging_name(name))
 }
 
-/// Whether `contents` is (the start of) a helper file: an upload cut off early may hold only
-/// part of the signature.
+/// Whether `contents` is (the start of) a helper file or one of its folder's configuration
+/// files: an upload cut off early may hold only part of the signature.
 pub(super) fn is_helper_text(contents: &[u8]) -> bool {
-    if contents.len() < SIGNATURE.len() {
-        SIGNATURE.starts_with(contents)
-    } else {
-        contents.starts_with(SIGNATURE)
-    }
+    let signatures = [SIGNATURE, b"# wprescue-helper:", b"; wprescue-helper:"];
+    signatures.iter().any(|signature| {
+        if contents.len() < signature.len() {
+            signature.starts_with(contents)
+        } else {
+            contents.starts_with(signature)
+        }
+    })
 }
 
 /// The secret a request to an uploaded helper must carry: 256 random bits. Only its SHA-256 is
@@ -221,7 +252,12 @@ mod tests {
 
     #[test]
     fn names_are_random_and_recognised() {
-        let (a, b) = (file_name().unwrap(), file_name().unwrap());
+        let ((folder, a), (_, b)) = (
+            folder_and_file_names().unwrap(),
+            folder_and_file_names().unwrap(),
+        );
+        assert!(is_helper_folder_name(&folder) && a == format!("{folder}.php"));
+        assert!(!is_helper_folder_name(&a) && !is_helper_folder_name("wprescue-1234"));
         assert_ne!(a, b);
         assert_eq!(a.len(), "wprescue-".len() + 32 + ".php".len());
         assert!(is_helper_name(&a) && is_helper_name(&b));
@@ -249,6 +285,10 @@ mod tests {
         assert!(is_helper_text(b""));
         assert!(is_helper_text(b"<?php /* wpres"));
         assert!(!is_helper_text(b"<?php // something else entirely"));
+        for (_, text) in FOLDER_FILES {
+            assert!(is_helper_text(text.as_bytes()), "{text}");
+        }
+        assert!(!is_helper_text(b"# BEGIN WordPress"));
         assert!(!is_helper_text(b"<?php echo 1;"));
     }
 
