@@ -204,6 +204,10 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "RUN")]
     pub run: Option<String>,
 
+    /// How to run the database helper, for a run that changed rows (see unlock --help).
+    #[arg(long, value_enum, default_value_t, value_name = "HOW")]
+    pub helper: HelperChoice,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
@@ -225,11 +229,35 @@ pub struct SiteArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
+    /// The address the site sees for this machine, for allow-lists and lockouts (default: ask
+    /// the web server, as the caller). Give it when a proxy or CDN sits in front of the site
+    /// and the security plugin reads the address from its header.
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<IpAddr>,
+
+    /// How to run the database helper that whitelists the caller and clears lockouts: auto
+    /// (`php` over SSH when the target runs commands, else upload it for one request over
+    /// HTTP), ssh, or http.
+    #[arg(long, value_enum, default_value_t, value_name = "HOW")]
+    pub helper: HelperChoice,
+
     #[command(flatten)]
     pub http: HttpArgs,
 
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// `--helper`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum HelperChoice {
+    /// Over SSH when the target can run commands, else over HTTP.
+    #[default]
+    Auto,
+    /// `php` over SSH; nothing is written to the site.
+    Ssh,
+    /// Uploaded for one request, called over HTTP, deleted.
+    Http,
 }
 
 /// How HTTP requests to the site are made.

@@ -20,6 +20,9 @@ pub const CHANGES_PLANNED: u8 = 2;
 /// The fix did not let the admin in and was rolled back.
 pub const VERIFY_FAILED: u8 = 3;
 
+/// Ctrl-C stopped the run between two changes.
+pub const INTERRUPTED: u8 = 130;
+
 /// The exit code for a status.
 pub fn code(status: u8) -> ExitCode {
     ExitCode::from(status)

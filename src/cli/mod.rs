@@ -13,6 +13,7 @@ macro_rules! say {
 }
 
 mod args;
+mod caller;
 mod color;
 mod connect;
 mod diagnose;
@@ -36,6 +37,10 @@ use color::Color;
 /// Runs wprescue with the process's arguments; the binary's whole `main`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C then lets a run finish its current change and remove any helper it uploaded.
+    if let Err(e) = crate::interrupt::install() {
+        eprintln!("wprescue: cannot catch Ctrl-C ({e}); interrupting a run may leave a helper file behind until the next run removes it");
+    }
     let result = match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, Color::stdout(cli.color)),
         Command::Unlock(args) => unlock::run(args, Color::stdout(cli.color)),
@@ -52,7 +57,11 @@ pub fn main() -> ExitCode {
         Err(error) if is_broken_pipe(&error) => exit::code(exit::OK),
         Err(error) => {
             render_error(&error, Color::stderr(cli.color));
-            exit::code(exit::ERROR)
+            if crate::interrupt::requested() {
+                exit::code(exit::INTERRUPTED)
+            } else {
+                exit::code(exit::ERROR)
+            }
         }
     }
 }

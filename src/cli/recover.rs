@@ -2,12 +2,16 @@
 //! rung under the site lock with the journal written first, verify as the caller after each
 //! rung, and roll back when the admin still cannot get in.
 
+use std::net::IpAddr;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::engine::db::Database;
+use crate::engine::journal::SiteRef;
 use crate::engine::{self, Access, Journal, Planned, SiteLock, Undone, Web};
-use crate::http::HttpClient;
+use crate::http::{HttpClient, HttpOptions};
+use crate::interrupt;
+use crate::site::helper::{Helper, Mode};
 use crate::playbook::Playbooks;
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
@@ -16,7 +20,8 @@ use crate::site::signature::recognise;
 use crate::site::{InvestigateOptions, Report, investigate};
 use crate::transport::{RemotePath, Transport};
 
-use super::args::SiteArgs;
+use super::args::{HelperChoice, SiteArgs};
+use super::caller;
 use super::connect;
 use super::diagnose::investigate_options;
 use super::output::{Out, Outcome, Recap};
@@ -36,10 +41,15 @@ pub struct Session {
     pub options: InvestigateOptions,
     /// What examining it found.
     pub report: Report,
+    /// The way to the site's database, when wp-config.php was found.
+    pub helper: Option<Helper>,
+    /// `--ip`.
+    pub ip_flag: Option<IpAddr>,
 }
 
 impl Session {
     /// Connects to the site named on the command line and examines it, with a spinner.
+    /// Helper files a killed run left behind are removed on the way.
     pub fn open(site: &SiteArgs, out: &Out) -> anyhow::Result<Session> {
         let playbooks = Playbooks::builtin()?;
         let catalog = playbooks.catalog();
@@ -49,14 +59,101 @@ impl Session {
         spinner.set_message(format!("examining {}", transport.origin()));
         let report = investigate(transport.as_mut(), &catalog, &options)?;
         spinner.finish_and_clear();
-        Ok(Session {
+        sweep_helpers(transport.as_mut(), &report.inventory.root.path, out)?;
+        let mut session = Session {
             transport,
             playbooks,
             catalog,
             options,
             report,
+            helper: None,
+            ip_flag: site.ip,
+        };
+        if let Some(site_ref) = session.site_ref() {
+            session.helper = Some(site_helper(
+                session.transport.as_mut(),
+                site_ref,
+                &session.options.http,
+                site.helper,
+            )?);
+        }
+        Ok(session)
+    }
+
+    /// How a fresh process reaches this site's database again (for the journal).
+    pub fn site_ref(&self) -> Option<SiteRef> {
+        let root = &self.report.inventory.root;
+        Some(SiteRef {
+            wp_root: root.path.as_str().to_owned(),
+            wp_config: root.config.as_ref()?.as_str().to_owned(),
+            url: self.report.url.0.clone(),
         })
     }
+
+    /// The caller's address as the site sees it, said out loud with its source and notes.
+    pub fn caller_ip(&mut self, out: &Out) -> anyhow::Result<Option<IpAddr>> {
+        let Some(helper) = &self.helper else {
+            return Ok(self.ip_flag);
+        };
+        let spinner = out.spinner("asking the site which address it sees");
+        let found = caller::find(
+            self.ip_flag,
+            helper,
+            self.transport.as_mut(),
+            &self.report.url.0,
+            self.options.http.bind,
+        );
+        spinner.finish_and_clear();
+        say_caller(&found, out)?;
+        Ok(Some(found.ip))
+    }
+}
+
+/// Prints the caller's address, where it came from, and what to know about it.
+pub fn say_caller(found: &caller::CallerIp, out: &Out) -> std::io::Result<()> {
+    out.line(format_args!(
+        "{} {} (from {})",
+        out.color.label("caller"),
+        found.ip,
+        found.source
+    ))?;
+    for note in &found.notes {
+        out.line(format_args!("{} {note}", out.color.warn("note:")))?;
+    }
+    Ok(())
+}
+
+/// The helper for the site `site` describes, run the way `--helper` asks.
+pub fn site_helper(
+    t: &mut dyn Transport,
+    site: SiteRef,
+    http: &HttpOptions,
+    choice: HelperChoice,
+) -> anyhow::Result<Helper> {
+    let helper = Helper::new(
+        t,
+        RemotePath::new(&site.wp_root)?,
+        RemotePath::new(&site.wp_config)?,
+        &site.url,
+        http.clone(),
+    );
+    Ok(match choice {
+        HelperChoice::Auto => helper,
+        HelperChoice::Ssh => helper.with_mode(Mode::Exec),
+        HelperChoice::Http => helper.with_mode(Mode::Http),
+    })
+}
+
+/// Removes what a killed run's helper left in the WordPress root, and says so.
+pub fn sweep_helpers(t: &mut dyn Transport, wp_root: &RemotePath, out: &Out) -> anyhow::Result<()> {
+    let removed = Helper::sweep(t, wp_root)?;
+    if removed > 0 {
+        out.line(format_args!(
+            "removed {removed} helper folder(s) an interrupted run left in {}",
+            wp_root.as_str()
+        ))?;
+    }
+    Ok(())
 }
 
 /// Asks the site, as the caller, whether the admin gets in.
@@ -116,8 +213,9 @@ pub struct Run<'a> {
     pub run_id: &'a str,
     /// The WordPress root, where the site lock lives.
     pub wp_root: &'a RemotePath,
-    /// The site's database, for steps that change it.
-    pub db: Option<&'a dyn Database>,
+    /// The site's database, for steps that change it, and how a fresh process reaches it
+    /// again (recorded in the journal for rollback).
+    pub db: Option<(&'a dyn Database, SiteRef)>,
     /// The site over HTTP, for checks and verification.
     pub verifier: Option<Verifier<'a>>,
     /// Whether to verify after each rung (`unlock`, `apply`) or only apply (`run`).
@@ -147,6 +245,9 @@ impl Run<'_> {
             self.run_id,
             state_dir.join("runs").join(self.run_id).display()
         ))?;
+        if let Some((_, site)) = &self.db {
+            journal.site(site.clone())?;
+        }
         let lock_path = SiteLock::path(self.wp_root)?;
         journal.lock(lock_path.as_str())?;
         let lock = match SiteLock::acquire(self.t, self.wp_root, self.run_id) {
@@ -183,15 +284,23 @@ impl Run<'_> {
             }
             let bar = self.out.counter(changes.len(), rung);
             for change in &changes {
+                if interrupt::requested() {
+                    bar.abandon();
+                    return self.interrupted(recap);
+                }
                 let mut access = Access {
                     files: &mut *self.t,
-                    db: self.db,
+                    db: self.db.as_ref().map(|(db, _)| *db),
                     web: web.as_ref(),
                 };
                 match engine::apply(&mut access, journal, std::slice::from_ref(change)) {
                     Ok(altered) => {
                         recap.changed += altered;
                         recap.ok += 1 - altered;
+                    }
+                    Err(_) if interrupt::requested() => {
+                        bar.abandon();
+                        return self.interrupted(recap);
                     }
                     Err(e) => {
                         bar.abandon();
@@ -259,10 +368,20 @@ impl Run<'_> {
     fn undo(&mut self, journal: &mut Journal) -> anyhow::Result<Undone> {
         let mut access = Access {
             files: &mut *self.t,
-            db: self.db,
+            db: self.db.as_ref().map(|(db, _)| *db),
             web: None,
         };
         undo(&mut access, journal, self.out)
+    }
+
+    /// Ctrl-C: stop between changes, leave what was made (journaled) and say how to undo it.
+    fn interrupted(&self, recap: Recap) -> anyhow::Result<(Outcome, Recap)> {
+        self.out.line(format_args!("recap: {recap}"))?;
+        anyhow::bail!(
+            "interrupted: the {} change(s) made so far stay, journaled; undo them with: {}",
+            recap.changed,
+            self.undo_command()
+        )
     }
 
     /// The command that rolls this run back.

@@ -2,13 +2,15 @@
 
 use anyhow::{Context, bail};
 
+use crate::engine::db::Database;
 use crate::engine::{Access, Journal, SiteLock};
+use crate::http::HttpOptions;
 use crate::transport::RemotePath;
 
 use super::args::RollbackArgs;
 use super::color::Color;
 use super::output::Out;
-use super::recover::undo;
+use super::recover::{site_helper, sweep_helpers, undo};
 use super::{connect, exit};
 
 /// Runs `rollback`; returns the exit status.
@@ -39,7 +41,22 @@ pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<u8> {
         );
     }
     out.line(format_args!("run {run_id}"))?;
-    let undone = undo(&mut Access::files(&mut *t), &mut journal, out);
+    // A run that changed rows recorded how to reach the database; the helper runs the way
+    // this command's connection allows (the address does not matter: no allow-list is read).
+    let site = journal.site_ref()?;
+    let helper = match &site {
+        Some(site) => {
+            sweep_helpers(t, &RemotePath::new(&site.wp_root)?, &out)?;
+            Some(site_helper(t, site.clone(), &HttpOptions::default(), args.helper)?)
+        }
+        None => None,
+    };
+    let mut access = Access {
+        files: &mut *t,
+        db: helper.as_ref().map(|h| h as &dyn Database),
+        web: None,
+    };
+    let undone = undo(&mut access, &mut journal, out);
     // A run that died holding the site's lock would block the next one for half an hour.
     if let Some(lock) = journal.held_lock()? {
         if SiteLock::clear_if_held_by(t, &RemotePath::new(&lock)?, &run_id)? {

@@ -5,7 +5,8 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::bail;
 
-use crate::engine::{self, Access, Journal, Planned, Rung, Vars};
+use crate::engine::db::Database;
+use crate::engine::{self, Access, Journal, Planned, Rung, Step, Vars};
 use crate::playbook::Playbook;
 
 use super::args::UnlockArgs;
@@ -76,12 +77,18 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         catalog: &session.catalog,
     };
     let wp_root = session.report.inventory.root.path.clone();
+    let site_ref = session.site_ref();
+    let db = session
+        .helper
+        .as_ref()
+        .zip(site_ref)
+        .map(|(h, site)| (h as &dyn Database, site));
     let mut run = Run {
         t: session.transport.as_mut(),
         target: &args.site.target,
         run_id: &run_id,
         wp_root: &wp_root,
-        db: None,
+        db,
         verifier: Some(verifier),
         climb: true,
         out,
@@ -106,16 +113,34 @@ pub fn plan_ladder(
     run_id: &str,
     out: &Out,
 ) -> anyhow::Result<(Vec<Planned>, Vec<String>)> {
-    let chosen: Vec<&Playbook> = session.playbooks.answering(&session.report);
+    let chosen: Vec<String> = session
+        .playbooks
+        .answering(&session.report)
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
     if chosen.is_empty() {
         bail!(
             "no playbook answers the cause {}; run `wprescue diagnose` for the evidence and fix it by hand",
             session.report.diagnosis.cause.code()
         );
     }
+    let playbook = |name: &str| session.playbooks.get(name).expect("chosen above").0;
+    let needs_ip = chosen
+        .iter()
+        .any(|name| playbook(name).steps.iter().any(Step::needs_ip));
+    let ip = if needs_ip {
+        session.caller_ip(out)?
+    } else {
+        None
+    };
+    let chosen: Vec<&Playbook> = chosen
+        .iter()
+        .map(|name| session.playbooks.get(name).expect("chosen above").0)
+        .collect();
     let vars: Vec<Vars> = chosen
         .iter()
-        .map(|p| p.vars(&session.report.inventory, run_id, None))
+        .map(|p| p.vars(&session.report.inventory, run_id, ip))
         .collect();
     let rungs: Vec<Rung<'_>> = chosen
         .iter()
@@ -126,10 +151,15 @@ pub fn plan_ladder(
             vars,
         })
         .collect();
+    let mut access = Access {
+        files: session.transport.as_mut(),
+        db: session.helper.as_ref().map(|h| h as &dyn Database),
+        web: None,
+    };
     let engine::Ladder {
         planned: plan,
         skipped,
-    } = engine::plan_ladder(&mut Access::files(session.transport.as_mut()), &rungs)?;
+    } = engine::plan_ladder(&mut access, &rungs)?;
     for (rung, why) in &skipped {
         out.line(format_args!(
             "{} {rung}: {why}",

@@ -2,6 +2,7 @@
 //! behind a trait so the engine does not care how they reach the server (the PHP helper over
 //! SSH or over HTTP). Tables are named without the WordPress table prefix.
 
+use crate::site::helper::{Helper, HelperError, Op};
 use crate::transport::Transport;
 
 use super::EngineError;
@@ -45,6 +46,71 @@ pub trait Database {
 
     /// Inserts `row` as given (keys included).
     fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+}
+
+/// The PHP helper is how wprescue reaches a site's database, over SSH or over FTP and HTTP.
+impl Database for Helper {
+    fn existing_tables(
+        &self,
+        t: &mut dyn Transport,
+        names: &[String],
+    ) -> Result<Vec<String>, EngineError> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Helper::existing_tables(self, t, &names).map_err(|e| from_helper(e, ""))
+    }
+
+    fn select(
+        &self,
+        t: &mut dyn Transport,
+        table: &str,
+        column: &str,
+        values: &[Vec<u8>],
+    ) -> Result<Vec<Row>, EngineError> {
+        let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        Helper::select(self, t, table, column, &values).map_err(|e| from_helper(e, table))
+    }
+
+    fn update(
+        &self,
+        t: &mut dyn Transport,
+        table: &str,
+        before: &Row,
+        after: &Row,
+    ) -> Result<(), EngineError> {
+        let op = Op::Update {
+            table: table.to_owned(),
+            before: before.clone(),
+            after: after.clone(),
+        };
+        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+    }
+
+    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+        let op = Op::Delete {
+            table: table.to_owned(),
+            rows: vec![row.clone()],
+        };
+        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+    }
+
+    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+        let op = Op::Insert {
+            table: table.to_owned(),
+            rows: vec![row.clone()],
+        };
+        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+    }
+}
+
+/// A row that is no longer as planned is a stale plan, like a file that changed.
+fn from_helper(e: HelperError, table: &str) -> EngineError {
+    match e {
+        HelperError::Stale { why, .. } => EngineError::Stale {
+            path: format!("table {table}"),
+            why,
+        },
+        other => EngineError::Helper(Box::new(other)),
+    }
 }
 
 /// The value of `column` in `row`.

@@ -69,6 +69,20 @@ pub enum Event {
     },
     /// The lock file was given back.
     Unlock,
+    /// Where the site's database is reached, for a run whose changes include rows: what a
+    /// fresh process needs to undo them.
+    Site(SiteRef),
+}
+
+/// How a run reaches a site's database through the helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRef {
+    /// The WordPress root, relative to the target.
+    pub wp_root: String,
+    /// `wp-config.php`, relative to the target.
+    pub wp_config: String,
+    /// The site's address.
+    pub url: String,
 }
 
 /// An open journal.
@@ -250,6 +264,19 @@ impl Journal {
     /// Records that the lock was given back.
     pub fn unlock(&mut self) -> Result<(), EngineError> {
         self.append(&Event::Unlock)
+    }
+
+    /// Records how this run reaches the site's database.
+    pub fn site(&mut self, site: SiteRef) -> Result<(), EngineError> {
+        self.append(&Event::Site(site))
+    }
+
+    /// How this run reached the site's database, if it did.
+    pub fn site_ref(&self) -> Result<Option<SiteRef>, EngineError> {
+        Ok(self.events()?.into_iter().rev().find_map(|e| match e {
+            Event::Site(site) => Some(site),
+            _ => None,
+        }))
     }
 
     /// The lock file this run may still hold: taken and not given back.

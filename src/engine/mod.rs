@@ -92,6 +92,9 @@ pub enum EngineError {
         /// What was wrong.
         why: String,
     },
+    /// The database helper failed.
+    #[error(transparent)]
+    Helper(Box<crate::site::helper::HelperError>),
     /// A step needs the site's database, and this run cannot reach it.
     #[error("this step changes the site's database, and this run has no way to reach it")]
     NoDatabase,
@@ -138,6 +141,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
             EngineError::Transport(e) => e.hint().map(str::to_owned),
+            EngineError::Helper(e) => e.hint(),
             EngineError::Stale { .. } => Some(
                 "the site changed since the plan was made: make a new plan (wprescue plan, or unlock --dry-run) and review it".into(),
             ),
@@ -152,6 +156,10 @@ impl EngineError {
                 Some("playbook paths are relative to the WordPress root and stay inside it".into())
             }
             EngineError::NoWeb => Some("give the site's address with --url".into()),
+            EngineError::NoDatabase => Some(
+                "steps that change the database need the site's address (--url) to reach it"
+                    .into(),
+            ),
             _ => None,
         }
     }

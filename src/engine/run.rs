@@ -154,7 +154,7 @@ pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone
             Event::Intent { seq, change } => {
                 changes.insert(seq, (change, false));
             }
-            Event::Done { .. } | Event::Lock { .. } | Event::Unlock => {}
+            Event::Done { .. } | Event::Lock { .. } | Event::Unlock | Event::Site(_) => {}
             Event::Undone { seq } => {
                 if let Some(entry) = changes.get_mut(&seq) {
                     entry.1 = true;

@@ -309,6 +309,13 @@ impl Step {
         }
     }
 
+    /// Whether planning it needs the caller's address (`{ip}`, allow-lists, lockouts).
+    pub fn needs_ip(&self) -> bool {
+        matches!(self, Step::WhitelistIp(_) | Step::ClearLockouts(_))
+            // Templates hide in any text field; the step as written says whether one is used.
+            || format!("{self:?}").contains("{ip")
+    }
+
     /// The changes this step would make now; none when the site already is as the step wants
     /// it. Planning reads only.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
