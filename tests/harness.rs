@@ -15,10 +15,10 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
-use wprescue::site::probe::try_login;
+use wprescue::site::probe::{is_logged_in, try_login};
 use wprescue::transport::{
     self, Capabilities, ConnectOptions, Credentials, Entry, Meta, RemotePath, RenameMode,
     Result as TResult, Secret, SshConfig, Target, Transport, Upload, WriteMode,
@@ -187,7 +187,7 @@ impl Sandbox {
     ) -> Run {
         let mut env = env.to_vec();
         match protocol {
-            Protocol::Sftp => {
+            Protocol::Sftp | Protocol::Ssh => {
                 let (key, known) = (
                     self.env("SANDBOX_SSH_KEY"),
                     self.env("SANDBOX_SSH_KNOWN_HOSTS"),
@@ -229,8 +229,13 @@ impl Sandbox {
     /// The target URL for `protocol`: the hosting account's home, as a user would give it.
     pub fn target(&self, protocol: Protocol) -> String {
         match protocol {
-            Protocol::Sftp => format!(
-                "sftp://{}@{}:{}{}",
+            Protocol::Sftp | Protocol::Ssh => format!(
+                "{}://{}@{}:{}{}",
+                if protocol == Protocol::Ssh {
+                    "ssh"
+                } else {
+                    "sftp"
+                },
                 self.env("SANDBOX_USER"),
                 self.env("SANDBOX_SSH_HOST"),
                 self.env("SANDBOX_SSH_PORT"),
@@ -256,7 +261,7 @@ impl Sandbox {
             ..ConnectOptions::default()
         };
         let mut credentials = match protocol {
-            Protocol::Sftp => Credentials::none(),
+            Protocol::Sftp | Protocol::Ssh => Credentials::none(),
             Protocol::Ftp => {
                 Credentials::none().with_password(Secret::new(self.env("SANDBOX_PASSWORD")))
             }
@@ -323,6 +328,8 @@ fn read_env_file(path: &Path) -> HashMap<String, String> {
 pub enum Protocol {
     /// SFTP with the sandbox's client key and known_hosts.
     Sftp,
+    /// The same over `ssh://`: SFTP plus commands (the database helper runs `php`).
+    Ssh,
     /// Plain FTP with the account's password.
     Ftp,
 }
@@ -454,6 +461,47 @@ impl Sandbox {
             self.env("SANDBOX_LOCKED_IP"),
             self.env("SANDBOX_OTHER_LOCKED_IP"),
         ]
+    }
+
+    /// Whether `from` gets in: `/` and `/wp-login.php` answer 200 and, where the lockout only
+    /// shows on a login (`login`), a real login succeeds.
+    pub fn gets_in(&self, from: &str, login: bool) -> bool {
+        let pages = ["/", "/wp-login.php"]
+            .iter()
+            .all(|p| self.get_from(from, p).status == 200);
+        pages && (!login || is_logged_in(&self.login_from(from)))
+    }
+
+    /// Whether `from` comes to get in (`want` true) or to be refused (false) within a few
+    /// seconds: PHP may run stale code briefly after a rename.
+    pub fn comes_to(&self, from: &str, login: bool, want: bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(6);
+        loop {
+            if self.gets_in(from, login) == want {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// `wprescue unlock` from the locked address, journal in `state`, with `extra` (`--yes`,
+    /// `--dry-run`) and, with `login`, a real login as the admin.
+    pub fn unlock(&self, protocol: Protocol, state: &str, login: bool, extra: &str) -> Run {
+        let url = self.env("SANDBOX_HTTP_URL");
+        let locked = self.env("SANDBOX_LOCKED_IP");
+        let admin = self.env("SANDBOX_WP_ADMIN");
+        let mut args = vec!["unlock", "--url", &url, "--bind", &locked, extra];
+        if login {
+            args.extend(["--login", &admin]);
+        }
+        let env = [
+            ("WPRESCUE_STATE_DIR", state.to_owned()),
+            ("WPRESCUE_LOGIN_PASSWORD", self.env("SANDBOX_WP_PASSWORD")),
+        ];
+        self.wprescue_with_env(protocol, &args, &env)
     }
 
     /// [`Sandbox::login_from`] posted to `path` instead of `/wp-login.php`: the login page a

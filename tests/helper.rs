@@ -11,8 +11,8 @@ use wprescue::http::{HttpClient, HttpOptions};
 use wprescue::interrupt;
 use wprescue::site::helper::{Answer, Helper, HelperError, Mode, Op, Purpose, Row};
 use wprescue::transport::{
-    self, Capabilities, ConnectOptions, Credentials, Entry, Exec, Meta, RemotePath, RenameMode,
-    Result as TResult, SshConfig, Target, Transport, Upload, WriteMode,
+    Capabilities, Entry, Exec, Meta, RemotePath, RenameMode, Result as TResult, Transport, Upload,
+    WriteMode,
 };
 
 use crate::harness::{Counting, Protocol, Sandbox, contents};
@@ -28,25 +28,10 @@ const WHITELISTED: &str = "SELECT val FROM wp_wfconfig WHERE name = 'whitelisted
 /// `127.0.0.1` as Wordfence stores it: IPv4-mapped IPv6, 16 bytes.
 const LOCKED_IP_BINARY: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1];
 
-/// The account over `ssh://`: SFTP plus commands, as Exec mode needs.
-fn connect_ssh(sb: &Sandbox) -> Box<dyn Transport> {
-    let url = sb.target(Protocol::Sftp).replacen("sftp://", "ssh://", 1);
-    let options = ConnectOptions {
-        identity_files: vec![sb.env("SANDBOX_SSH_KEY").into()],
-        known_hosts: vec![sb.env("SANDBOX_SSH_KNOWN_HOSTS").into()],
-        use_agent: false,
-        progress: false,
-        ..ConnectOptions::default()
-    };
-    let target = Target::parse(&url, &SshConfig::default()).expect("an ssh:// target");
-    transport::connect(&target, &options, &mut Credentials::none())
-        .unwrap_or_else(|e| panic!("connect over ssh://: {e}"))
-}
-
 /// The transport each mode runs over: Exec over SSH, Http over plain FTP.
 fn connect(sb: &Sandbox, mode: Mode) -> Box<dyn Transport> {
     match mode {
-        Mode::Exec => connect_ssh(sb),
+        Mode::Exec => sb.connect(Protocol::Ssh),
         Mode::Http => sb.connect(Protocol::Ftp),
     }
 }
@@ -635,7 +620,7 @@ both_modes!(
 fn exec_mode_writes_nothing_under_the_docroot() {
     let sb = Sandbox::lock();
     sb.scenario("wordfence-block");
-    let mut t = connect_ssh(&sb);
+    let mut t = sb.connect(Protocol::Ssh);
     let helper = helper(&sb, t.as_mut(), Mode::Exec);
     let before = contents(&sb.docroot());
     let block = block_row(&helper, t.as_mut());

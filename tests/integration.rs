@@ -14,3 +14,4 @@ mod readme;
 mod scenarios;
 mod transport;
 mod unlock;
+mod whitelist;

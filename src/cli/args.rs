@@ -163,6 +163,10 @@ pub struct ApplyArgs {
     /// The plan file written by `wprescue plan -o FILE`.
     pub plan: PathBuf,
 
+    /// How to run the database helper, for a plan that changes rows (see unlock --help).
+    #[arg(long, value_enum, default_value_t, value_name = "HOW")]
+    pub helper: HelperChoice,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 

@@ -102,7 +102,9 @@ fn first_address(value: &str) -> Option<IpAddr> {
 /// This machine's own address towards the site: right when nothing translates addresses on
 /// the way.
 fn guess(url: &str, bind: Option<IpAddr>, why: String) -> CallerIp {
-    let ip = bind.or_else(|| local_address_towards(url)).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let ip = bind
+        .or_else(|| local_address_towards(url))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     CallerIp {
         ip,
         source: "this machine's own address towards the site (a guess)".into(),
@@ -123,7 +125,9 @@ fn local_address_towards(url: &str) -> Option<IpAddr> {
 fn host_and_port(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let has_port = match authority.rfind(']') {
         Some(bracket) => authority[bracket..].contains(':'),
         None => authority.contains(':'),
@@ -131,7 +135,11 @@ fn host_and_port(url: &str) -> Option<String> {
     if has_port {
         return Some(authority.to_owned());
     }
-    let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+    let port = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
     Some(format!("{authority}:{port}"))
 }
 
@@ -183,19 +191,35 @@ mod tests {
 
     #[test]
     fn proxy_headers_in_their_shapes() {
-        assert_eq!(first_address("198.51.100.7").unwrap().to_string(), "198.51.100.7");
         assert_eq!(
-            first_address("for=\"[2001:db8::1]:4711\";proto=https").unwrap().to_string(),
+            first_address("198.51.100.7").unwrap().to_string(),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            first_address("for=\"[2001:db8::1]:4711\";proto=https")
+                .unwrap()
+                .to_string(),
             "2001:db8::1"
         );
-        assert_eq!(first_address("for=192.0.2.60;by=203.0.113.43").unwrap().to_string(), "192.0.2.60");
+        assert_eq!(
+            first_address("for=192.0.2.60;by=203.0.113.43")
+                .unwrap()
+                .to_string(),
+            "192.0.2.60"
+        );
         assert_eq!(first_address("unknown"), None);
     }
 
     #[test]
     fn urls_give_host_and_port() {
-        assert_eq!(host_and_port("https://example.com/x").unwrap(), "example.com:443");
-        assert_eq!(host_and_port("http://127.0.0.10:18080").unwrap(), "127.0.0.10:18080");
+        assert_eq!(
+            host_and_port("https://example.com/x").unwrap(),
+            "example.com:443"
+        );
+        assert_eq!(
+            host_and_port("http://127.0.0.10:18080").unwrap(),
+            "127.0.0.10:18080"
+        );
         assert_eq!(host_and_port("http://[::1]/").unwrap(), "[::1]:80");
         assert_eq!(host_and_port("http://[::1]:8080/").unwrap(), "[::1]:8080");
         assert_eq!(host_and_port("example.com"), None);

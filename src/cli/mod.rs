@@ -39,7 +39,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Ctrl-C then lets a run finish its current change and remove any helper it uploaded.
     if let Err(e) = crate::interrupt::install() {
-        eprintln!("wprescue: cannot catch Ctrl-C ({e}); interrupting a run may leave a helper file behind until the next run removes it");
+        eprintln!(
+            "wprescue: cannot catch Ctrl-C ({e}); interrupting a run may leave a helper file behind until the next run removes it"
+        );
     }
     let result = match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, Color::stdout(cli.color)),

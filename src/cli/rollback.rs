@@ -47,7 +47,12 @@ pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<u8> {
     let helper = match &site {
         Some(site) => {
             sweep_helpers(t, &RemotePath::new(&site.wp_root)?, &out)?;
-            Some(site_helper(t, site.clone(), &HttpOptions::default(), args.helper)?)
+            Some(site_helper(
+                t,
+                site.clone(),
+                &HttpOptions::default(),
+                args.helper,
+            )?)
         }
         None => None,
     };

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::engine::{self, Access, Journal, Rung};
+use crate::engine::db::Database;
+use crate::engine::journal::SiteRef;
+use crate::engine::{self, Access, Journal, Rung, Step};
 use crate::playbook::{Playbook, Playbooks, Source};
 use crate::site::{site_url, survey};
 
@@ -13,8 +15,8 @@ use super::args::RunArgs;
 use super::color::Color;
 use super::diagnose::investigate_options;
 use super::output::{JsonChange, Out, Outcome, Recap, RunDocument};
-use super::recover::{Run, Verifier};
-use super::{connect, exit};
+use super::recover::{Run, Verifier, say_caller, site_helper, sweep_helpers};
+use super::{caller, connect, exit};
 
 /// Runs `run`; returns the exit status.
 pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
@@ -33,17 +35,50 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
     let mut transport = connect::open(&args.site.target, &args.site.connect)?;
     let t = transport.as_mut();
     let inventory = survey(t, &catalog, args.site.site.as_deref())?;
-    // Only http_check steps need the address; a site without one can still run the rest.
+    sweep_helpers(t, &inventory.root.path, &out)?;
+    // Only http_check and database steps need the address; a site without one can still run
+    // the rest.
     let url = site_url(args.site.url.as_deref(), &inventory).ok();
+    let site = url
+        .as_ref()
+        .zip(inventory.root.config.as_ref())
+        .map(|((url, _), config)| SiteRef {
+            wp_root: inventory.root.path.as_str().to_owned(),
+            wp_config: config.as_str().to_owned(),
+            url: url.clone(),
+        });
+    let helper = match &site {
+        Some(site) => Some(site_helper(
+            t,
+            site.clone(),
+            &options.http,
+            args.site.helper,
+        )?),
+        None => None,
+    };
+    let ip = match (&helper, &url) {
+        (Some(helper), Some((url, _))) if playbook.steps.iter().any(Step::needs_ip) => {
+            let found = caller::find(args.site.ip, helper, t, url, options.http.bind);
+            say_caller(&found, &out)?;
+            Some(found.ip)
+        }
+        _ => args.site.ip,
+    };
 
     let run_id = Journal::new_run_id();
-    let vars = playbook.vars(&inventory, &run_id, None);
+    let vars = playbook.vars(&inventory, &run_id, ip);
     let rung = Rung {
         playbook: &playbook.name,
         steps: &playbook.steps,
         vars: &vars,
     };
-    let plan = engine::plan(&mut Access::files(&mut *t), &[rung])?;
+    let db = helper.as_ref().map(|h| h as &dyn Database);
+    let mut access = Access {
+        files: &mut *t,
+        db,
+        web: None,
+    };
+    let plan = engine::plan(&mut access, &[rung])?;
     out.plan(&plan, args.diff)?;
     let mut document = RunDocument {
         version: 1,
@@ -84,7 +119,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
         target: &args.site.target,
         run_id: &run_id,
         wp_root: &vars.wp_root,
-        db: None,
+        db: db.zip(site),
         verifier,
         climb: false,
         out,

@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::engine::db::Database;
+use crate::engine::journal::SiteRef;
 use crate::engine::{
     self, Access, EngineError, Fingerprint, Journal, Planned, Rung, Vars, fingerprint,
 };
@@ -25,8 +27,8 @@ use super::args::{ApplyArgs, PlanArgs};
 use super::color::Color;
 use super::diagnose::{LOGIN_PASSWORD_ENV, summary};
 use super::output::{JsonChange, Out, Outcome, RunDocument};
-use super::recover::{Run, Session, Verifier};
-use super::unlock::plan_ladder;
+use super::recover::{Run, Session, Verifier, site_helper};
+use super::unlock::{LadderPlan, plan_ladder};
 use super::{connect, exit, secret_from_env_or_prompt};
 
 /// The version of the plan file's shape.
@@ -50,6 +52,10 @@ struct PlanFile {
     http_timeout: u64,
     /// The WordPress user to log in as when verifying; the password is asked again.
     login: Option<String>,
+    /// The caller's address the allow-list changes were planned for.
+    ip: Option<IpAddr>,
+    /// How the database was reached, when it was.
+    site: Option<SiteRef>,
     rungs: Vec<SavedRung>,
     fingerprints: Vec<Fingerprint>,
     changes: Vec<SavedChange>,
@@ -87,7 +93,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let (plan, rungs) = plan_ladder(&mut session, &run_id, &out)?;
+    let LadderPlan { plan, rungs, ip } = plan_ladder(&mut session, &run_id, &out)?;
     out.plan(&plan, true)?;
     if plan.is_empty() {
         out.line("nothing to change; no plan saved")?;
@@ -111,6 +117,8 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
         bind: session.options.http.bind,
         http_timeout: session.options.http.timeout.as_secs(),
         login: session.options.login.as_ref().map(|(user, _)| user.clone()),
+        ip,
+        site: session.site_ref(),
         rungs: rungs
             .iter()
             .map(|name| {
@@ -118,7 +126,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
                 SavedRung {
                     playbook: name.clone(),
                     yaml: yaml.to_owned(),
-                    plugin_folder: playbook.vars(inventory, &run_id, None).plugin_folder,
+                    plugin_folder: playbook.vars(inventory, &run_id, ip).plugin_folder,
                 }
             })
             .collect(),
@@ -172,7 +180,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
             run_id: saved.run_id.clone(),
             wp_root: wp_root.clone(),
             plugin_folder: rung.plugin_folder.clone(),
-            ip: None,
+            ip: saved.ip,
         });
     }
     let rungs: Vec<Rung<'_>> = saved
@@ -188,7 +196,23 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
             }
         })
         .collect();
-    let plan = engine::plan(&mut Access::files(&mut *t), &rungs)?;
+    let http = HttpOptions {
+        bind: saved.bind,
+        timeout: Duration::from_secs(saved.http_timeout),
+    };
+    let helper = match &saved.site {
+        Some(site) => Some(site_helper(t, site.clone(), &http, args.helper)?),
+        None => None,
+    };
+    let db = helper.as_ref().map(|h| h as &dyn Database);
+    let plan = engine::plan(
+        &mut Access {
+            files: &mut *t,
+            db,
+            web: None,
+        },
+        &rungs,
+    )?;
     let now: Vec<String> = saved_changes(&plan).into_iter().map(|c| c.digest).collect();
     let then: Vec<&String> = saved.changes.iter().map(|c| &c.digest).collect();
     if now.iter().collect::<Vec<_>>() != then {
@@ -214,10 +238,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
     let options = InvestigateOptions {
         site: None,
         url: Some(saved.url.clone()),
-        http: HttpOptions {
-            bind: saved.bind,
-            timeout: Duration::from_secs(saved.http_timeout),
-        },
+        http,
         login,
     };
     let verifier = Verifier {
@@ -231,7 +252,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
         target: &saved.target,
         run_id: &saved.run_id,
         wp_root: &wp_root,
-        db: None,
+        db: db.zip(saved.site.clone()),
         verifier: Some(verifier),
         climb: true,
         out,

@@ -2,6 +2,7 @@
 //! the ladder (see [`super::recover`]).
 
 use std::io::{IsTerminal, Write};
+use std::net::IpAddr;
 
 use anyhow::bail;
 
@@ -47,7 +48,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let (plan, rungs) = plan_ladder(&mut session, &run_id, &out)?;
+    let LadderPlan { plan, rungs, .. } = plan_ladder(&mut session, &run_id, &out)?;
     out.plan(&plan, true)?;
     document.changes = JsonChange::all(&plan);
     if plan.is_empty() {
@@ -107,12 +108,9 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
 }
 
 /// The playbooks answering the diagnosis (the ladder's rungs, least invasive first) and their
-/// plan against the live site, reading only. A plan with no change is not an error here.
-pub fn plan_ladder(
-    session: &mut Session,
-    run_id: &str,
-    out: &Out,
-) -> anyhow::Result<(Vec<Planned>, Vec<String>)> {
+/// plan against the live site, reading only. A rung that cannot be planned is skipped, with
+/// the reason. A plan with no change is not an error here.
+pub fn plan_ladder(session: &mut Session, run_id: &str, out: &Out) -> anyhow::Result<LadderPlan> {
     let chosen: Vec<String> = session
         .playbooks
         .answering(&session.report)
@@ -166,12 +164,22 @@ pub fn plan_ladder(
             out.color.warn("skipping rung")
         ))?;
     }
-    let names = chosen
+    let rungs = chosen
         .iter()
         .map(|p| p.name.clone())
         .filter(|name| !skipped.iter().any(|(s, _)| s == name))
         .collect();
-    Ok((plan, names))
+    Ok(LadderPlan { plan, rungs, ip })
+}
+
+/// The plan of the escalation ladder.
+pub struct LadderPlan {
+    /// Every change, rung after rung.
+    pub plan: Vec<Planned>,
+    /// The rungs (playbook names) that could be planned, least invasive first.
+    pub rungs: Vec<String>,
+    /// The caller's address the plan was made for, when a rung needed it.
+    pub ip: Option<IpAddr>,
 }
 
 fn confirm(count: usize) -> anyhow::Result<bool> {

@@ -82,7 +82,9 @@ impl Database for Helper {
             before: before.clone(),
             after: after.clone(),
         };
-        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+        self.call(t, &[op])
+            .map(drop)
+            .map_err(|e| from_helper(e, table))
     }
 
     fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
@@ -90,7 +92,9 @@ impl Database for Helper {
             table: table.to_owned(),
             rows: vec![row.clone()],
         };
-        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+        self.call(t, &[op])
+            .map(drop)
+            .map_err(|e| from_helper(e, table))
     }
 
     fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
@@ -98,7 +102,9 @@ impl Database for Helper {
             table: table.to_owned(),
             rows: vec![row.clone()],
         };
-        self.call(t, &[op]).map(drop).map_err(|e| from_helper(e, table))
+        self.call(t, &[op])
+            .map(drop)
+            .map_err(|e| from_helper(e, table))
     }
 }
 
