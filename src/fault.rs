@@ -4,7 +4,8 @@
 //!
 //! Only debug builds read `WPRESCUE_TEST_FAULT`; in a release build [`point`] does nothing.
 //! The variable holds `NAME:ACTION`, where `ACTION` is `abort` (die at once, as a crash or a
-//! `kill -9` would) or `pause` (sleep up to a minute, so the test can send a signal).
+//! `kill -9` would) or `pause` (wait up to a minute, or until Ctrl-C, so the test can send a
+//! signal).
 
 /// Marks a named point in the run; `name` is e.g. `applied:2` or `helper-uploaded`.
 pub fn point(name: &str) {
@@ -23,7 +24,12 @@ fn hit(name: &str, spec: Option<&str>) {
     eprintln!("wprescue: test fault at {name}: {action}");
     match action {
         "abort" => std::process::abort(),
-        "pause" => std::thread::sleep(std::time::Duration::from_secs(60)),
+        "pause" => {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !crate::interrupt::requested() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         _ => {}
     }
 }

@@ -185,45 +185,58 @@ impl Sandbox {
         args: &[&str],
         env: &[(&str, String)],
     ) -> Run {
+        let (args, env) = self.connecting(protocol, args, env);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.wprescue_plain(&args, &env)
+    }
+
+    /// `args` and `env` plus what connecting over `protocol` needs.
+    fn connecting<'e>(
+        &self,
+        protocol: Protocol,
+        args: &[&str],
+        env: &[(&'e str, String)],
+    ) -> (Vec<String>, Vec<(&'e str, String)>) {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let mut env = env.to_vec();
         match protocol {
-            Protocol::Sftp | Protocol::Ssh => {
-                let (key, known) = (
-                    self.env("SANDBOX_SSH_KEY"),
-                    self.env("SANDBOX_SSH_KNOWN_HOSTS"),
-                );
-                return self.wprescue_plain(
-                    &[args, &["--identity", &key, "--known-hosts", &known]].concat(),
-                    &env,
-                );
-            }
+            Protocol::Sftp | Protocol::Ssh => args.extend([
+                "--identity".to_owned(),
+                self.env("SANDBOX_SSH_KEY"),
+                "--known-hosts".to_owned(),
+                self.env("SANDBOX_SSH_KNOWN_HOSTS"),
+            ]),
             Protocol::Ftp => env.push(("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"))),
         }
-        self.wprescue_plain(args, &env)
+        (args, env)
     }
 
     /// The binary with exactly `args`, hermetically: a fresh `HOME`, none of the caller's
     /// agent, colour or `WPRESCUE_*` settings, only `env` added.
     pub fn wprescue_plain(&self, args: &[&str], env: &[(&str, String)]) -> Run {
         let home = tempfile::tempdir().expect("a temporary HOME");
-        let output = Command::new(env!("CARGO_BIN_EXE_wprescue"))
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .args(args)
+        let output = hermetic(home.path(), args, env)
             .output()
             .expect("wprescue runs");
-        // Killed by a signal (the fault hook aborts): 128 + the signal, as a shell reports it.
-        let status = output.status.code().unwrap_or_else(|| {
-            use std::os::unix::process::ExitStatusExt;
-            128 + output.status.signal().unwrap_or(0)
-        });
-        Run {
-            status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::of(output)
+    }
+
+    /// Starts the binary as [`Sandbox::wprescue_connecting`] runs it, without waiting, with
+    /// its output captured: for tests that signal it. `home` must outlive the process.
+    pub fn spawn_wprescue(
+        &self,
+        protocol: Protocol,
+        args: &[&str],
+        env: &[(&str, String)],
+        home: &Path,
+    ) -> std::process::Child {
+        let (args, env) = self.connecting(protocol, args, env);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hermetic(home, &args, &env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("wprescue starts")
     }
 
     /// The target URL for `protocol`: the hosting account's home, as a user would give it.
@@ -334,6 +347,18 @@ pub enum Protocol {
     Ftp,
 }
 
+/// The binary with `args` and only `env` (plus `HOME` and `PATH`).
+fn hermetic(home: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wprescue"));
+    command
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(args);
+    command
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Run {
@@ -343,6 +368,22 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+}
+
+impl Run {
+    /// A finished process's status and output. Killed by a signal (the fault hook aborts):
+    /// 128 + the signal, as a shell reports it.
+    pub fn of(output: std::process::Output) -> Run {
+        let status = output.status.code().unwrap_or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            128 + output.status.signal().unwrap_or(0)
+        });
+        Run {
+            status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
 
 /// Counts calls on the way to a real transport: every call is one round trip or more.
@@ -461,6 +502,15 @@ impl Sandbox {
             self.env("SANDBOX_LOCKED_IP"),
             self.env("SANDBOX_OTHER_LOCKED_IP"),
         ]
+    }
+
+    /// Names in the docroot that a database helper would leave behind.
+    pub fn helper_leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(self.docroot())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("wprescue-"))
+            .collect()
     }
 
     /// Whether `from` gets in: `/` and `/wp-login.php` answer 200 and, where the lockout only

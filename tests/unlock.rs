@@ -12,6 +12,10 @@ use crate::harness::{Counting, Protocol, Sandbox, contents};
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 
+/// Limit Login Attempts Reloaded's options, as `mariadb -B` prints them.
+const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM wp_options \
+                          WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
+
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
 const SCENARIOS: [(&str, bool); 10] = [
     ("wordfence-block", false),
@@ -281,6 +285,7 @@ fn a_fix_that_does_not_let_the_admin_in_is_rolled_back() {
     let sb = Sandbox::lock();
     sb.scenario("llar-lockout");
     let before = contents(&sb.docroot());
+    let options = sb.sql(LLAR_STATE);
     let state = tempfile::tempdir().unwrap();
     let url = sb.env("SANDBOX_HTTP_URL");
     let locked = sb.env("SANDBOX_LOCKED_IP");
@@ -303,13 +308,24 @@ fn a_fix_that_does_not_let_the_admin_in_is_rolled_back() {
             .contains("not unlocked: the site still refuses; rolling back"),
         "{run:?}"
     );
+    // Both rungs were tried (the allow-list, then the rename), and both undone.
     assert!(
-        run.stdout.contains("rolled back: 1 change(s) undone"),
+        run.stdout
+            .contains("applied limit-login-attempts-reloaded-allowlist")
+            && run
+                .stdout
+                .contains("applied limit-login-attempts-reloaded (")
+            && run.stdout.contains("rolled back: 5 change(s) undone"),
         "{run:?}"
     );
     assert!(
         contents(&sb.docroot()) == before,
         "not byte-identical after the automatic rollback"
+    );
+    assert_eq!(sb.sql(LLAR_STATE), options, "options not restored exactly");
+    assert!(
+        sb.helper_leftovers().is_empty(),
+        "the helper outlived a failed run"
     );
     assert!(!run.stdout.contains("not-the-password") && !run.stderr.contains("not-the-password"));
     sb.reset();

@@ -4,6 +4,8 @@
 //! stays active and still refuses another locked address; the helper leaves nothing behind;
 //! rollback puts options, rows and files back exactly.
 
+use std::time::{Duration, Instant};
+
 use crate::harness::{Protocol, Sandbox, contents};
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Ssh, Protocol::Ftp];
@@ -73,15 +75,6 @@ const CASES: [Case; 6] = [
     },
 ];
 
-/// Names in the docroot that a helper would leave.
-fn helper_leftovers(sb: &Sandbox) -> Vec<String> {
-    std::fs::read_dir(sb.docroot())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("wprescue-"))
-        .collect()
-}
-
 #[test]
 fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
     let sb = Sandbox::lock();
@@ -120,9 +113,9 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
                 "{what}: the other locked address got in too"
             );
             assert!(
-                helper_leftovers(&sb).is_empty(),
+                sb.helper_leftovers().is_empty(),
                 "{what}: {:?}",
-                helper_leftovers(&sb)
+                sb.helper_leftovers()
             );
             assert_ne!(
                 sb.sql(case.state),
@@ -146,8 +139,81 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
                 sb.comes_to(&locked, case.login, false),
                 "{what}: the lockout is back"
             );
-            assert!(helper_leftovers(&sb).is_empty(), "{what}: after rollback");
+            assert!(sb.helper_leftovers().is_empty(), "{what}: after rollback");
         }
     }
+    sb.reset();
+}
+
+/// Starts `unlock --yes` on solid-lockout over FTP, paused by the fault hook right after its
+/// first helper upload; returns once the helper is on the server.
+fn paused_unlock(sb: &Sandbox, state: &str, home: &std::path::Path) -> std::process::Child {
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let env = [
+        ("WPRESCUE_STATE_DIR", state.to_owned()),
+        ("WPRESCUE_TEST_FAULT", "helper-uploaded:pause".to_owned()),
+    ];
+    let target = sb.target(Protocol::Ftp);
+    let args = ["unlock", &target, "--url", &url, "--bind", &locked, "--yes"];
+    let child = sb.spawn_wprescue(Protocol::Ftp, &args, &env, home);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.helper_leftovers().is_empty() {
+        assert!(Instant::now() < deadline, "the helper never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn ctrl_c_while_the_helper_is_on_the_server_removes_it_and_changes_nothing() {
+    let sb = Sandbox::lock();
+    let state = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    sb.scenario("solid-lockout");
+    let files = contents(&sb.docroot());
+    let rows = sb.sql(CASES[1].state);
+    let child = paused_unlock(&sb, state.path().to_str().unwrap(), home.path());
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = crate::harness::Run::of(child.wait_with_output().unwrap());
+    assert_eq!(run.status, 130, "{run:?}");
+    assert!(run.stderr.contains("interrupted"), "{run:?}");
+    assert!(
+        sb.helper_leftovers().is_empty(),
+        "{:?}",
+        sb.helper_leftovers()
+    );
+    assert_eq!(sb.sql(CASES[1].state), rows);
+    assert!(
+        contents(&sb.docroot()) == files,
+        "the interrupted run changed files"
+    );
+    sb.reset();
+}
+
+#[test]
+fn a_helper_left_by_a_killed_run_is_removed_by_the_next_one() {
+    let sb = Sandbox::lock();
+    let state = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    sb.scenario("solid-lockout");
+    let mut child = paused_unlock(&sb, state.path().to_str().unwrap(), home.path());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(sb.helper_leftovers().len(), 1, "kill -9 cleans nothing up");
+
+    let env = [(
+        "WPRESCUE_STATE_DIR",
+        state.path().to_str().unwrap().to_owned(),
+    )];
+    let url = sb.env("SANDBOX_HTTP_URL");
+    let dry = sb.wprescue_with_env(Protocol::Ftp, &["unlock", "--url", &url, "--dry-run"], &env);
+    assert_eq!(dry.status, 2, "{dry:?}");
+    assert!(dry.stdout.contains("removed 1 helper folder(s)"), "{dry:?}");
+    assert!(sb.helper_leftovers().is_empty());
     sb.reset();
 }

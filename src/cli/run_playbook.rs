@@ -79,6 +79,9 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
         web: None,
     };
     let plan = engine::plan(&mut access, &[rung])?;
+    if crate::interrupt::requested() {
+        bail!("interrupted while planning: nothing was changed");
+    }
     out.plan(&plan, args.diff)?;
     let mut document = RunDocument {
         version: 1,

@@ -164,6 +164,9 @@ pub fn plan_ladder(session: &mut Session, run_id: &str, out: &Out) -> anyhow::Re
             out.color.warn("skipping rung")
         ))?;
     }
+    if crate::interrupt::requested() {
+        bail!("interrupted while planning: nothing was changed");
+    }
     let rungs = chosen
         .iter()
         .map(|p| p.name.clone())

@@ -820,6 +820,27 @@ mod tests {
     }
 
     #[test]
+    fn llar_cloud_mode_is_pointed_out() {
+        let db = db(&[("options", vec![option("limit_login_active_app", b"custom")])]);
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let step = step("warn_if: {option: limit_login_active_app, equals: custom, say: cloud}");
+        let changes = step.plan(&mut View::new(&mut access), &vars()).unwrap();
+        assert_eq!(changes, [Change::Note("cloud".into())]);
+        let local = step("warn_if: {option: limit_login_active_app, equals: local, say: x}");
+        assert!(
+            local
+                .plan(&mut View::new(&mut access), &vars())
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn malformed_places_and_values_are_named() {
         let db = db(&[(
             "options",

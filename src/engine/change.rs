@@ -44,6 +44,9 @@ pub enum Change {
     /// One database row inserted (`before` is `None`), changed, or deleted (`after` is
     /// `None`).
     Row(RowChange),
+    /// Something the user must know about the plan (a `warn_if` step that matched); changes
+    /// nothing.
+    Note(String),
 }
 
 /// A change to one database row, found again by `key` (a column and its value).
@@ -84,6 +87,7 @@ impl Change {
             Change::Write { path, .. } => format!("edit {}", path.as_str()),
             Change::Backup { path, .. } => format!("back up {} into the journal", path.as_str()),
             Change::Check(check) => check.describe(),
+            Change::Note(text) => format!("note: {text}"),
             Change::Row(row) => {
                 let verb = match (&row.before, &row.after) {
                     (None, _) => "insert into",
@@ -120,6 +124,7 @@ impl Change {
                 format!("backup\0{}\0{}", path.as_str(), hash(Some(bytes)))
             }
             Change::Check(check) => format!("check\0{}", check.describe()),
+            Change::Note(text) => format!("note\0{text}"),
             Change::Row(row) => format!(
                 "row\0{}\0{}\0{}",
                 row.table,
@@ -143,7 +148,7 @@ impl Change {
         match self {
             Change::Write { before, .. } => before.as_deref(),
             Change::Backup { bytes, .. } => Some(bytes),
-            Change::Rename { .. } | Change::Check(_) | Change::Row(_) => None,
+            Change::Rename { .. } | Change::Check(_) | Change::Row(_) | Change::Note(_) => None,
         }
     }
 
@@ -303,7 +308,7 @@ impl Recorded {
                 path: path.as_str().to_owned(),
                 sha256: sha256_hex(bytes),
             },
-            Change::Check(_) => return None,
+            Change::Check(_) | Change::Note(_) => return None,
             Change::Row(row) => Recorded::Row {
                 table: row.table.clone(),
                 key: (row.key.0.clone(), BASE64.encode(&row.key.1)),

@@ -49,7 +49,7 @@ pub fn take(t: &mut dyn Transport, changes: &[Change]) -> Result<Vec<Fingerprint
             Change::Rename { from, to } => vec![from, to],
             Change::Write { path, .. } | Change::Backup { path, .. } => vec![path],
             // Rows are compared by value when a saved plan is applied (see `Change::digest`).
-            Change::Check(_) | Change::Row(_) => vec![],
+            Change::Check(_) | Change::Row(_) | Change::Note(_) => vec![],
         };
         for path in touched {
             if !paths.contains(&path) {

@@ -206,8 +206,9 @@ pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Ladder
         let checkpoint = view.checkpoint();
         match plan_rung(&mut view, rung) {
             Ok(changes) => planned.extend(changes),
-            // A failing connection is not a rung's problem: stop.
+            // A failing connection, or Ctrl-C, is not a rung's problem: stop.
             Err(e @ EngineError::Transport(_)) => return Err(e),
+            Err(e) if crate::interrupt::requested() => return Err(e),
             Err(e) => {
                 view.restore(checkpoint);
                 skipped.push((rung.playbook.to_owned(), e));

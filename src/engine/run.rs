@@ -51,9 +51,13 @@ pub fn apply(
 ) -> Result<usize, EngineError> {
     let mut altered = 0;
     for change in changes {
-        if let Change::Check(check) = change {
-            check.run(access.web.ok_or(EngineError::NoWeb)?)?;
-            continue;
+        match change {
+            Change::Check(check) => {
+                check.run(access.web.ok_or(EngineError::NoWeb)?)?;
+                continue;
+            }
+            Change::Note(_) => continue,
+            _ => {}
         }
         let db = match change {
             Change::Row(_) => Some(access.db()?),
@@ -79,7 +83,7 @@ pub fn apply(
                 t.write_bytes(path, after, mode)?;
             }
             Change::Row(row) => apply_row(t, db.expect("looked up above"), row)?,
-            Change::Backup { .. } | Change::Check(_) => {}
+            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
         }
         journal.done(seq)?;
         altered += usize::from(change.mutates());
@@ -120,7 +124,7 @@ fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), 
             }
         }
         // Row changes are compare-and-swap: the database itself refuses a stale one.
-        Change::Check(_) | Change::Row(_) => {}
+        Change::Check(_) | Change::Row(_) | Change::Note(_) => {}
     }
     Ok(())
 }

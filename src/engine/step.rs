@@ -95,6 +95,16 @@ pub enum Step {
     WhitelistIp(WhitelistIp),
     /// Remove the caller's address from a plugin's lockout list, or delete its lockout rows.
     ClearLockouts(ClearLockouts),
+    /// Tell the user something when a WordPress option has a value (LLAR's cloud mode, in
+    /// which local edits change nothing); changes nothing.
+    WarnIf {
+        /// The option.
+        option: String,
+        /// The value that calls for the warning.
+        equals: String,
+        /// What to say.
+        say: String,
+    },
 }
 
 /// Values substituted into step paths and contents.
@@ -294,7 +304,7 @@ impl<'a> View<'a> {
                 }
                 rows.extend(row.after.clone());
             }
-            Change::Backup { .. } | Change::Check(_) => {}
+            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
         }
     }
 }
@@ -423,6 +433,20 @@ impl Step {
                 path: vars.expand(&check.path)?,
                 ..check.clone()
             }),
+            Step::WarnIf {
+                option,
+                equals,
+                say,
+            } => {
+                let rows = view.rows("options", "option_name", option.as_bytes())?;
+                let matches = rows
+                    .iter()
+                    .any(|row| super::db::cell(row, "option_value") == Some(equals.as_bytes()));
+                if !matches {
+                    return Ok(None);
+                }
+                Change::Note(say.clone())
+            }
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => return Ok(None),
         };
         Ok(Some(change))
