@@ -828,8 +828,8 @@ mod tests {
             db: Some(&db),
             web: None,
         };
-        let step = step("warn_if: {option: limit_login_active_app, equals: custom, say: cloud}");
-        let changes = step.plan(&mut View::new(&mut access), &vars()).unwrap();
+        let cloud = step("warn_if: {option: limit_login_active_app, equals: custom, say: cloud}");
+        let changes = cloud.plan(&mut View::new(&mut access), &vars()).unwrap();
         assert_eq!(changes, [Change::Note("cloud".into())]);
         let local = step("warn_if: {option: limit_login_active_app, equals: local, say: x}");
         assert!(
