@@ -187,11 +187,41 @@ impl Change {
 }
 
 fn unified(name: &str, old: &str, new: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
+    let (old, new) = (readable(old), readable(new));
+    similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string()
+}
+
+/// Lines longer than this are cut for display.
+const LONG_LINE: usize = 160;
+
+/// `text` with its very long lines (a PHP-serialized array on one line, as options and
+/// Wordfence's firewall file hold them) cut after each `;` and `{` and before each `}`, so a
+/// diff points at the entry that changed rather than at kilobytes of one line. For display
+/// only: what is written is the real bytes.
+fn readable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.len() <= LONG_LINE {
+            out.push_str(line);
+            continue;
+        }
+        let body = line.trim_end_matches('\n');
+        let mut chars = body.chars().peekable();
+        while let Some(c) = chars.next() {
+            out.push(c);
+            if matches!(c, ';' | '{') || chars.peek() == Some(&'}') {
+                out.push('\n');
+            }
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A value as text: itself when it is printable UTF-8, else `0x` and hex (binary IPs).
@@ -359,6 +389,26 @@ mod tests {
             diff.contains("-admin:[redacted]") && !diff.contains("$2y$"),
             "{diff}"
         );
+    }
+
+    #[test]
+    fn long_serialized_lines_are_diffed_entry_by_entry() {
+        let pad = "x".repeat(200);
+        let old = format!("a:2:{{s:4:\"list\";s:0:\"\";s:3:\"pad\";s:200:\"{pad}\";}}");
+        let new = old.replace("s:0:\"\"", "s:9:\"127.0.0.1\"");
+        let path = RemotePath::new("f").unwrap();
+        let diff = Change::write(path, Some(old.into_bytes()), new.into_bytes())
+            .diff()
+            .unwrap();
+        assert!(
+            diff.contains("\n-s:0:\"\";\n+s:9:\"127.0.0.1\";\n"),
+            "{diff}"
+        );
+        assert!(
+            !diff.contains("-a:2:{"),
+            "unchanged entries are context: {diff}"
+        );
+        assert_eq!(readable("short;line\n"), "short;line\n");
     }
 
     #[test]
