@@ -87,6 +87,17 @@ impl Response {
     }
 }
 
+/// A response with `status` and `body`, for unit tests that judge answers.
+#[cfg(test)]
+pub(crate) fn sample_response(status: u16, body: &str) -> Response {
+    Response {
+        url: "http://x/".into(),
+        status,
+        headers: vec![],
+        body: body.into(),
+    }
+}
+
 // Bodies hold whole pages; a status line and size read better in test failures and logs.
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -200,10 +200,7 @@ fn delete_then_insert_restores_rows_identically(mode: Mode) {
             .unwrap(),
         ["wfblocks7", "wfconfig"]
     );
-    let (blocks, options) = (
-        sb.sql(BLOCKS),
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-    );
+    let (blocks, options) = (sb.sql(BLOCKS), sb.sql(ALL_OPTIONS));
     let block = block_row(&helper, t.as_mut());
     assert_eq!(value(&block, "IP"), Some(&LOCKED_IP_BINARY[..]));
     assert_eq!(value(&block, "parameters"), None, "NULL comes back as None");
@@ -229,10 +226,7 @@ fn delete_then_insert_restores_rows_identically(mode: Mode) {
         [Answer::Done { rows: 1 }, Answer::Done { rows: 1 }]
     );
     assert_eq!(sb.sql(BLOCKS), "");
-    assert_ne!(
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-        options
-    );
+    assert_ne!(sb.sql(ALL_OPTIONS), options);
 
     let inserted = helper
         .call(
@@ -254,10 +248,7 @@ fn delete_then_insert_restores_rows_identically(mode: Mode) {
         [Answer::Done { rows: 1 }, Answer::Done { rows: 1 }]
     );
     assert_eq!(sb.sql(BLOCKS), blocks);
-    assert_eq!(
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-        options
-    );
+    assert_eq!(sb.sql(ALL_OPTIONS), options);
 }
 
 fn a_stale_op_rolls_back_the_whole_request(mode: Mode) {
@@ -320,7 +311,7 @@ fn unknown_names_are_refused(mode: Mode) {
     sb.reset();
     let mut t = connect(&sb, mode);
     let helper = helper(&sb, t.as_mut(), mode);
-    let options = sb.sql("SELECT * FROM wp_options ORDER BY option_id");
+    let options = sb.sql(ALL_OPTIONS);
     let select = |table: &str, column: &str| Op::Select {
         table: table.into(),
         column: column.into(),
@@ -377,10 +368,7 @@ fn unknown_names_are_refused(mode: Mode) {
             other => panic!("{:?}: {other:?}", ops[1]),
         }
     }
-    assert_eq!(
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-        options
-    );
+    assert_eq!(sb.sql(ALL_OPTIONS), options);
     assert_eq!(sb.sql("SELECT COUNT(*) FROM wp_users"), "1");
 }
 
@@ -511,7 +499,7 @@ fn ctrl_c_finishes_the_request_then_stops(mode: Mode) {
     let mut t = connect(&sb, mode);
     let helper = helper(&sb, t.as_mut(), mode);
     let blogname = option(&helper, t.as_mut(), "blogname");
-    let before = sb.sql("SELECT * FROM wp_options ORDER BY option_id");
+    let before = sb.sql(ALL_OPTIONS);
     let _clear = ClearInterrupt;
     let update = Op::Update {
         table: "options".into(),
@@ -532,10 +520,7 @@ fn ctrl_c_finishes_the_request_then_stops(mode: Mode) {
         Mode::Exec => assert_eq!(blogname, "interrupted"),
         // Ctrl-C came during the upload: the request was never sent.
         Mode::Http => {
-            assert_eq!(
-                sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-                before
-            )
+            assert_eq!(sb.sql(ALL_OPTIONS), before)
         }
     }
     // Once interrupted, a run makes no further calls.
@@ -698,6 +683,19 @@ fn http_helper_is_gone_after_success_failure_and_a_block() {
     assert!(helper_files(&sb).is_empty(), "after a blocked request");
 }
 
+/// Every option row, as `mariadb -B` prints them.
+const ALL_OPTIONS: &str = "SELECT * FROM wp_options ORDER BY option_id";
+
+/// A reset sandbox, reached over FTP with an Http-mode helper, and a request body that
+/// would change the database if a helper ran it.
+fn attack(sb: &Sandbox) -> (Box<dyn Transport>, Helper, Vec<u8>) {
+    sb.reset();
+    let mut t = sb.connect(Protocol::Ftp);
+    let helper = helper(sb, t.as_mut(), Mode::Http);
+    let body = harmful_request(&helper, t.as_mut());
+    (t, helper, body)
+}
+
 /// A body that would change the database if the helper ran it.
 fn harmful_request(helper: &Helper, t: &mut dyn Transport) -> Vec<u8> {
     let blogname = option(helper, t, "blogname");
@@ -721,11 +719,8 @@ fn harmful_request(helper: &Helper, t: &mut dyn Transport) -> Vec<u8> {
 #[test]
 fn http_helper_refuses_requests_without_its_token() {
     let sb = Sandbox::lock();
-    sb.reset();
-    let mut t = sb.connect(Protocol::Ftp);
-    let helper = helper(&sb, t.as_mut(), Mode::Http);
-    let body = harmful_request(&helper, t.as_mut());
-    let options = sb.sql("SELECT * FROM wp_options ORDER BY option_id");
+    let (mut t, helper, body) = attack(&sb);
+    let options = sb.sql(ALL_OPTIONS);
     let client = HttpClient::new(&http_from(&sb.env("SANDBOX_FREE_IP")));
     let wrong = "0".repeat(64);
     let attempts: [(&str, &[(&str, &str)]); 3] = [
@@ -749,20 +744,14 @@ fn http_helper_refuses_requests_without_its_token() {
         assert!(!local(&sb, uploaded.path()).exists(), "{what}");
         uploaded.remove(t.as_mut()).unwrap();
     }
-    assert_eq!(
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-        options
-    );
+    assert_eq!(sb.sql(ALL_OPTIONS), options);
 }
 
 #[test]
 fn http_helper_refuses_once_expired_and_deletes_itself() {
     let sb = Sandbox::lock();
-    sb.reset();
-    let mut t = sb.connect(Protocol::Ftp);
-    let helper = helper(&sb, t.as_mut(), Mode::Http);
-    let body = harmful_request(&helper, t.as_mut());
-    let options = sb.sql("SELECT * FROM wp_options ORDER BY option_id");
+    let (mut t, helper, body) = attack(&sb);
+    let options = sb.sql(ALL_OPTIONS);
     let uploaded = helper.upload(t.as_mut(), Purpose::Ops).unwrap();
     // Uploaded six minutes ago, as the server's clock sees it: past its 300 s.
     let file = std::fs::File::options()
@@ -775,10 +764,7 @@ fn http_helper_refuses_once_expired_and_deletes_itself() {
     assert_eq!(response.status, 410, "{response:?}");
     assert_eq!(response.body, "wprescue helper: expired\n");
     assert!(!local(&sb, uploaded.path()).exists());
-    assert_eq!(
-        sb.sql("SELECT * FROM wp_options ORDER BY option_id"),
-        options
-    );
+    assert_eq!(sb.sql(ALL_OPTIONS), options);
     uploaded.remove(t.as_mut()).unwrap();
 
     // Just uploaded, the same request with the token is answered.

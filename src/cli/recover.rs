@@ -23,7 +23,7 @@ use crate::transport::{RemotePath, Transport};
 use super::args::{HelperChoice, SiteArgs};
 use super::caller;
 use super::connect;
-use super::diagnose::investigate_options;
+use super::diagnose::{investigate_options, summary};
 use super::output::{Out, Outcome, Recap};
 
 /// How long verification keeps asking: PHP may run a renamed file from opcache for ~2 s.
@@ -78,6 +78,17 @@ impl Session {
             )?);
         }
         Ok(session)
+    }
+
+    /// Prints the diagnosed cause, one line.
+    pub fn say_cause(&self, out: &Out) -> std::io::Result<()> {
+        let cause = &self.report.diagnosis.cause;
+        out.line(format_args!(
+            "{} {}: {}",
+            out.color.label("cause"),
+            cause.code(),
+            summary(cause, &self.catalog)
+        ))
     }
 
     /// How a fresh process reaches this site's database again (for the journal).

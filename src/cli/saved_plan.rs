@@ -25,7 +25,7 @@ use crate::transport::RemotePath;
 
 use super::args::{ApplyArgs, PlanArgs};
 use super::color::Color;
-use super::diagnose::{LOGIN_PASSWORD_ENV, summary};
+use super::diagnose::LOGIN_PASSWORD_ENV;
 use super::output::{JsonChange, Out, Outcome, RunDocument};
 use super::recover::{Run, Session, Verifier, site_helper};
 use super::unlock::{LadderPlan, plan_ladder};
@@ -82,12 +82,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
     let out = Out { json: false, color };
     let mut session = Session::open(&args.site, &out)?;
     let cause = session.report.diagnosis.cause.clone();
-    out.line(format_args!(
-        "{} {}: {}",
-        color.label("cause"),
-        cause.code(),
-        summary(&cause, &session.catalog)
-    ))?;
+    session.say_cause(&out)?;
     if !cause.is_lockout() {
         out.line("nothing to unlock; no plan saved")?;
         return Ok(exit::OK);

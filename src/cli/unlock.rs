@@ -12,7 +12,6 @@ use crate::playbook::Playbook;
 
 use super::args::UnlockArgs;
 use super::color::Color;
-use super::diagnose::summary;
 use super::exit;
 use super::output::{JsonChange, Out, Outcome, Recap, RunDocument};
 use super::recover::{Run, Session, Verifier};
@@ -25,12 +24,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
     };
     let mut session = Session::open(&args.site, &out)?;
     let cause = session.report.diagnosis.cause.clone();
-    out.line(format_args!(
-        "{} {}: {}",
-        color.label("cause"),
-        cause.code(),
-        summary(&cause, &session.catalog)
-    ))?;
+    session.say_cause(&out)?;
     let mut document = RunDocument {
         version: 1,
         command: "unlock",

@@ -93,14 +93,7 @@ impl HttpCheck {
 mod tests {
     use super::*;
 
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            url: "http://x/".into(),
-            status,
-            headers: vec![],
-            body: body.into(),
-        }
-    }
+    use crate::http::sample_response as response;
 
     #[test]
     fn every_expectation_must_hold() {

@@ -77,14 +77,13 @@ impl Database for Helper {
         before: &Row,
         after: &Row,
     ) -> Result<(), EngineError> {
+        let (before, after) = (before.clone(), after.clone());
         let op = Op::Update {
             table: table.to_owned(),
-            before: before.clone(),
-            after: after.clone(),
+            before,
+            after,
         };
-        self.call(t, &[op])
-            .map(drop)
-            .map_err(|e| from_helper(e, table))
+        one_change(self, t, table, op)
     }
 
     fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
@@ -92,9 +91,7 @@ impl Database for Helper {
             table: table.to_owned(),
             rows: vec![row.clone()],
         };
-        self.call(t, &[op])
-            .map(drop)
-            .map_err(|e| from_helper(e, table))
+        one_change(self, t, table, op)
     }
 
     fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
@@ -102,10 +99,21 @@ impl Database for Helper {
             table: table.to_owned(),
             rows: vec![row.clone()],
         };
-        self.call(t, &[op])
-            .map(drop)
-            .map_err(|e| from_helper(e, table))
+        one_change(self, t, table, op)
     }
+}
+
+/// Runs one changing op on `table`, in a request of its own.
+fn one_change(
+    helper: &Helper,
+    t: &mut dyn Transport,
+    table: &str,
+    op: Op,
+) -> Result<(), EngineError> {
+    helper
+        .call(t, &[op])
+        .map(drop)
+        .map_err(|e| from_helper(e, table))
 }
 
 /// A row that is no longer as planned is a stale plan, like a file that changed.

@@ -154,14 +154,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn response(status: u16, body: &str) -> Response {
-        Response {
-            url: "http://x/".into(),
-            status,
-            headers: vec![],
-            body: body.into(),
-        }
-    }
+    use crate::http::sample_response as response;
 
     #[test]
     fn block_pages_need_status_and_text() {
