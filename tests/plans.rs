@@ -272,3 +272,61 @@ fn unlock_json_is_one_document_on_stdout() {
     );
     sb.reset();
 }
+
+#[test]
+fn a_saved_plan_of_database_changes_is_refused_once_a_row_changed() {
+    let sb = Sandbox::lock();
+    sb.scenario("llar-lockout");
+    let (url, locked, admin) = (
+        sb.env("SANDBOX_HTTP_URL"),
+        sb.env("SANDBOX_LOCKED_IP"),
+        sb.env("SANDBOX_WP_ADMIN"),
+    );
+    let options = "SELECT option_name, HEX(option_value) FROM wp_options \
+                   WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
+    let state = tempfile::tempdir().unwrap();
+    let mut env = state_env(&state);
+    env.push(("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD")));
+    let file = state.path().join("llar.plan");
+    let file = file.to_str().unwrap();
+    let plan_args = [
+        "plan", "--url", &url, "--bind", &locked, "--login", &admin, "-o", file,
+    ];
+
+    let plan = sb.wprescue_with_env(Protocol::Ftp, &plan_args, &env);
+    assert_eq!(plan.status, 2, "{plan:?}");
+    let saved = std::fs::read_to_string(file).unwrap();
+    assert!(saved.contains(&format!("\"ip\": \"{locked}\"")), "{saved}");
+
+    // Another failed login from the other address changes a counter the plan rewrites.
+    sb.sql(
+        "UPDATE wp_options SET option_value = REPLACE(option_value, 'i:4;', 'i:5;') \
+         WHERE option_name = 'limit_login_retries'",
+    );
+    let before = sb.sql(options);
+    let stale = sb.wprescue_connecting(Protocol::Ftp, &["apply", file], &env);
+    assert_eq!(stale.status, 1, "{stale:?}");
+    assert!(
+        stale.stderr.contains("the plan is stale")
+            && stale.stderr.contains("other changes than the saved plan"),
+        "{stale:?}"
+    );
+    assert_eq!(sb.sql(options), before, "a stale plan changed rows");
+
+    let plan = sb.wprescue_with_env(Protocol::Ftp, &plan_args, &env);
+    assert_eq!(plan.status, 2, "{plan:?}");
+    let apply = sb.wprescue_connecting(Protocol::Ftp, &["apply", file], &env);
+    assert_eq!(apply.status, 0, "{apply:?}");
+    assert!(
+        sb.comes_to(&locked, true, true),
+        "still locked out after apply"
+    );
+    let back = sb.wprescue_with_env(Protocol::Ftp, &["rollback"], &env);
+    assert_eq!(back.status, 0, "{back:?}");
+    assert_eq!(
+        sb.sql(options),
+        before,
+        "rollback did not restore the rows exactly"
+    );
+    sb.reset();
+}

@@ -153,6 +153,8 @@ pub struct RunDocument {
     pub origin: String,
     /// The diagnosed cause code, when there was a diagnosis.
     pub cause: Option<String>,
+    /// The caller's address the plan was made for, when a step needed it.
+    pub caller: Option<std::net::IpAddr>,
     /// The run's id, when changes were made (for `rollback --run`).
     pub run_id: Option<String>,
     /// Every planned change.

@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
         command: "run",
         origin: t.origin().to_owned(),
         cause: None,
+        caller: ip,
         run_id: None,
         changes: JsonChange::all(&plan),
         outcome: Outcome::Planned,

@@ -259,6 +259,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
         command: "apply",
         origin: saved.origin.clone(),
         cause: Some(saved.cause.clone()),
+        caller: saved.ip,
         run_id: Some(saved.run_id.clone()),
         changes: JsonChange::all(&plan),
         outcome,

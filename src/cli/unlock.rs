@@ -30,6 +30,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         command: "unlock",
         origin: session.report.origin.clone(),
         cause: Some(cause.code().to_owned()),
+        caller: None,
         run_id: None,
         changes: Vec::new(),
         outcome: Outcome::NothingToDo,
@@ -42,7 +43,8 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let LadderPlan { plan, rungs, .. } = plan_ladder(&mut session, &run_id, &out)?;
+    let LadderPlan { plan, rungs, ip } = plan_ladder(&mut session, &run_id, &out)?;
+    document.caller = ip;
     out.plan(&plan, true)?;
     document.changes = JsonChange::all(&plan);
     if plan.is_empty() {

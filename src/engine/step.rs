@@ -181,6 +181,9 @@ pub struct View<'a> {
     overlay: HashMap<RemotePath, Option<Vec<u8>>>,
     /// The rows found by `(table, column, value)`, as they will be.
     rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
+    /// Whether each table asked about exists: one question per table and plan (each one is
+    /// an upload and a request over FTP).
+    tables: HashMap<String, bool>,
 }
 
 /// A [`View`]'s plans at one moment.
@@ -197,6 +200,7 @@ impl<'a> View<'a> {
             db: access.db,
             overlay: HashMap::new(),
             rows: HashMap::new(),
+            tables: HashMap::new(),
         }
     }
 
@@ -240,10 +244,21 @@ impl<'a> View<'a> {
     /// Those of `candidates` that exist, in the same order (plugins spell some tables two
     /// ways).
     pub(super) fn tables(&mut self, candidates: &[String]) -> Result<Vec<String>, EngineError> {
-        let existing = self.db()?.existing_tables(self.t, candidates)?;
+        let unknown: Vec<String> = candidates
+            .iter()
+            .filter(|c| !self.tables.contains_key(*c))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let existing = self.db()?.existing_tables(self.t, &unknown)?;
+            for name in unknown {
+                let exists = existing.contains(&name);
+                self.tables.insert(name, exists);
+            }
+        }
         Ok(candidates
             .iter()
-            .filter(|c| existing.contains(c))
+            .filter(|c| self.tables[*c])
             .cloned()
             .collect())
     }
