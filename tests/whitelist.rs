@@ -217,3 +217,28 @@ fn a_helper_left_by_a_killed_run_is_removed_by_the_next_one() {
     assert!(sb.helper_leftovers().is_empty());
     sb.reset();
 }
+
+#[test]
+fn the_plugins_own_visitor_address_setting_is_read_and_said() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    // Wordfence set to trust X-Forwarded-For, which requests from here do not carry: it falls
+    // back to REMOTE_ADDR, and unlock says so.
+    sb.sql("UPDATE wp_wfconfig SET val = 'HTTP_X_FORWARDED_FOR' WHERE name = 'howGetIPs'");
+    let state = tempfile::tempdir().unwrap();
+    let dry = sb.unlock(
+        Protocol::Ftp,
+        state.path().to_str().unwrap(),
+        false,
+        "--dry-run",
+    );
+    assert_eq!(dry.status, 2, "{dry:?}");
+    assert!(
+        dry.stdout.contains(
+            "wordfence-allowlist reads the visitor's address from X-Forwarded-For (setting \"HTTP_X_FORWARDED_FOR\"); requests from here carry none, so it falls back to 127.0.0.1"
+        ),
+        "{dry:?}"
+    );
+    assert!(dry.stdout.contains("127.0.0.1"), "{dry:?}");
+    sb.reset();
+}

@@ -17,6 +17,16 @@ pub struct CallerIp {
     pub source: String,
     /// What the user should know: proxies, disagreeing sources.
     pub notes: Vec<String>,
+    /// What the web server saw of the request, when it was asked.
+    pub seen: Option<Seen>,
+}
+
+impl CallerIp {
+    /// The address a plugin sees when it reads the visitor's address from `header` (its
+    /// IP setting), and whether the request carried that header at all.
+    pub fn as_read_from(&self, header: &str) -> Option<IpAddr> {
+        self.seen.as_ref()?.header(header).and_then(first_address)
+    }
 }
 
 /// The proxy headers a plugin may be set to read instead of `REMOTE_ADDR`.
@@ -45,6 +55,7 @@ pub fn find(
             ip,
             source: "--ip".into(),
             notes: Vec::new(),
+            seen: None,
         },
         None => match helper.whoami(t) {
             Ok(seen) => from_web_server(&seen).unwrap_or_else(|why| guess(url, bind, why)),
@@ -80,6 +91,7 @@ fn from_web_server(seen: &Seen) -> Result<CallerIp, String> {
         ip,
         source: "the web server (REMOTE_ADDR)".into(),
         notes,
+        seen: Some(seen.clone()),
     })
 }
 
@@ -111,6 +123,7 @@ fn guess(url: &str, bind: Option<IpAddr>, why: String) -> CallerIp {
         notes: vec![format!(
             "the web server could not be asked which address it sees ({why}); behind NAT or a proxy it sees another one: give --ip if you know it"
         )],
+        seen: None,
     }
 }
 
@@ -186,6 +199,11 @@ mod tests {
         );
         let same = from_web_server(&seen("2001:db8::5", &[("X-Real-IP", "2001:db8::5")])).unwrap();
         assert!(same.notes.is_empty(), "IPv6 compared as addresses");
+        assert_eq!(
+            proxied.as_read_from("x-forwarded-for").unwrap().to_string(),
+            "198.51.100.7"
+        );
+        assert_eq!(proxied.as_read_from("CF-Connecting-IP"), None);
         assert!(from_web_server(&seen("not an address", &[])).is_err());
     }
 

@@ -11,7 +11,7 @@ use crate::engine::journal::SiteRef;
 use crate::engine::{self, Access, Journal, Planned, SiteLock, Undone, Web};
 use crate::http::{HttpClient, HttpOptions};
 use crate::interrupt;
-use crate::playbook::Playbooks;
+use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
 use crate::site::helper::{Helper, Mode};
@@ -101,10 +101,16 @@ impl Session {
         })
     }
 
-    /// The caller's address as the site sees it, said out loud with its source and notes.
-    pub fn caller_ip(&mut self, out: &Out) -> anyhow::Result<Option<IpAddr>> {
+    /// The caller's address as the site sees it, said out loud with its source and notes;
+    /// `None` when there is no way to ask and no `--ip`.
+    pub fn caller_ip(&mut self, out: &Out) -> anyhow::Result<Option<caller::CallerIp>> {
         let Some(helper) = &self.helper else {
-            return Ok(self.ip_flag);
+            return Ok(self.ip_flag.map(|ip| caller::CallerIp {
+                ip,
+                source: "--ip".into(),
+                notes: Vec::new(),
+                seen: None,
+            }));
         };
         let spinner = out.spinner("asking the site which address it sees");
         let found = caller::find(
@@ -116,7 +122,65 @@ impl Session {
         );
         spinner.finish_and_clear();
         say_caller(&found, out)?;
-        Ok(Some(found.ip))
+        Ok(Some(found))
+    }
+
+    /// The address `playbook`'s plugin sees for the caller: `found`'s, unless the plugin is
+    /// set to read a proxy header (its `ip_source`) that the request carried with another
+    /// address. Says which, and why.
+    pub fn address_for(
+        &mut self,
+        playbook: &Playbook,
+        found: &caller::CallerIp,
+        out: &Out,
+    ) -> anyhow::Result<IpAddr> {
+        // With --ip, or no answer from the web server, there are no headers to judge by.
+        let (Some(source), Some(_)) = (&playbook.ip_source, &found.seen) else {
+            return Ok(found.ip);
+        };
+        let mut access = Access {
+            files: self.transport.as_mut(),
+            db: self.helper.as_ref().map(|h| h as &dyn Database),
+            web: None,
+        };
+        let value = match source.at.read(&mut access) {
+            Ok(value) => value.unwrap_or_default(),
+            Err(e) => {
+                out.line(format_args!(
+                    "{} {}: cannot read its visitor-address setting ({e}); using {}",
+                    out.color.warn("note:"),
+                    playbook.name,
+                    found.ip
+                ))?;
+                return Ok(found.ip);
+            }
+        };
+        let Some(header) = source.headers.get(&value) else {
+            return Ok(found.ip);
+        };
+        let read = found.as_read_from(header);
+        let ip = match read {
+            Some(ip) if ip != found.ip => {
+                out.line(format_args!(
+                    "{} {} reads the visitor's address from {header} (setting {value:?}), which says {ip}: that is the address it gets, not {}",
+                    out.color.warn("note:"),
+                    playbook.name,
+                    found.ip
+                ))?;
+                ip
+            }
+            Some(ip) => ip,
+            None => {
+                out.line(format_args!(
+                    "{} {} reads the visitor's address from {header} (setting {value:?}); requests from here carry none, so it falls back to {}",
+                    out.color.warn("note:"),
+                    playbook.name,
+                    found.ip
+                ))?;
+                found.ip
+            }
+        };
+        Ok(ip)
     }
 }
 

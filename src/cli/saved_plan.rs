@@ -67,6 +67,7 @@ struct SavedRung {
     playbook: String,
     yaml: String,
     plugin_folder: Option<String>,
+    ip: Option<IpAddr>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -88,7 +89,7 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let LadderPlan { plan, rungs, ip } = plan_ladder(&mut session, &run_id, &out)?;
+    let LadderPlan { plan, ip, vars, .. } = plan_ladder(&mut session, &run_id, &out)?;
     out.plan(&plan, true)?;
     if plan.is_empty() {
         out.line("nothing to change; no plan saved")?;
@@ -114,15 +115,18 @@ pub fn plan(args: &PlanArgs, color: Color) -> anyhow::Result<u8> {
         login: session.options.login.as_ref().map(|(user, _)| user.clone()),
         ip,
         site: session.site_ref(),
-        rungs: rungs
-            .iter()
-            .map(|name| {
-                let (playbook, yaml) = session.playbooks.get(name).expect("a chosen playbook");
-                SavedRung {
-                    playbook: name.clone(),
-                    yaml: yaml.to_owned(),
-                    plugin_folder: playbook.vars(inventory, &run_id, ip).plugin_folder,
-                }
+        rungs: vars
+            .into_iter()
+            .map(|(name, vars)| SavedRung {
+                yaml: session
+                    .playbooks
+                    .get(&name)
+                    .expect("a chosen playbook")
+                    .1
+                    .to_owned(),
+                playbook: name,
+                plugin_folder: vars.plugin_folder,
+                ip: vars.ip,
             })
             .collect(),
         fingerprints,
@@ -175,7 +179,7 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
             run_id: saved.run_id.clone(),
             wp_root: wp_root.clone(),
             plugin_folder: rung.plugin_folder.clone(),
-            ip: saved.ip,
+            ip: rung.ip,
         });
     }
     let rungs: Vec<Rung<'_>> = saved

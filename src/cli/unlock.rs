@@ -43,7 +43,9 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let run_id = Journal::new_run_id();
-    let LadderPlan { plan, rungs, ip } = plan_ladder(&mut session, &run_id, &out)?;
+    let LadderPlan {
+        plan, rungs, ip, ..
+    } = plan_ladder(&mut session, &run_id, &out)?;
     document.caller = ip;
     out.plan(&plan, true)?;
     document.changes = JsonChange::all(&plan);
@@ -119,23 +121,25 @@ pub fn plan_ladder(session: &mut Session, run_id: &str, out: &Out) -> anyhow::Re
             session.report.diagnosis.cause.code()
         );
     }
-    let playbook = |name: &str| session.playbooks.get(name).expect("chosen above").0;
-    let needs_ip = chosen
+    // Owned, so that reading a plugin's settings can use the session's connection meanwhile.
+    let chosen: Vec<Playbook> = chosen
         .iter()
-        .any(|name| playbook(name).steps.iter().any(Step::needs_ip));
-    let ip = if needs_ip {
+        .map(|name| session.playbooks.get(name).expect("chosen above").0.clone())
+        .collect();
+    let needs_ip = chosen.iter().any(|p| p.steps.iter().any(Step::needs_ip));
+    let caller = if needs_ip {
         session.caller_ip(out)?
     } else {
         None
     };
-    let chosen: Vec<&Playbook> = chosen
-        .iter()
-        .map(|name| session.playbooks.get(name).expect("chosen above").0)
-        .collect();
-    let vars: Vec<Vars> = chosen
-        .iter()
-        .map(|p| p.vars(&session.report.inventory, run_id, ip))
-        .collect();
+    let mut vars: Vec<Vars> = Vec::new();
+    for playbook in &chosen {
+        let ip = match &caller {
+            Some(caller) => Some(session.address_for(playbook, caller, out)?),
+            None => None,
+        };
+        vars.push(playbook.vars(&session.report.inventory, run_id, ip));
+    }
     let rungs: Vec<Rung<'_>> = chosen
         .iter()
         .zip(&vars)
@@ -163,12 +167,24 @@ pub fn plan_ladder(session: &mut Session, run_id: &str, out: &Out) -> anyhow::Re
     if crate::interrupt::requested() {
         bail!("interrupted while planning: nothing was changed");
     }
-    let rungs = chosen
+    let rungs: Vec<String> = chosen
         .iter()
         .map(|p| p.name.clone())
         .filter(|name| !skipped.iter().any(|(s, _)| s == name))
         .collect();
-    Ok(LadderPlan { plan, rungs, ip })
+    let ip = caller.map(|c| c.ip);
+    let vars = chosen
+        .iter()
+        .map(|p| p.name.clone())
+        .zip(vars)
+        .filter(|(name, _)| rungs.contains(name))
+        .collect();
+    Ok(LadderPlan {
+        plan,
+        rungs,
+        ip,
+        vars,
+    })
 }
 
 /// The plan of the escalation ladder.
@@ -179,6 +195,9 @@ pub struct LadderPlan {
     pub rungs: Vec<String>,
     /// The caller's address the plan was made for, when a rung needed it.
     pub ip: Option<IpAddr>,
+    /// Each planned rung's template values (a plugin that reads a proxy header gets the
+    /// address in it).
+    pub vars: Vec<(String, Vars)>,
 }
 
 fn confirm(count: usize) -> anyhow::Result<bool> {

@@ -20,6 +20,7 @@ use crate::transport::RemotePath;
 use super::EngineError;
 use super::change::{Change, RowChange};
 use super::db::{Row, cell, with_cell};
+use super::run::Access;
 use super::step::{Vars, View};
 
 /// Where a list of addresses lives: exactly one of `option`, `setting` or `file`.
@@ -44,6 +45,67 @@ pub struct Place {
     /// How the list is written (not for a `file_format` file).
     #[serde(default)]
     pub list: Option<ListFormat>,
+}
+
+/// Where one setting's value lives: a WordPress option or a cell of a plugin's table, and the
+/// keys into it when it is a serialized array (AIOS's `aiowps_ip_retrieve_method`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingAt {
+    /// A WordPress option.
+    #[serde(default)]
+    pub option: Option<String>,
+    /// A cell of a plugin's table.
+    #[serde(default)]
+    pub setting: Option<Setting>,
+    /// Keys into a PHP-serialized array.
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+impl SettingAt {
+    /// What is wrong with it as written in a playbook.
+    pub fn problem(&self) -> Option<String> {
+        (self.option.is_some() == self.setting.is_some())
+            .then(|| "give exactly one of option or setting".into())
+    }
+
+    /// The setting's value as text (a number is given in decimal); `None` when the option,
+    /// the row or the key is not there.
+    pub fn read(&self, access: &mut Access<'_>) -> Result<Option<String>, EngineError> {
+        let place = Place {
+            option: self.option.clone(),
+            setting: self.setting.clone(),
+            file: None,
+            file_format: None,
+            keys: Vec::new(),
+            list: Some(ListFormat::Comma),
+        };
+        // A setting's names take no templates, so any run's values do.
+        let vars = Vars {
+            run_id: String::new(),
+            wp_root: RemotePath::root(),
+            plugin_folder: None,
+            ip: None,
+        };
+        let mut view = View::new(access);
+        let Source::Row { row, column, .. } = read(&mut view, &vars, &place)? else {
+            unreachable!("a place without a file is a row");
+        };
+        let Some(bytes) = row.as_ref().and_then(|r| cell(r, &column)) else {
+            return Ok(None);
+        };
+        if self.keys.is_empty() {
+            return Ok(Some(String::from_utf8_lossy(bytes).into_owned()));
+        }
+        let value = serialized::parse(bytes).map_err(|e| EngineError::Step(e.to_string()))?;
+        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        Ok(match value.get_path(&keys) {
+            Some(Value::Int(n)) => Some(n.to_string()),
+            Some(other) => other.as_str().map(str::to_owned),
+            None => None,
+        })
+    }
 }
 
 /// One cell of a plugin's settings table, e.g. Wordfence's `wfconfig` row `whitelisted`.
@@ -596,7 +658,7 @@ fn edit_error(e: serialized::EditError) -> EngineError {
 mod tests {
     use super::*;
     use crate::engine::db::memory::MemoryDatabase;
-    use crate::engine::run::{Access, apply, rollback};
+    use crate::engine::run::{apply, rollback};
     use crate::engine::{Journal, Step};
     use crate::transport::MemoryTransport;
 
@@ -817,6 +879,33 @@ mod tests {
             db.tables.borrow()["wfblocks7"],
             vec![block([127, 0, 0, 3], "2")]
         );
+    }
+
+    #[test]
+    fn settings_are_read_plain_or_inside_a_serialized_array() {
+        let configs = br#"a:1:{s:25:"aiowps_ip_retrieve_method";s:1:"2";}"#;
+        let db = db(&[(
+            "options",
+            vec![
+                option("aio_wp_security_configs", configs),
+                option("plain", b"x"),
+            ],
+        )]);
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let at = |yaml: &str| -> SettingAt { serde_saphyr::from_str(yaml).unwrap() };
+        let nested = at("{option: aio_wp_security_configs, keys: [aiowps_ip_retrieve_method]}");
+        assert_eq!(nested.read(&mut access).unwrap().as_deref(), Some("2"));
+        assert_eq!(
+            at("{option: plain}").read(&mut access).unwrap().as_deref(),
+            Some("x")
+        );
+        assert_eq!(at("{option: absent}").read(&mut access).unwrap(), None);
+        assert!(at("{keys: [a]}").problem().is_some());
     }
 
     #[test]

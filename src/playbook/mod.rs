@@ -4,11 +4,13 @@
 //! Today a playbook describes the plugin it is about ([`PluginSpec`]), which diagnosis uses to
 //! recognise the plugin on disk and over HTTP; recovery steps come with the engine.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::engine::allowlist::SettingAt;
 use crate::engine::{Step, Vars};
 use crate::site::Report;
 use crate::site::catalog::{Catalog, PluginSpec};
@@ -34,6 +36,22 @@ pub struct Playbook {
     /// What it changes, in order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// How the plugin reads the visitor's address, so that its allow-list gets the address
+    /// *it* sees (a proxy header, when it is set to trust one), not just `REMOTE_ADDR`.
+    #[serde(default)]
+    pub ip_source: Option<IpSource>,
+}
+
+/// A plugin's visitor-address setting and what its values mean.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpSource {
+    /// Where the setting is.
+    pub at: SettingAt,
+    /// Setting values that make the plugin read a request header instead of `REMOTE_ADDR`,
+    /// and that header (`HTTP_X_FORWARDED_FOR: X-Forwarded-For`); any other value means
+    /// `REMOTE_ADDR`.
+    pub headers: BTreeMap<String, String>,
 }
 
 /// The diagnosis a playbook answers.
@@ -153,6 +171,9 @@ impl Playbook {
         };
         let playbook: Playbook =
             serde_saphyr::from_str(yaml).map_err(|e| invalid(e.to_string()))?;
+        if let Some(problem) = playbook.ip_source.as_ref().and_then(|s| s.at.problem()) {
+            return Err(invalid(format!("ip_source: {problem}")));
+        }
         for (n, step) in playbook.steps.iter().enumerate() {
             if let Some(problem) = step.problem() {
                 return Err(invalid(format!("step {}: {problem}", n + 1)));
