@@ -358,7 +358,8 @@ impl Run<'_> {
                 continue;
             }
             let bar = self.out.counter(changes.len(), rung);
-            for change in &changes {
+            // Pieces: Ctrl-C and the bar act between them; rows go to the database together.
+            for chunk in engine::pieces(&changes) {
                 if interrupt::requested() {
                     bar.abandon();
                     return self.interrupted(recap);
@@ -368,10 +369,10 @@ impl Run<'_> {
                     db: self.db.as_ref().map(|(db, _)| *db),
                     web: web.as_ref(),
                 };
-                match engine::apply(&mut access, journal, std::slice::from_ref(change)) {
+                match engine::apply(&mut access, journal, chunk) {
                     Ok(altered) => {
                         recap.changed += altered;
-                        recap.ok += 1 - altered;
+                        recap.ok += chunk.len() - altered;
                     }
                     Err(_) if interrupt::requested() => {
                         bar.abandon();
@@ -387,7 +388,7 @@ impl Run<'_> {
                         return Err(e.into());
                     }
                 }
-                bar.inc(1);
+                bar.inc(chunk.len() as u64);
             }
             bar.finish_and_clear();
             self.out.line(format_args!(

@@ -6,6 +6,7 @@ use crate::site::helper::{Helper, HelperError, Op};
 use crate::transport::Transport;
 
 use super::EngineError;
+use super::change::RowChange;
 
 /// One row: `(column, value)` pairs; `None` is SQL NULL. Values are bytes: some columns are
 /// binary (Wordfence's `wfblocks7.IP` is `binary(16)`).
@@ -46,6 +47,20 @@ pub trait Database {
 
     /// Inserts `row` as given (keys included).
     fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+
+    /// Makes several row changes as one unit: all or none, where the database can (the
+    /// helper runs them in one request and one transaction). By default, one by one.
+    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), EngineError> {
+        for row in rows {
+            match (&row.before, &row.after) {
+                (Some(before), Some(after)) => self.update(t, &row.table, before, after)?,
+                (Some(before), None) => self.delete(t, &row.table, before)?,
+                (None, Some(after)) => self.insert(t, &row.table, after)?,
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The PHP helper is how wprescue reaches a site's database, over SSH or over FTP and HTTP.
@@ -100,6 +115,35 @@ impl Database for Helper {
             rows: vec![row.clone()],
         };
         one_change(self, t, table, op)
+    }
+
+    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), EngineError> {
+        let ops: Vec<Op> = rows
+            .iter()
+            .filter_map(|row| {
+                let table = row.table.clone();
+                Some(match (&row.before, &row.after) {
+                    (Some(before), Some(after)) => Op::Update {
+                        table,
+                        before: before.clone(),
+                        after: after.clone(),
+                    },
+                    (Some(before), None) => Op::Delete {
+                        table,
+                        rows: vec![before.clone()],
+                    },
+                    (None, Some(after)) => Op::Insert {
+                        table,
+                        rows: vec![after.clone()],
+                    },
+                    (None, None) => return None,
+                })
+            })
+            .collect();
+        let tables: Vec<&str> = rows.iter().map(|r| r.table.as_str()).collect();
+        self.call(t, &ops)
+            .map(drop)
+            .map_err(|e| from_helper(e, &tables.join(", ")))
     }
 }
 

@@ -19,7 +19,7 @@ pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;
 pub use journal::Journal;
 pub use lock::SiteLock;
-pub use run::{Access, Undone, apply, rollback};
+pub use run::{Access, Undone, apply, pieces, rollback};
 pub use step::{Step, Vars, View};
 
 use crate::transport::{self, PathError};

@@ -42,27 +42,29 @@ impl<'a> Access<'a> {
 
 /// Makes `changes` in order. Before each one: checks that the site still is as planned
 /// (a stale plan is refused), then records the intent and the original bytes in the journal.
-/// After each: records that it is done. Checks are asked, not journalled. Returns how many
-/// changes altered the site.
+/// After each: records that it is done. Checks are asked, not journalled. Consecutive row
+/// changes go to the database together, as one unit (see [`Database::apply_rows`]), after
+/// all their intents are journalled. Returns how many changes altered the site.
 pub fn apply(
     access: &mut Access<'_>,
     journal: &mut Journal,
     changes: &[Change],
 ) -> Result<usize, EngineError> {
     let mut altered = 0;
-    for change in changes {
+    for piece in pieces(changes) {
+        let change = &piece[0];
         match change {
             Change::Check(check) => {
                 check.run(access.web.ok_or(EngineError::NoWeb)?)?;
                 continue;
             }
             Change::Note(_) => continue,
+            Change::Row(_) => {
+                altered += apply_rows(access, journal, piece)?;
+                continue;
+            }
             _ => {}
         }
-        let db = match change {
-            Change::Row(_) => Some(access.db()?),
-            _ => None,
-        };
         let t = &mut *access.files;
         check_still_as_planned(t, change)?;
         let Some(seq) = journal.intent(change)? else {
@@ -82,8 +84,7 @@ pub fn apply(
                 };
                 t.write_bytes(path, after, mode)?;
             }
-            Change::Row(row) => apply_row(t, db.expect("looked up above"), row)?,
-            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
+            Change::Backup { .. } | Change::Check(_) | Change::Note(_) | Change::Row(_) => {}
         }
         journal.done(seq)?;
         altered += usize::from(change.mutates());
@@ -92,15 +93,50 @@ pub fn apply(
     Ok(altered)
 }
 
-/// One row change, as a compare-and-swap: the database refuses when the row is no longer as
-/// planned.
-fn apply_row(t: &mut dyn Transport, db: &dyn Database, row: &RowChange) -> Result<(), EngineError> {
-    match (&row.before, &row.after) {
-        (Some(before), Some(after)) => db.update(t, &row.table, before, after),
-        (Some(before), None) => db.delete(t, &row.table, before),
-        (None, Some(after)) => db.insert(t, &row.table, after),
-        (None, None) => Ok(()),
+/// `changes` in the pieces [`apply`] makes at once: each run of consecutive row changes
+/// together, everything else one by one.
+pub fn pieces(changes: &[Change]) -> Vec<&[Change]> {
+    let mut pieces = Vec::new();
+    let mut rest = changes;
+    while !rest.is_empty() {
+        let len = match rest[0] {
+            Change::Row(_) => rest
+                .iter()
+                .take_while(|c| matches!(c, Change::Row(_)))
+                .count(),
+            _ => 1,
+        };
+        let (piece, tail) = rest.split_at(len);
+        pieces.push(piece);
+        rest = tail;
     }
+    pieces
+}
+
+/// Row changes, every intent journalled first, then sent as one unit.
+fn apply_rows(
+    access: &mut Access<'_>,
+    journal: &mut Journal,
+    changes: &[Change],
+) -> Result<usize, EngineError> {
+    let db = access.db()?;
+    let rows: Vec<&RowChange> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for change in changes {
+        seqs.extend(journal.intent(change)?);
+    }
+    db.apply_rows(access.files, &rows)?;
+    for seq in seqs {
+        journal.done(seq)?;
+        crate::fault::point(&format!("applied:{seq}"));
+    }
+    Ok(rows.len())
 }
 
 fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), EngineError> {
@@ -367,6 +403,22 @@ mod tests {
             0,
             "idempotent"
         );
+    }
+
+    #[test]
+    fn consecutive_row_changes_go_together() {
+        let row = |n: u8| {
+            Change::Row(RowChange {
+                table: "t".into(),
+                key: ("id".into(), vec![n]),
+                before: Some(vec![("id".into(), Some(vec![n]))]),
+                after: None,
+            })
+        };
+        let all = [row(1), row(2), changes().remove(0), row(3)];
+        let sizes: Vec<usize> = pieces(&all).iter().map(|p| p.len()).collect();
+        assert_eq!(sizes, [2, 1, 1]);
+        assert!(pieces(&[]).is_empty());
     }
 
     #[test]
