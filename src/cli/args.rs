@@ -58,16 +58,22 @@ pub enum Command {
 
     /// Get the admin back in: diagnose, plan the least invasive fix, apply it, verify.
     ///
-    /// Picks the playbooks that answer the diagnosed cause (e.g. rename the blocking plugin's
-    /// folder, remove an orphaned firewall block, comment out a server password) and shows
-    /// every change, with a diff of each file (secrets redacted). After confirmation (or
+    /// Picks the playbooks that answer the diagnosed cause and shows every change, with a diff
+    /// of each file and row (secrets redacted). For a security plugin the first rung keeps it
+    /// running: the caller's address (as the web server sees it; --ip to override) goes into
+    /// the plugin's own allow-list and its lockout is cleared, through a small PHP helper
+    /// (run by `php` over SSH, or uploaded for one token-protected request over HTTP and
+    /// deleted). Only if that does not let the admin in does the next rung rename the
+    /// plugin's folder. Other rungs remove an orphaned firewall block, comment out a server
+    /// password, or replace a broken .htaccess. After confirmation (or
     /// --yes) it applies them one rung at a time, from least to most invasive, writing each
     /// change and the original bytes to a local journal before touching the server, and
     /// re-checks over HTTP, as the caller, after each rung. When the site still refuses, every
     /// change is rolled back.
     ///
     /// Exit status: 0 unlocked, or nothing to do; 2 --dry-run found changes to make; 3 the
-    /// fix did not let the admin in and was rolled back; 1 error.
+    /// fix did not let the admin in and was rolled back; 130 interrupted by Ctrl-C (the
+    /// changes made so far stay, journaled, for rollback); 1 error.
     #[command(after_long_help = TARGET_HELP)]
     Unlock(UnlockArgs),
 
