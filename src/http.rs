@@ -72,13 +72,18 @@ pub struct Response {
     pub body: String,
 }
 
+/// The first value of header `name` (case-insensitive) among `headers`.
+pub fn header_value<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl Response {
     /// First value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
     }
 
     /// Whether the body contains `marker`.
@@ -87,13 +92,22 @@ impl Response {
     }
 }
 
-/// A response with `status` and `body`, for unit tests that judge answers.
+/// A response from `url` with `status`, `headers` and `body`, for unit tests that judge
+/// answers.
 #[cfg(test)]
-pub(crate) fn sample_response(status: u16, body: &str) -> Response {
+pub(crate) fn sample_response(
+    url: &str,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Response {
     Response {
-        url: "http://x/".into(),
+        url: url.into(),
         status,
-        headers: vec![],
+        headers: headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
         body: body.into(),
     }
 }

@@ -93,7 +93,9 @@ impl HttpCheck {
 mod tests {
     use super::*;
 
-    use crate::http::sample_response as response;
+    fn response(status: u16, body: &str) -> Response {
+        crate::http::sample_response("http://x/", status, &[], body)
+    }
 
     #[test]
     fn every_expectation_must_hold() {

@@ -154,7 +154,9 @@ pub(crate) mod tests {
         }
     }
 
-    use crate::http::sample_response as response;
+    fn response(status: u16, body: &str) -> Response {
+        crate::http::sample_response("http://x/", status, &[], body)
+    }
 
     #[test]
     fn block_pages_need_status_and_text() {

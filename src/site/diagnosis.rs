@@ -385,15 +385,8 @@ mod tests {
 
     /// A probe whose final answer is `status` + `body` (+ headers).
     fn probe(path: &str, status: u16, headers: &[(&str, &str)], body: &str) -> PathProbe {
-        let response = Response {
-            url: format!("http://127.0.0.10:18080{path}"),
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.into(),
-        };
+        let url = format!("http://127.0.0.10:18080{path}");
+        let response = crate::http::sample_response(&url, status, headers, body);
         PathProbe {
             path: path.into(),
             hops: vec![Hop {

@@ -109,15 +109,7 @@ mod tests {
     use crate::site::catalog::tests::sample;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            url: "http://example.test/".into(),
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.into(),
-        }
+        crate::http::sample_response("http://example.test/", status, headers, body)
     }
 
     #[test]

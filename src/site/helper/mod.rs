@@ -121,10 +121,7 @@ pub struct Seen {
 impl Seen {
     /// The value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::http::header_value(&self.headers, name)
     }
 }
 
