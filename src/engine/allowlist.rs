@@ -73,25 +73,12 @@ impl SettingAt {
     /// The setting's value as text (a number is given in decimal); `None` when the option,
     /// the row or the key is not there.
     pub fn read(&self, access: &mut Access<'_>) -> Result<Option<String>, EngineError> {
-        let place = Place {
-            option: self.option.clone(),
-            setting: self.setting.clone(),
-            file: None,
-            file_format: None,
-            keys: Vec::new(),
-            list: Some(ListFormat::Comma),
+        let cell_at = match (&self.option, &self.setting) {
+            (Some(name), _) => CellAt::Option(name.clone()),
+            (None, Some(setting)) => CellAt::Setting(setting, setting.key.clone()),
+            (None, None) => return Err(EngineError::Step(self.problem().unwrap_or_default())),
         };
-        // A setting's names take no templates, so any run's values do.
-        let vars = Vars {
-            run_id: String::new(),
-            wp_root: RemotePath::root(),
-            plugin_folder: None,
-            ip: None,
-        };
-        let mut view = View::new(access);
-        let Source::Row { row, column, .. } = read(&mut view, &vars, &place)? else {
-            unreachable!("a place without a file is a row");
-        };
+        let RowSource { row, column, .. } = read_cell(&mut View::new(access), cell_at)?;
         let Some(bytes) = row.as_ref().and_then(|r| cell(r, &column)) else {
             return Ok(None);
         };
@@ -230,17 +217,28 @@ impl Place {
 /// Where the value was read from, to write it back.
 enum Source {
     /// A row (present or to be inserted) of a table.
-    Row {
-        table: String,
-        key: (String, Vec<u8>),
-        column: String,
-        row: Option<Row>,
-    },
+    Row(RowSource),
     /// A file.
     File {
         path: RemotePath,
         before: Option<Vec<u8>>,
     },
+}
+
+/// A cell of a table, and the row holding it (`None`: a row to insert).
+struct RowSource {
+    table: String,
+    key: (String, Vec<u8>),
+    column: String,
+    row: Option<Row>,
+}
+
+/// Which cell holds a value, its names already expanded.
+enum CellAt<'a> {
+    /// A WordPress option, by name.
+    Option(String),
+    /// A plugin table's setting, and its key.
+    Setting(&'a Setting, String),
 }
 
 /// A value in the plugin's shape, ready to edit.
@@ -391,7 +389,7 @@ fn edit(
     }
     let source = read(view, vars, place)?;
     let before = match &source {
-        Source::Row { row, column, .. } => row
+        Source::Row(RowSource { row, column, .. }) => row
             .as_ref()
             .and_then(|r| cell(r, column))
             .map(<[u8]>::to_vec),
@@ -452,12 +450,12 @@ fn edit(
     let after = encode(doc);
     Ok(vec![match source {
         Source::File { path, before } => Change::write(path, before, after),
-        Source::Row {
+        Source::Row(RowSource {
             table,
             key,
             column,
             row,
-        } => {
+        }) => {
             let after_row = match &row {
                 Some(row) => with_cell(row, &column, after),
                 None => new_row(&table, &key, &column, after),
@@ -508,29 +506,41 @@ fn read(view: &mut View<'_>, vars: &Vars, place: &Place) -> Result<Source, Engin
         let before = view.read(&path)?;
         return Ok(Source::File { path, before });
     }
-    let (table, key_column, key, column) = match (&place.option, &place.setting) {
-        (Some(name), _) => (
+    let cell_at = match (&place.option, &place.setting) {
+        (Some(name), _) => CellAt::Option(vars.expand(name)?),
+        (None, Some(setting)) => CellAt::Setting(setting, vars.expand(&setting.key)?),
+        (None, None) => unreachable!("Place::problem checked"),
+    };
+    Ok(Source::Row(read_cell(view, cell_at)?))
+}
+
+/// The row holding a cell, as it will be.
+fn read_cell(view: &mut View<'_>, cell_at: CellAt<'_>) -> Result<RowSource, EngineError> {
+    let (table, key_column, key, column) = match cell_at {
+        CellAt::Option(name) => (
             OPTIONS.to_owned(),
             "option_name".to_owned(),
-            vars.expand(name)?,
+            name,
             "option_value".to_owned(),
         ),
-        (None, Some(setting)) => {
+        CellAt::Setting(setting, key) => {
             let table = view
                 .tables(&setting.table)?
                 .into_iter()
                 .next()
                 .ok_or_else(|| {
-                    EngineError::Step(format!("none of the tables {:?} exists", setting.table))
+                    EngineError::Step(format!(
+                        "none of the tables {:?} exists: is the plugin installed and set up?",
+                        setting.table
+                    ))
                 })?;
             (
                 table,
                 setting.key_column.clone(),
-                vars.expand(&setting.key)?,
+                key,
                 setting.column.clone(),
             )
         }
-        (None, None) => unreachable!("Place::problem checked"),
     };
     let key = (key_column, key.into_bytes());
     let mut rows = view.rows(&table, &key.0, &key.1)?;
@@ -542,7 +552,7 @@ fn read(view: &mut View<'_>, vars: &Vars, place: &Place) -> Result<Source, Engin
             String::from_utf8_lossy(&key.1)
         )));
     }
-    Ok(Source::Row {
+    Ok(RowSource {
         table,
         key,
         column,
