@@ -22,6 +22,16 @@ pub struct CallerIp {
 }
 
 impl CallerIp {
+    /// The address the user gave with `--ip`.
+    pub fn from_flag(ip: IpAddr) -> CallerIp {
+        CallerIp {
+            ip,
+            source: "--ip".into(),
+            notes: Vec::new(),
+            seen: None,
+        }
+    }
+
     /// The address a plugin sees when it reads the visitor's address from `header` (its
     /// IP setting), and whether the request carried that header at all.
     pub fn as_read_from(&self, header: &str) -> Option<IpAddr> {
@@ -51,12 +61,7 @@ pub fn find(
     bind: Option<IpAddr>,
 ) -> CallerIp {
     let mut caller = match flag {
-        Some(ip) => CallerIp {
-            ip,
-            source: "--ip".into(),
-            notes: Vec::new(),
-            seen: None,
-        },
+        Some(ip) => CallerIp::from_flag(ip),
         None => match helper.whoami(t) {
             Ok(seen) => from_web_server(&seen).unwrap_or_else(|why| guess(url, bind, why)),
             Err(e) => guess(url, bind, e.to_string()),

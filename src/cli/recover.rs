@@ -105,12 +105,7 @@ impl Session {
     /// `None` when there is no way to ask and no `--ip`.
     pub fn caller_ip(&mut self, out: &Out) -> anyhow::Result<Option<caller::CallerIp>> {
         let Some(helper) = &self.helper else {
-            return Ok(self.ip_flag.map(|ip| caller::CallerIp {
-                ip,
-                source: "--ip".into(),
-                notes: Vec::new(),
-                seen: None,
-            }));
+            return Ok(self.ip_flag.map(caller::CallerIp::from_flag));
         };
         let spinner = out.spinner("asking the site which address it sees");
         let found = caller::find(

@@ -212,9 +212,8 @@ pub fn apply(args: &ApplyArgs, color: Color) -> anyhow::Result<u8> {
         },
         &rungs,
     )?;
-    let now: Vec<String> = saved_changes(&plan).into_iter().map(|c| c.digest).collect();
-    let then: Vec<&String> = saved.changes.iter().map(|c| &c.digest).collect();
-    if now.iter().collect::<Vec<_>>() != then {
+    let then = saved.changes.iter().map(|c| &c.digest);
+    if !plan.iter().map(|p| p.change.digest()).eq(then.cloned()) {
         return Err(EngineError::Stale {
             path: saved.wp_root.clone(),
             why: "the playbooks would now make other changes than the saved plan shows".into(),

@@ -71,7 +71,7 @@ impl Database for Helper {
         names: &[String],
     ) -> Result<Vec<String>, EngineError> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        Helper::existing_tables(self, t, &names).map_err(|e| from_helper(e, ""))
+        Helper::existing_tables(self, t, &names).map_err(|e| from_helper(e, &names.join(", ")))
     }
 
     fn select(
