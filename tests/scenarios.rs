@@ -233,19 +233,7 @@ fn aios_login_lockdown_shows_only_on_the_login_page() {
         header: None,
         empty_body: false,
     };
-    for ip in sb.locked_ips() {
-        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
-        check(
-            &format!("GET /wp-login.php from {ip}"),
-            &sb.get_from(&ip, "/wp-login.php"),
-            &lockdown,
-        );
-        check(
-            &format!("a correct login from {ip}"),
-            &sb.login_from(&ip),
-            &lockdown,
-        );
-    }
+    assert_only_the_login_page_refuses_the_locked_addresses(&sb, &lockdown);
     assert_free_address_gets_in(&sb);
     assert_reset_recovers(&sb);
 }
@@ -294,19 +282,7 @@ fn loginizer_lockout_shows_on_the_login_form_and_refuses_a_correct_password() {
         header: None,
         empty_body: false,
     };
-    for ip in sb.locked_ips() {
-        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
-        check(
-            &format!("GET /wp-login.php from {ip}"),
-            &sb.get_from(&ip, "/wp-login.php"),
-            &refused,
-        );
-        check(
-            &format!("a correct login from {ip}"),
-            &sb.login_from(&ip),
-            &refused,
-        );
-    }
+    assert_only_the_login_page_refuses_the_locked_addresses(&sb, &refused);
     let form = sb.get_free("/wp-login.php");
     assert!(
         !form.contains(refused.markers[0]),
@@ -372,6 +348,23 @@ fn wps_hide_login_hides_the_login_page_from_everyone_but_serves_it_at_the_slug()
 }
 
 /// Both locked addresses get `expect` on every probe path.
+/// Both locked addresses browse `/`, but the login page and a correct login answer `expect`.
+fn assert_only_the_login_page_refuses_the_locked_addresses(sb: &Sandbox, expect: &Expect) {
+    for ip in sb.locked_ips() {
+        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
+        check(
+            &format!("GET /wp-login.php from {ip}"),
+            &sb.get_from(&ip, "/wp-login.php"),
+            expect,
+        );
+        check(
+            &format!("a correct login from {ip}"),
+            &sb.login_from(&ip),
+            expect,
+        );
+    }
+}
+
 fn assert_every_path_from_the_locked_addresses(sb: &Sandbox, expect: &Expect) {
     for ip in sb.locked_ips() {
         for path in ["/", "/wp-login.php", "/wp-admin/"] {
