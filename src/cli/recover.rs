@@ -14,6 +14,7 @@ use crate::interrupt;
 use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
+use crate::site::discover::WpRoot;
 use crate::site::helper::{Helper, Mode};
 use crate::site::probe::{is_logged_in, probe_site, try_login};
 use crate::site::signature::recognise;
@@ -93,12 +94,7 @@ impl Session {
 
     /// How a fresh process reaches this site's database again (for the journal).
     pub fn site_ref(&self) -> Option<SiteRef> {
-        let root = &self.report.inventory.root;
-        Some(SiteRef {
-            wp_root: root.path.as_str().to_owned(),
-            wp_config: root.config.as_ref()?.as_str().to_owned(),
-            url: self.report.url.0.clone(),
-        })
+        site_ref(&self.report.inventory.root, &self.report.url.0)
     }
 
     /// The caller's address as the site sees it, said out loud with its source and notes;
@@ -177,6 +173,16 @@ impl Session {
         };
         Ok(ip)
     }
+}
+
+/// How the helper reaches the database of the WordPress at `root`, served at `url`; `None`
+/// without a wp-config.php.
+pub fn site_ref(root: &WpRoot, url: &str) -> Option<SiteRef> {
+    Some(SiteRef {
+        wp_root: root.path.as_str().to_owned(),
+        wp_config: root.config.as_ref()?.as_str().to_owned(),
+        url: url.to_owned(),
+    })
 }
 
 /// Prints the caller's address, where it came from, and what to know about it.

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::engine::db::Database;
-use crate::engine::journal::SiteRef;
 use crate::engine::{self, Access, Journal, Rung, Step};
 use crate::playbook::{Playbook, Playbooks, Source};
 use crate::site::{site_url, survey};
@@ -15,7 +14,7 @@ use super::args::RunArgs;
 use super::color::Color;
 use super::diagnose::investigate_options;
 use super::output::{JsonChange, Out, Outcome, Recap, RunDocument};
-use super::recover::{Run, Verifier, say_caller, site_helper, sweep_helpers};
+use super::recover::{Run, Verifier, say_caller, site_helper, site_ref, sweep_helpers};
 use super::{caller, connect, exit};
 
 /// Runs `run`; returns the exit status.
@@ -41,12 +40,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<u8> {
     let url = site_url(args.site.url.as_deref(), &inventory).ok();
     let site = url
         .as_ref()
-        .zip(inventory.root.config.as_ref())
-        .map(|((url, _), config)| SiteRef {
-            wp_root: inventory.root.path.as_str().to_owned(),
-            wp_config: config.as_str().to_owned(),
-            url: url.clone(),
-        });
+        .and_then(|(url, _)| site_ref(&inventory.root, url));
     let helper = match &site {
         Some(site) => Some(site_helper(
             t,
