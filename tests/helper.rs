@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use wprescue::helper::{Answer, Helper, HelperError, Mode, Op, Purpose, Row};
 use wprescue::http::{HttpClient, HttpOptions};
 use wprescue::interrupt;
-use wprescue::site::helper::{Answer, Helper, HelperError, Mode, Op, Purpose, Row};
 use wprescue::transport::{
     Capabilities, Entry, Exec, Meta, RemotePath, RenameMode, Result as TResult, Transport, Upload,
     WriteMode,

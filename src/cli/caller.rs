@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::site::helper::{Helper, Seen};
+use crate::helper::{Helper, Seen};
 use crate::transport::{Transport, TransportExt};
 
 /// The caller's address and where it came from.

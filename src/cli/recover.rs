@@ -6,16 +6,16 @@ use std::net::IpAddr;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::engine::db::Database;
 use crate::engine::journal::SiteRef;
 use crate::engine::{self, Access, Journal, Planned, SiteLock, Undone, Web};
+use crate::helper::db::Database;
+use crate::helper::{Helper, Mode};
 use crate::http::{HttpClient, HttpOptions};
 use crate::interrupt;
 use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
 use crate::site::discover::WpRoot;
-use crate::site::helper::{Helper, Mode};
 use crate::site::probe::{is_logged_in, probe_site, try_login};
 use crate::site::signature::recognise;
 use crate::site::{InvestigateOptions, Report, investigate};

@@ -2,8 +2,8 @@
 
 use anyhow::{Context, bail};
 
-use crate::engine::db::Database;
 use crate::engine::{Access, Journal, SiteLock};
+use crate::helper::db::Database;
 use crate::http::HttpOptions;
 use crate::transport::RemotePath;
 

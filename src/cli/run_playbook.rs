@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::engine::db::Database;
 use crate::engine::{self, Access, Journal, Rung, Step};
+use crate::helper::db::Database;
 use crate::playbook::{Playbook, Playbooks, Source};
 use crate::site::{site_url, survey};
 

@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::db::Database;
 use crate::engine::journal::SiteRef;
 use crate::engine::{
     self, Access, EngineError, Fingerprint, Journal, Planned, Rung, Vars, fingerprint,
 };
+use crate::helper::db::Database;
 use crate::http::HttpOptions;
 use crate::playbook::{Playbooks, Source};
 use crate::site::InvestigateOptions;

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use anyhow::bail;
 
-use crate::engine::db::Database;
 use crate::engine::{self, Access, Journal, Planned, Rung, Step, Vars};
+use crate::helper::db::Database;
 use crate::playbook::Playbook;
 
 use super::args::UnlockArgs;

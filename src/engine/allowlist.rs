@@ -12,16 +12,17 @@ use serde::Deserialize;
 
 use std::net::IpAddr;
 
-use crate::site::firewall_files::{AiosAllowlist, WordfenceWafConfig};
-use crate::site::ip_list::{ip_to_binary16, list_covers};
-use crate::site::serialized::{self, Value};
+use crate::parse::firewall_files::{AiosAllowlist, WordfenceWafConfig};
+use crate::parse::ip_list::{ip_to_binary16, list_covers};
+use crate::parse::serialized::{self, Value};
 use crate::transport::RemotePath;
 
 use super::EngineError;
-use super::change::{Change, RowChange};
-use super::db::{Row, cell, with_cell};
+use super::change::Change;
 use super::run::Access;
 use super::step::{Vars, View};
+use crate::helper::db::RowChange;
+use crate::helper::db::{Row, cell, with_cell};
 
 /// Where a list of addresses lives: exactly one of `option`, `setting` or `file`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -123,7 +124,7 @@ pub enum ListFormat {
     Newline,
 }
 
-/// A firewall file whose shape the engine knows (see [`crate::site::firewall_files`]).
+/// A firewall file whose shape the engine knows (see [`crate::parse::firewall_files`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
@@ -595,7 +596,7 @@ fn edit_firewall_file(
 ) -> Result<Vec<Change>, EngineError> {
     let path = view.resolve(vars, place.file.as_deref().expect("Place::problem checked"))?;
     let before = view.read(&path)?;
-    let bad = |e: crate::site::firewall_files::FirewallFileError| {
+    let bad = |e: crate::parse::firewall_files::FirewallFileError| {
         EngineError::Step(format!("{}: {e}", path.as_str()))
     };
     let after = match (format, action, &before) {
@@ -667,9 +668,9 @@ fn edit_error(e: serialized::EditError) -> EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::db::memory::MemoryDatabase;
     use crate::engine::run::{apply, rollback};
     use crate::engine::{Journal, Step};
+    use crate::helper::db::memory::MemoryDatabase;
     use crate::transport::MemoryTransport;
 
     const IP: &str = "127.0.0.1";

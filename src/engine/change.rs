@@ -7,11 +7,13 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::site::wp_config;
+use crate::parse::wp_config;
 use crate::transport::RemotePath;
 
+use crate::helper::Row;
+use crate::helper::db::RowChange;
+
 use super::check::HttpCheck;
-use super::db::Row;
 
 /// One change to the site. Every step of every playbook reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,19 +49,6 @@ pub enum Change {
     /// Something the user must know about the plan (a `warn_if` step that matched); changes
     /// nothing.
     Note(String),
-}
-
-/// A change to one database row, found again by `key` (a column and its value).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowChange {
-    /// The table, without the WordPress prefix.
-    pub table: String,
-    /// The column and value that find the row (`option_name`, `limit_login_lockouts`).
-    pub key: (String, Vec<u8>),
-    /// The row as it is (the columns that identify it exactly).
-    pub before: Option<Row>,
-    /// The row as it will be.
-    pub after: Option<Row>,
 }
 
 impl Change {

@@ -5,7 +5,6 @@
 pub mod allowlist;
 pub mod change;
 pub mod check;
-pub mod db;
 pub mod fingerprint;
 pub mod journal;
 pub mod lock;
@@ -22,6 +21,7 @@ pub use lock::SiteLock;
 pub use run::{Access, Undone, apply, pieces, rollback};
 pub use step::{Step, Vars, View};
 
+use crate::helper::db::DbError;
 use crate::transport::{self, PathError};
 
 /// Why planning, applying or undoing failed.
@@ -94,7 +94,7 @@ pub enum EngineError {
     },
     /// The database helper failed.
     #[error(transparent)]
-    Helper(Box<crate::site::helper::HelperError>),
+    Helper(Box<crate::helper::HelperError>),
     /// A step needs the site's database, and this run cannot reach it.
     #[error("this step changes the site's database, and this run has no way to reach it")]
     NoDatabase,
@@ -134,6 +134,25 @@ pub enum EngineError {
     /// The journal holds something that is not JSON.
     #[error("run journal: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A row that is no longer as planned is a stale plan, like a file that changed.
+impl From<DbError> for EngineError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Stale { table, why } => EngineError::Stale {
+                path: format!("table {table}"),
+                why,
+            },
+            DbError::Helper(e) => EngineError::Helper(Box::new(e)),
+        }
+    }
+}
+
+impl From<crate::helper::HelperError> for EngineError {
+    fn from(e: crate::helper::HelperError) -> Self {
+        EngineError::Helper(Box::new(e))
+    }
 }
 
 impl EngineError {

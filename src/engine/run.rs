@@ -9,10 +9,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, WriteMode};
 
 use super::EngineError;
-use super::change::{Change, Recorded, RowChange, decode_row, sha256_hex};
+use super::change::{Change, Recorded, decode_row, sha256_hex};
 use super::check::Web;
-use super::db::{Database, Row, row_matches};
 use super::journal::{Event, Journal};
+use crate::helper::db::RowChange;
+use crate::helper::db::{Database, Row, row_matches};
 
 /// What a run reaches: the site's files, its database, and the site over HTTP.
 pub struct Access<'a> {
@@ -311,12 +312,12 @@ fn undo_row(
         why: "the row changed since wprescue wrote it; its original is in the journal".into(),
     };
     match (&before, &after) {
-        (Some(b), Some(a)) if present(&after) => db.update(t, table, a, b).map(|()| true),
+        (Some(b), Some(a)) if present(&after) => Ok(db.update(t, table, a, b).map(|()| true)?),
         (Some(_), Some(_)) if present(&before) => Ok(false),
         (Some(_), Some(_)) => Err(conflict()),
         (Some(_), None) if present(&before) => Ok(false),
-        (Some(b), None) => db.insert(t, table, b).map(|()| true),
-        (None, Some(a)) if present(&after) => db.delete(t, table, a).map(|()| true),
+        (Some(b), None) => Ok(db.insert(t, table, b).map(|()| true)?),
+        (None, Some(a)) if present(&after) => Ok(db.delete(t, table, a).map(|()| true)?),
         (None, _) => Ok(false),
     }
 }

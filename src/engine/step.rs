@@ -10,16 +10,16 @@ use std::net::IpAddr;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::site::ip_list::ip_to_hex16;
-use crate::site::markers::Markers;
+use crate::parse::ip_list::ip_to_hex16;
+use crate::parse::markers::Markers;
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
 use super::allowlist::{ClearLockouts, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
-use super::db::{Database, Row, row_matches};
 use super::run::Access;
+use crate::helper::db::{Database, Row, row_matches};
 
 /// One step of a playbook. Paths are relative to the WordPress root and may use the
 /// templates `{run_id}` and `{plugin_folder}` (see [`Vars`]).
@@ -454,9 +454,9 @@ impl Step {
                 say,
             } => {
                 let rows = view.rows("options", "option_name", option.as_bytes())?;
-                let matches = rows
-                    .iter()
-                    .any(|row| super::db::cell(row, "option_value") == Some(equals.as_bytes()));
+                let matches = rows.iter().any(|row| {
+                    crate::helper::db::cell(row, "option_value") == Some(equals.as_bytes())
+                });
                 if !matches {
                     return Ok(None);
                 }

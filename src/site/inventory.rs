@@ -10,9 +10,9 @@ use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 use super::SiteError;
 use super::catalog::Catalog;
 use super::discover::WpRoot;
-use super::htaccess::{BasicAuth, Htaccess, Problem};
-use super::markers::Markers;
-use super::wp_config::{ConfigValue, WpConfig};
+use crate::parse::htaccess::{BasicAuth, Htaccess, Problem};
+use crate::parse::markers::Markers;
+use crate::parse::wp_config::{ConfigValue, WpConfig};
 
 /// Logs larger than this are not downloaded whole just to read their last lines.
 const MAX_LOG_BYTES: u64 = 8 * 1024 * 1024;

@@ -8,26 +8,19 @@
 pub mod catalog;
 pub mod diagnosis;
 pub mod discover;
-pub mod firewall_files;
-pub mod helper;
-pub mod htaccess;
 pub mod inventory;
-pub mod ip_list;
-pub mod markers;
 pub mod probe;
-pub mod serialized;
 pub mod signature;
-pub mod wp_config;
 
 use crate::http::{HttpClient, HttpOptions};
 use crate::transport::{self, PathError, RemotePath, Transport};
 
+use crate::parse::wp_config::ConfigValue;
 use catalog::Catalog;
 use diagnosis::{Diagnosis, LoginCheck};
 use discover::WpRoot;
 use inventory::Inventory;
 use probe::PathProbe;
-use wp_config::ConfigValue;
 
 /// Why the site could not be examined.
 #[derive(Debug, thiserror::Error)]

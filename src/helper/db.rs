@@ -2,15 +2,40 @@
 //! behind a trait so the engine does not care how they reach the server (the PHP helper over
 //! SSH or over HTTP). Tables are named without the WordPress table prefix.
 
-use crate::site::helper::{Helper, HelperError, Op};
 use crate::transport::Transport;
 
-use super::EngineError;
-use super::change::RowChange;
+use super::{Helper, HelperError, Op};
 
-/// One row: `(column, value)` pairs; `None` is SQL NULL. Values are bytes: some columns are
-/// binary (Wordfence's `wfblocks7.IP` is `binary(16)`).
-pub type Row = Vec<(String, Option<Vec<u8>>)>;
+pub use super::Row;
+
+/// Why a row operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The row is no longer as it was read: nothing was changed.
+    #[error("table {table}: {why}")]
+    Stale {
+        /// The table (or tables, for several changes made as one unit).
+        table: String,
+        /// What did not match.
+        why: String,
+    },
+    /// The helper could not do the operation.
+    #[error(transparent)]
+    Helper(#[from] HelperError),
+}
+
+/// A change to one database row, found again by `key` (a column and its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowChange {
+    /// The table, without the WordPress prefix.
+    pub table: String,
+    /// The column and value that find the row (`option_name`, `limit_login_lockouts`).
+    pub key: (String, Vec<u8>),
+    /// The row as it is (the columns that identify it exactly).
+    pub before: Option<Row>,
+    /// The row as it will be.
+    pub after: Option<Row>,
+}
 
 /// A few row operations on the site's database. Each takes the connection the helper may
 /// need (to upload itself over FTP, or to run `php` over SSH).
@@ -21,7 +46,7 @@ pub trait Database {
         &self,
         t: &mut dyn Transport,
         names: &[String],
-    ) -> Result<Vec<String>, EngineError>;
+    ) -> Result<Vec<String>, DbError>;
 
     /// The rows of `table` whose `column` holds one of `values`.
     fn select(
@@ -30,27 +55,27 @@ pub trait Database {
         table: &str,
         column: &str,
         values: &[Vec<u8>],
-    ) -> Result<Vec<Row>, EngineError>;
+    ) -> Result<Vec<Row>, DbError>;
 
     /// Turns the one row equal to `before` (on every column given) into `after`;
-    /// [`EngineError::Stale`] when no row is equal to `before`.
+    /// [`DbError::Stale`] when no row is equal to `before`.
     fn update(
         &self,
         t: &mut dyn Transport,
         table: &str,
         before: &Row,
         after: &Row,
-    ) -> Result<(), EngineError>;
+    ) -> Result<(), DbError>;
 
-    /// Deletes the one row equal to `row`; [`EngineError::Stale`] when there is none.
-    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+    /// Deletes the one row equal to `row`; [`DbError::Stale`] when there is none.
+    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError>;
 
     /// Inserts `row` as given (keys included).
-    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError>;
+    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError>;
 
     /// Makes several row changes as one unit: all or none, where the database can (the
     /// helper runs them in one request and one transaction). By default, one by one.
-    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), EngineError> {
+    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), DbError> {
         for row in rows {
             match (&row.before, &row.after) {
                 (Some(before), Some(after)) => self.update(t, &row.table, before, after)?,
@@ -69,7 +94,7 @@ impl Database for Helper {
         &self,
         t: &mut dyn Transport,
         names: &[String],
-    ) -> Result<Vec<String>, EngineError> {
+    ) -> Result<Vec<String>, DbError> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         Helper::existing_tables(self, t, &names).map_err(|e| from_helper(e, &names.join(", ")))
     }
@@ -80,7 +105,7 @@ impl Database for Helper {
         table: &str,
         column: &str,
         values: &[Vec<u8>],
-    ) -> Result<Vec<Row>, EngineError> {
+    ) -> Result<Vec<Row>, DbError> {
         let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
         Helper::select(self, t, table, column, &values).map_err(|e| from_helper(e, table))
     }
@@ -91,7 +116,7 @@ impl Database for Helper {
         table: &str,
         before: &Row,
         after: &Row,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), DbError> {
         let (before, after) = (before.clone(), after.clone());
         let op = Op::Update {
             table: table.to_owned(),
@@ -101,7 +126,7 @@ impl Database for Helper {
         one_change(self, t, table, op)
     }
 
-    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+    fn delete(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError> {
         let op = Op::Delete {
             table: table.to_owned(),
             rows: vec![row.clone()],
@@ -109,7 +134,7 @@ impl Database for Helper {
         one_change(self, t, table, op)
     }
 
-    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+    fn insert(&self, t: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError> {
         let op = Op::Insert {
             table: table.to_owned(),
             rows: vec![row.clone()],
@@ -117,7 +142,7 @@ impl Database for Helper {
         one_change(self, t, table, op)
     }
 
-    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), EngineError> {
+    fn apply_rows(&self, t: &mut dyn Transport, rows: &[&RowChange]) -> Result<(), DbError> {
         let ops: Vec<Op> = rows
             .iter()
             .filter_map(|row| {
@@ -148,12 +173,7 @@ impl Database for Helper {
 }
 
 /// Runs one changing op on `table`, in a request of its own.
-fn one_change(
-    helper: &Helper,
-    t: &mut dyn Transport,
-    table: &str,
-    op: Op,
-) -> Result<(), EngineError> {
+fn one_change(helper: &Helper, t: &mut dyn Transport, table: &str, op: Op) -> Result<(), DbError> {
     helper
         .call(t, &[op])
         .map(drop)
@@ -161,13 +181,13 @@ fn one_change(
 }
 
 /// A row that is no longer as planned is a stale plan, like a file that changed.
-fn from_helper(e: HelperError, table: &str) -> EngineError {
+fn from_helper(e: HelperError, table: &str) -> DbError {
     match e {
-        HelperError::Stale { why, .. } => EngineError::Stale {
-            path: format!("table {table}"),
+        HelperError::Stale { why, .. } => DbError::Stale {
+            table: table.to_owned(),
             why,
         },
-        other => EngineError::Helper(Box::new(other)),
+        other => DbError::Helper(other),
     }
 }
 
@@ -214,9 +234,9 @@ pub mod memory {
         pub tables: RefCell<BTreeMap<String, Vec<Row>>>,
     }
 
-    fn stale(table: &str) -> EngineError {
-        EngineError::Stale {
-            path: table.to_owned(),
+    fn stale(table: &str) -> DbError {
+        DbError::Stale {
+            table: table.to_owned(),
             why: "no such row".into(),
         }
     }
@@ -226,7 +246,7 @@ pub mod memory {
             &self,
             _: &mut dyn Transport,
             names: &[String],
-        ) -> Result<Vec<String>, EngineError> {
+        ) -> Result<Vec<String>, DbError> {
             let tables = self.tables.borrow();
             Ok(names
                 .iter()
@@ -241,7 +261,7 @@ pub mod memory {
             table: &str,
             column: &str,
             values: &[Vec<u8>],
-        ) -> Result<Vec<Row>, EngineError> {
+        ) -> Result<Vec<Row>, DbError> {
             let tables = self.tables.borrow();
             Ok(tables
                 .get(table)
@@ -258,7 +278,7 @@ pub mod memory {
             table: &str,
             before: &Row,
             after: &Row,
-        ) -> Result<(), EngineError> {
+        ) -> Result<(), DbError> {
             let mut tables = self.tables.borrow_mut();
             let rows = tables.entry(table.to_owned()).or_default();
             let row = rows
@@ -274,7 +294,7 @@ pub mod memory {
             Ok(())
         }
 
-        fn delete(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+        fn delete(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError> {
             let mut tables = self.tables.borrow_mut();
             let rows = tables.entry(table.to_owned()).or_default();
             let at = rows
@@ -285,7 +305,7 @@ pub mod memory {
             Ok(())
         }
 
-        fn insert(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), EngineError> {
+        fn insert(&self, _: &mut dyn Transport, table: &str, row: &Row) -> Result<(), DbError> {
             self.tables
                 .borrow_mut()
                 .entry(table.to_owned())

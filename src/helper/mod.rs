@@ -27,6 +27,7 @@
 //! [`Helper::whoami`] uses the same upload-POST-delete path (always over HTTP) to ask which
 //! address the web server sees for this machine, and which proxy headers came with it.
 
+pub mod db;
 mod script;
 mod wire;
 

@@ -1,0 +1,17 @@
+//! Parsers of what a site stores, all pure: bytes or text in, values out, no I/O. Everything
+//! here reads server-controlled input, so each parser is tested on its own (and can be fuzzed
+//! on its own) with the shapes real installs store.
+//!
+//! - [`serialized`]: PHP `serialize()` values, with an exact round trip.
+//! - [`firewall_files`]: Wordfence's and AIOS's firewall data files.
+//! - [`wp_config`]: `wp-config.php`'s settings, secrets dropped.
+//! - [`htaccess`]: `.htaccess` sanity checks and server-password directives.
+//! - [`markers`]: `# BEGIN`/`# END` marker blocks.
+//! - [`ip_list`]: addresses, ranges and the lists plugins keep them in.
+
+pub mod firewall_files;
+pub mod htaccess;
+pub mod ip_list;
+pub mod markers;
+pub mod serialized;
+pub mod wp_config;
