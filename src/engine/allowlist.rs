@@ -18,8 +18,8 @@ use crate::parse::serialized::{self, Value};
 use crate::transport::RemotePath;
 
 use super::EngineError;
+use super::access::Access;
 use super::change::Change;
-use super::run::Access;
 use super::step::{Vars, View};
 use crate::helper::db::RowChange;
 use crate::helper::db::{Row, cell, with_cell};
@@ -668,8 +668,8 @@ fn edit_error(e: serialized::EditError) -> EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::run::{apply, rollback};
     use crate::engine::{Journal, Step};
+    use crate::engine::{apply, rollback};
     use crate::helper::db::memory::MemoryDatabase;
     use crate::transport::MemoryTransport;
 

@@ -2,23 +2,27 @@
 //! only), applies them with a journal written first ([`apply`]), and undoes them from that
 //! journal ([`rollback`]), from the same process or a fresh one.
 
+pub mod access;
 pub mod allowlist;
+pub mod apply;
 pub mod change;
 pub mod check;
 pub mod fingerprint;
 pub mod journal;
 pub mod lock;
-pub mod run;
+pub mod rollback;
 pub mod step;
 
 use std::path::PathBuf;
 
+pub use access::Access;
+pub use apply::{apply, pieces};
 pub use change::Change;
 pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;
 pub use journal::Journal;
 pub use lock::SiteLock;
-pub use run::{Access, Undone, apply, pieces, rollback};
+pub use rollback::{Undone, rollback};
 pub use step::{Step, Vars, View};
 
 use crate::helper::db::DbError;

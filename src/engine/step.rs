@@ -15,10 +15,10 @@ use crate::parse::markers::Markers;
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
+use super::access::Access;
 use super::allowlist::{ClearLockouts, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
-use super::run::Access;
 use crate::helper::db::{Database, Row, row_matches};
 
 /// One step of a playbook. Paths are relative to the WordPress root and may use the
