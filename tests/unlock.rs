@@ -185,9 +185,9 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
         let vars = site_vars();
         let mut counting = Counting::new(t.as_mut());
         let rung = Rung {
-            playbook: &playbook.name,
-            steps: &playbook.steps,
-            vars: &vars,
+            playbook: playbook.name.clone(),
+            steps: playbook.steps.clone(),
+            vars: vars.clone(),
         };
         let plan = engine::plan(&mut Access::files(&mut counting), &[rung]).unwrap();
         assert_eq!(plan.len(), 1);

@@ -3,11 +3,18 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 
-use crate::transport::TARGET_HELP;
+use crate::engine::{Examine, SessionSpec};
+use crate::helper::Mode;
+use crate::http::HttpOptions;
+use crate::site::InvestigateOptions;
+use crate::transport::{ConnectOptions, TARGET_HELP, TlsTrust};
 
 use super::color::ColorChoice;
+use super::input;
 
 /// Get a locked-out WordPress administrator back in, from the terminal, over SSH/SFTP or
 /// FTP/FTPS.
@@ -324,9 +331,86 @@ pub struct ConnectArgs {
     pub timeout: u64,
 }
 
+impl SiteArgs {
+    /// The session these flags ask for; asks for the `--login` password now, before anything
+    /// connects.
+    pub fn session(&self, examine: Examine, changes: bool) -> anyhow::Result<SessionSpec> {
+        let login = match &self.http.login {
+            Some(user) => Some((user.clone(), input::login_password(user)?)),
+            None => None,
+        };
+        Ok(SessionSpec {
+            target: self.target.clone(),
+            connect: self.connect.options(),
+            interactive: input::interactive(),
+            examine,
+            options: InvestigateOptions {
+                site: self.site.clone(),
+                url: self.url.clone(),
+                http: HttpOptions {
+                    bind: self.http.bind,
+                    timeout: Duration::from_secs(self.http.http_timeout),
+                },
+                login,
+            },
+            changes,
+            helper: self.helper.mode(),
+            ip: self.ip,
+        })
+    }
+}
+
+impl ConnectArgs {
+    /// A session on `target` that examines nothing (`apply`, `rollback`).
+    pub fn session(&self, target: &str, helper: HelperChoice) -> SessionSpec {
+        SessionSpec {
+            target: target.to_owned(),
+            connect: self.options(),
+            interactive: input::interactive(),
+            examine: Examine::Nothing,
+            options: InvestigateOptions::default(),
+            changes: true,
+            helper: helper.mode(),
+            ip: None,
+        }
+    }
+
+    /// The connection options these flags ask for.
+    fn options(&self) -> ConnectOptions {
+        let tls = match (&self.tls_ca, self.insecure_tls) {
+            (_, true) => TlsTrust::Insecure,
+            (Some(ca), false) => TlsTrust::CaFile(ca.clone()),
+            (None, false) => TlsTrust::SystemRoots,
+        };
+        ConnectOptions {
+            timeout: Duration::from_secs(self.timeout),
+            identity_files: self.identity.clone(),
+            known_hosts: self.known_hosts.iter().cloned().collect(),
+            accept_host_key: self.accept_host_key.clone(),
+            use_agent: !self.no_agent,
+            tls,
+            progress: true,
+        }
+    }
+}
+
+impl HelperChoice {
+    /// The helper mode asked for; `None` lets the session choose.
+    fn mode(self) -> Option<Mode> {
+        match self {
+            HelperChoice::Auto => None,
+            HelperChoice::Ssh => Some(Mode::Exec),
+            HelperChoice::Http => Some(Mode::Http),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::{
+        ACCEPT_HOST_KEY_FLAG, IDENTITY_FLAG, INSECURE_TLS_FLAG, TIMEOUT_FLAG, TLS_CA_FLAG,
+    };
     use clap::CommandFactory;
 
     #[test]
@@ -362,5 +446,28 @@ mod tests {
             "--insecure-tls",
         ]);
         assert!(parsed.is_err());
+    }
+
+    /// Transport errors name flags in their hints; each must be a flag the CLI really has.
+    #[test]
+    fn every_flag_named_in_hints_exists() {
+        let mut cli = Cli::command();
+        let diagnose = cli.find_subcommand_mut("diagnose").unwrap();
+        let longs: Vec<String> = diagnose
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        for flag in [
+            ACCEPT_HOST_KEY_FLAG,
+            IDENTITY_FLAG,
+            INSECURE_TLS_FLAG,
+            TIMEOUT_FLAG,
+            TLS_CA_FLAG,
+        ] {
+            assert!(
+                longs.iter().any(|l| l == flag),
+                "{flag} is not a flag of diagnose: {longs:?}"
+            );
+        }
     }
 }

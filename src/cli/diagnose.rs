@@ -1,34 +1,31 @@
 //! `wprescue diagnose`: the report, for people and for scripts.
 
 use std::io::Write;
-use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::http::HttpOptions;
+use crate::engine::{Examine, Outcome, Session};
 use crate::playbook::Playbooks;
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::Cause;
 use crate::site::inventory::{PluginState, Presence};
-use crate::site::{InvestigateOptions, Report, UrlSource, investigate};
+use crate::site::{Report, UrlSource};
 
-use super::args::{DiagnoseArgs, SiteArgs};
+use super::args::DiagnoseArgs;
 use super::color::Color;
-use super::{connect, exit, secret_from_env_or_prompt};
+use super::output::Out;
 
-/// Environment variable holding the password for `--login`.
-pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
-
-/// Runs the command; returns the exit status.
-pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
+/// Runs the command.
+pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<Outcome> {
     let playbooks = Playbooks::builtin()?;
-    let catalog = playbooks.catalog();
-    let options = investigate_options(&args.site)?;
-    let mut transport = connect::open(&args.site.target, &args.site.connect)?;
-    let report = investigate(transport.as_mut(), &catalog, &options)?;
-    let next = next_step(&report, &catalog);
+    let mut out = Out::new(args.json, color);
+    let spec = args.site.session(Examine::Investigate, false)?;
+    let session = Session::open(spec, playbooks.catalog(), &mut out)?;
+    let report = session.report().expect("investigated");
+    let catalog = session.catalog();
+    let next = next_step(report, catalog);
     // The same command line, turned into the unlock that would fix it, when a playbook can.
-    let unlock = (!playbooks.answering(&report).is_empty()).then(|| {
+    let unlock = (!playbooks.answering(report).is_empty()).then(|| {
         let mut line: Vec<String> = std::env::args().skip(1).collect();
         line.retain(|a| a != "--json");
         if let Some(sub) = line.iter_mut().find(|a| *a == "diagnose") {
@@ -36,51 +33,39 @@ pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<u8> {
         }
         format!("wprescue {} --dry-run", line.join(" "))
     });
-    let mut out = std::io::stdout().lock();
+    let mut stdout = std::io::stdout().lock();
     if args.json {
-        let mut json = JsonReport::new(&report, &catalog, next.as_deref());
+        let mut json = JsonReport::new(report, catalog, next.as_deref());
         json.unlock = unlock.as_deref();
-        serde_json::to_writer_pretty(&mut out, &json)?;
-        writeln!(out)?;
+        serde_json::to_writer_pretty(&mut stdout, &json)?;
+        writeln!(stdout)?;
     } else {
-        write_human(&mut out, &report, &catalog, next.as_deref(), color)?;
+        write_human(&mut stdout, report, catalog, next.as_deref(), color)?;
         if let Some(unlock) = &unlock {
             writeln!(
-                out,
+                stdout,
                 "{} {} (review the plan, then run it again with --yes)",
                 color.label(&format!("{:<9}", "or")),
                 color.command(unlock)
             )?;
         }
     }
-    Ok(if report.diagnosis.cause.is_lockout() {
-        exit::LOCKOUT_FOUND
+    let lockout = report.diagnosis.cause.is_lockout();
+    out.finish(if lockout {
+        Outcome::LockoutFound
     } else {
-        exit::OK
+        Outcome::NoLockout
     })
 }
 
-/// How to examine the site, from the command line (asks for the login password if needed).
-pub fn investigate_options(args: &SiteArgs) -> anyhow::Result<InvestigateOptions> {
-    let login = match &args.http.login {
-        Some(user) => {
-            let prompt = format!("WordPress password for {user}: ");
-            Some((
-                user.clone(),
-                secret_from_env_or_prompt(LOGIN_PASSWORD_ENV, &prompt)?,
-            ))
-        }
-        None => None,
-    };
-    Ok(InvestigateOptions {
-        site: args.site.clone(),
-        url: args.url.clone(),
-        http: HttpOptions {
-            bind: args.http.bind,
-            timeout: Duration::from_secs(args.http.http_timeout),
-        },
-        login,
-    })
+/// Prints the diagnosed cause, one line.
+pub fn say_cause(out: &Out, cause: &Cause, catalog: &Catalog) -> std::io::Result<()> {
+    out.line(format_args!(
+        "{} {}: {}",
+        out.color.label("cause"),
+        cause.code(),
+        summary(cause, catalog)
+    ))
 }
 
 /// One sentence naming the cause.

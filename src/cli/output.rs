@@ -1,5 +1,5 @@
-//! What the change-making commands print: the plan with its diffs, progress on a terminal, the
-//! recap, and the JSON document `--json` asks for instead.
+//! What the commands print: the plan with its diffs, progress on a terminal, one line per
+//! event of a run, and the JSON document `--json` asks for instead.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -7,20 +7,43 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::engine::Planned;
+use crate::engine::{Event, Observer, Outcome, Planned, Recap};
 
 use super::color::Color;
 
-/// Where human-readable lines go: stdout, or stderr when stdout carries JSON.
-#[derive(Debug, Clone, Copy)]
+/// Where human-readable lines go: stdout, or stderr when stdout carries JSON. It is also how
+/// the command line watches a run ([`Observer`]): spinners and bars on a terminal, one line
+/// per event.
 pub struct Out {
     /// `--json`: stdout is reserved for the final document.
     pub json: bool,
     /// Colours for the human lines.
     pub color: Color,
+    /// The target as typed, for the commands printed to undo a run.
+    target: String,
+    /// The spinner or bar on screen.
+    bar: Option<ProgressBar>,
+    /// The first failed write of an event line (a closed pipe), returned by [`Out::finish`].
+    failed: Option<std::io::Error>,
 }
 
 impl Out {
+    /// Lines for people, or (with `json`) for stderr while stdout waits for the document.
+    pub fn new(json: bool, color: Color) -> Out {
+        Out {
+            json,
+            color,
+            target: String::new(),
+            bar: None,
+            failed: None,
+        }
+    }
+
+    /// Names the target in the undo lines printed from now on.
+    pub fn target(&mut self, target: &str) {
+        self.target = target.to_owned();
+    }
+
     /// Prints one human line.
     pub fn line(&self, text: impl std::fmt::Display) -> std::io::Result<()> {
         if self.json {
@@ -58,38 +81,6 @@ impl Out {
         Ok(())
     }
 
-    /// A spinner on stderr with `message`, drawn only on a terminal (and never under `--json`,
-    /// whose readers are programs).
-    pub fn spinner(&self, message: &str) -> ProgressBar {
-        let bar = ProgressBar::with_draw_target(None, self.draw_target());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
-        );
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    }
-
-    /// A bar counting `len` changes, drawn like [`Out::spinner`].
-    pub fn counter(&self, len: usize, message: &str) -> ProgressBar {
-        let bar = ProgressBar::with_draw_target(Some(len as u64), self.draw_target());
-        bar.set_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_message(message.to_owned());
-        bar
-    }
-
-    fn draw_target(&self) -> ProgressDrawTarget {
-        if !self.json && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        }
-    }
-
     /// Prints `document` as JSON on stdout, when `--json` asked for it.
     pub fn document(&self, document: &RunDocument) -> std::io::Result<()> {
         if self.json {
@@ -99,47 +90,150 @@ impl Out {
         }
         Ok(())
     }
-}
 
-/// Ansible's recap: how many changes went how.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Recap {
-    /// Done without altering the site: checks that passed, backups taken.
-    pub ok: usize,
-    /// Changes made to the site.
-    pub changed: usize,
-    /// Changes or checks that failed (at most one: a run stops at the first).
-    pub failed: usize,
-    /// Changes undone by a rollback.
-    pub undone: usize,
-}
+    /// The command that rolls run `run_id` back.
+    pub fn undo_command(&self, run_id: &str) -> String {
+        format!("wprescue rollback {} --run {run_id}", self.target)
+    }
 
-impl std::fmt::Display for Recap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "ok={} changed={} failed={} undone={}",
-            self.ok, self.changed, self.failed, self.undone
-        )
+    /// Ends the command: `outcome`, unless a line could not be written (a closed pipe).
+    pub fn finish(mut self, outcome: Outcome) -> anyhow::Result<Outcome> {
+        self.clear();
+        match self.failed.take() {
+            Some(e) => Err(e.into()),
+            None => Ok(outcome),
+        }
+    }
+
+    fn say(&mut self, text: impl std::fmt::Display) {
+        if let Err(e) = self.line(text) {
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    fn clear(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn draw_target(&self) -> ProgressDrawTarget {
+        if !self.json && std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        }
     }
 }
 
-/// How a run of `unlock`, `apply` or `run` ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The site already lets the admin in.
-    NothingToDo,
-    /// Only planned (`--dry-run`, `--check`, `plan`).
-    Planned,
-    /// The user said no.
-    Declined,
-    /// Applied; the admin gets in.
-    Unlocked,
-    /// Applied, with nothing to verify (`run`).
-    Applied,
-    /// Applied, the site still refused, and everything was rolled back.
-    RolledBack,
+impl Observer for Out {
+    /// A spinner on stderr, drawn only on a terminal (and never under `--json`, whose readers
+    /// are programs).
+    fn busy(&mut self, what: &str) {
+        self.clear();
+        let bar = ProgressBar::with_draw_target(None, self.draw_target());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
+        );
+        bar.set_message(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bar = Some(bar);
+    }
+
+    fn idle(&mut self) {
+        self.clear();
+    }
+
+    /// A bar counting a rung's changes, drawn like the spinner.
+    fn progress(&mut self, rung: &str, done: usize, len: usize) {
+        if done == 0 {
+            self.clear();
+            let bar = ProgressBar::with_draw_target(Some(len as u64), self.draw_target());
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(rung.to_owned());
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+        }
+        if done >= len {
+            self.clear();
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        self.clear();
+        let color = self.color;
+        match event {
+            Event::HelpersSwept { removed, wp_root } => self.say(format_args!(
+                "removed {removed} helper folder(s) an interrupted run left in {wp_root}"
+            )),
+            Event::Caller(caller) => {
+                self.say(format_args!(
+                    "{} {} (from {})",
+                    color.label("caller"),
+                    caller.ip,
+                    caller.source
+                ));
+                for note in &caller.notes {
+                    self.say(format_args!("{} {note}", color.warn("note:")));
+                }
+            }
+            Event::Note(note) => self.say(format_args!("{} {note}", color.warn("note:"))),
+            Event::RungSkipped { rung, why } => {
+                self.say(format_args!("{} {rung}: {why}", color.warn("skipping rung")))
+            }
+            Event::JournalOpened { run_id, dir } => {
+                self.say(format_args!("run {run_id}: journal in {}", dir.display()))
+            }
+            Event::RungApplied { rung, changes } => self.say(format_args!(
+                "{} {rung} ({changes} change(s))",
+                color.label("applied")
+            )),
+            Event::ChangeFailed(e) => {
+                self.say(format_args!("{} {e}; rolling back", color.error("failed:")))
+            }
+            Event::Unlocked { real_login } => self.say(format_args!(
+                "{} the admin can get in again{}",
+                color.good("unlocked:"),
+                if real_login {
+                    " (a real login succeeded)"
+                } else {
+                    " (checked with GET requests only: give --login to prove a real login)"
+                }
+            )),
+            Event::NotYet { rung } => self.say(format_args!(
+                "{} the site still refuses after {rung}",
+                color.warn("not yet:")
+            )),
+            Event::StillRefused => self.say(format_args!(
+                "{} the site still refuses; rolling back",
+                color.warn("not unlocked:")
+            )),
+            Event::RolledBack { undone, conflicts } => {
+                self.say(format_args!(
+                    "{} {undone} change(s) undone",
+                    color.label("rolled back:")
+                ));
+                for conflict in conflicts {
+                    self.say(format_args!("{} {conflict}", color.error("left:")));
+                }
+            }
+            Event::Recap(recap) => self.say(format_args!("recap: {recap}")),
+            Event::Undoable { run_id } => {
+                let undo = self.undo_command(run_id);
+                self.say(format_args!("undo with: {undo}"))
+            }
+            Event::RunChosen { run_id } => self.say(format_args!("run {run_id}")),
+            Event::LockRemoved { path } => {
+                self.say(format_args!("removed the lock {path} the run left behind"))
+            }
+        }
+    }
 }
 
 /// The `--json` document of the change-making commands. Version 1; fields are only added.

@@ -5,13 +5,21 @@
 pub mod access;
 pub mod allowlist;
 pub mod apply;
+pub mod caller;
 pub mod change;
 pub mod check;
 pub mod fingerprint;
 pub mod journal;
+pub mod ladder;
 pub mod lock;
+pub mod observer;
+pub mod outcome;
+pub mod plan;
 pub mod rollback;
+pub mod saved_plan;
+pub mod session;
 pub mod step;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -22,11 +30,17 @@ pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;
 pub use journal::Journal;
 pub use lock::SiteLock;
+pub use ladder::Climb;
+pub use observer::{Event, Observer, Quiet};
+pub use outcome::{Outcome, Recap};
+pub use plan::{Ladder, Planned, Rung, RungSpec, plan, plan_ladder};
 pub use rollback::{Undone, rollback};
+pub use session::{Examine, Session, SessionSpec};
 pub use step::{Step, Vars, View};
 
 use crate::helper::db::DbError;
-use crate::transport::{self, PathError};
+use crate::site::SiteError;
+use crate::transport::{self, PathError, TargetError};
 
 /// Why planning, applying or undoing failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +48,60 @@ pub enum EngineError {
     /// The server refused or the connection failed.
     #[error(transparent)]
     Transport(#[from] transport::Error),
+    /// The target is not one wprescue can connect to.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// `~/.ssh/config` could not be read.
+    #[error("cannot read ~/.ssh/config: {0}")]
+    SshConfig(#[source] std::io::Error),
+    /// Examining the site failed.
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    /// Ctrl-C: the run stopped between two changes; what was made stays, journaled.
+    #[error("interrupted: {}", match run_id {
+        Some(run) => format!("the {changed} change(s) made so far stay, journaled in run {run}"),
+        None => "nothing was changed".to_owned(),
+    })]
+    Interrupted {
+        /// Changes made before the stop.
+        changed: usize,
+        /// The run holding them, once one was started.
+        run_id: Option<String>,
+    },
+    /// `rollback` without `--run` on a site with no recorded run.
+    #[error("no run of wprescue on {place} in {}", state_dir.display())]
+    NoRuns {
+        /// The target and folder.
+        place: String,
+        /// Where runs are recorded.
+        state_dir: PathBuf,
+    },
+    /// The run named was made on another site.
+    #[error("run {run_id} changed {changed}, not {here}")]
+    OtherSite {
+        /// The run.
+        run_id: String,
+        /// The site it changed.
+        changed: String,
+        /// The site connected to.
+        here: String,
+    },
+    /// A saved plan that cannot be read, used or written.
+    #[error("plan {path}: {why}")]
+    BadPlan {
+        /// The plan file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A rollback left changes that could not be undone safely.
+    #[error("run {run_id}: {left} change(s) could not be undone safely (listed above); the rest was rolled back")]
+    NotUndone {
+        /// The run.
+        run_id: String,
+        /// How many changes are left.
+        left: usize,
+    },
     /// A step names a path that is not below the WordPress root.
     #[error(transparent)]
     Path(#[from] PathError),
@@ -164,6 +232,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
             EngineError::Transport(e) => e.hint().map(str::to_owned),
+            EngineError::Site(e) => e.hint(),
             EngineError::Helper(e) => e.hint(),
             EngineError::Stale { .. } => Some(
                 "the site changed since the plan was made: make a new plan (wprescue plan, or unlock --dry-run) and review it".into(),
@@ -186,79 +255,4 @@ impl EngineError {
             _ => None,
         }
     }
-}
-
-/// One change and the playbook it comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
-    /// The playbook's name.
-    pub playbook: String,
-    /// The change.
-    pub change: Change,
-}
-
-/// One playbook's steps, with the values its templates take on this site.
-#[derive(Debug, Clone, Copy)]
-pub struct Rung<'a> {
-    /// The playbook's name.
-    pub playbook: &'a str,
-    /// Its steps.
-    pub steps: &'a [Step],
-    /// Its template values.
-    pub vars: &'a Vars,
-}
-
-/// Plans every step of each rung in order, against the live site, reading only. Later
-/// steps see what earlier ones will have done. Steps with nothing to do produce no change.
-pub fn plan(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Vec<Planned>, EngineError> {
-    let mut view = View::new(access);
-    let mut planned = Vec::new();
-    for rung in rungs {
-        planned.extend(plan_rung(&mut view, rung)?);
-    }
-    Ok(planned)
-}
-
-/// Like [`plan`], but a rung that cannot be planned (its database is out of reach, a value is
-/// not in the expected shape) is left out, with the reason, and the others are planned as if
-/// it were not there: the escalation ladder climbs past a rung it cannot use.
-pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung<'_>]) -> Result<Ladder, EngineError> {
-    let mut view = View::new(access);
-    let (mut planned, mut skipped) = (Vec::new(), Vec::new());
-    for rung in rungs {
-        let checkpoint = view.checkpoint();
-        match plan_rung(&mut view, rung) {
-            Ok(changes) => planned.extend(changes),
-            // A failing connection, or Ctrl-C, is not a rung's problem: stop.
-            Err(e @ EngineError::Transport(_)) => return Err(e),
-            Err(e) if crate::interrupt::requested() => return Err(e),
-            Err(e) => {
-                view.restore(checkpoint);
-                skipped.push((rung.playbook.to_owned(), e));
-            }
-        }
-    }
-    Ok(Ladder { planned, skipped })
-}
-
-/// What [`plan_ladder`] found.
-#[derive(Debug)]
-pub struct Ladder {
-    /// The changes of the rungs that could be planned, in order.
-    pub planned: Vec<Planned>,
-    /// The rungs left out, and why.
-    pub skipped: Vec<(String, EngineError)>,
-}
-
-fn plan_rung(view: &mut View<'_>, rung: &Rung<'_>) -> Result<Vec<Planned>, EngineError> {
-    let mut planned = Vec::new();
-    for step in rung.steps {
-        for change in step.plan(view, rung.vars)? {
-            planned.push(Planned {
-                playbook: rung.playbook.to_owned(),
-                change,
-            });
-        }
-    }
-    Ok(planned)
 }

@@ -7,6 +7,8 @@
 //! `<IfModule>` whose module is not loaded. The sanity check follows those rules and says how
 //! sure it is.
 
+use super::suggest::closest;
+
 /// A directive line, outside comments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
@@ -204,17 +206,8 @@ fn is_auth_directive(d: &Directive) -> bool {
 }
 
 fn unknown_directive(line: usize, name: &str, in_if_module: bool) -> Problem {
-    let suggestion = DIRECTIVES
-        .iter()
-        .map(|d| {
-            (
-                edit_distance(&d.to_ascii_lowercase(), &name.to_ascii_lowercase()),
-                d,
-            )
-        })
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, d)| format!(" (did you mean {d}?)"))
+    let suggestion = closest(name, DIRECTIVES.iter().copied())
+        .map(|d| format!(" (did you mean {d}?)"))
         .unwrap_or_default();
     let consequence = if in_if_module {
         "Apache answers 500 if the surrounding <IfModule>'s module is loaded"
@@ -282,30 +275,6 @@ fn split_args(line: &str) -> Vec<String> {
     args
 }
 
-/// Optimal string alignment distance: typos like `ExpiresDefualt` are one transposition away.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
 
 /// Sections Apache accepts in `.htaccess`.
 const SECTIONS: &[&str] = &[
@@ -580,12 +549,5 @@ mod tests {
             split_args(r#"AuthName "say \"hi\"""#),
             ["AuthName", "say \"hi\""]
         );
-    }
-
-    #[test]
-    fn distance() {
-        assert_eq!(edit_distance("expiresdefualt", "expiresdefault"), 1);
-        assert_eq!(edit_distance("rewriteengin", "rewriteengine"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

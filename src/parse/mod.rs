@@ -8,10 +8,12 @@
 //! - [`htaccess`]: `.htaccess` sanity checks and server-password directives.
 //! - [`markers`]: `# BEGIN`/`# END` marker blocks.
 //! - [`ip_list`]: addresses, ranges and the lists plugins keep them in.
+//! - [`suggest`]: the closest known name to a mistyped one.
 
 pub mod firewall_files;
 pub mod htaccess;
 pub mod ip_list;
 pub mod markers;
 pub mod serialized;
+pub mod suggest;
 pub mod wp_config;

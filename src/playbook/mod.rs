@@ -4,14 +4,12 @@
 //! Today a playbook describes the plugin it is about ([`PluginSpec`]), which diagnosis uses to
 //! recognise the plugin on disk and over HTTP; recovery steps come with the engine.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::engine::allowlist::SettingAt;
-use crate::engine::{Step, Vars};
+use crate::engine::caller::IpSource;
+use crate::engine::{RungSpec, Step};
 use crate::site::Report;
 use crate::site::catalog::{Catalog, PluginSpec};
 use crate::site::diagnosis::{CAUSE_CODES, Cause};
@@ -40,18 +38,6 @@ pub struct Playbook {
     /// *it* sees (a proxy header, when it is set to trust one), not just `REMOTE_ADDR`.
     #[serde(default)]
     pub ip_source: Option<IpSource>,
-}
-
-/// A plugin's visitor-address setting and what its values mean.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IpSource {
-    /// Where the setting is.
-    pub at: SettingAt,
-    /// Setting values that make the plugin read a request header instead of `REMOTE_ADDR`,
-    /// and that header (`HTTP_X_FORWARDED_FOR: X-Forwarded-For`); any other value means
-    /// `REMOTE_ADDR`.
-    pub headers: BTreeMap<String, String>,
 }
 
 /// The diagnosis a playbook answers.
@@ -91,33 +77,34 @@ impl Playbook {
         when.causes.iter().any(|c| c == cause.code()) && plugin_matches && prepend_matches
     }
 
-    /// The template values for running this playbook on the site `inventory` describes:
+    /// This playbook as a rung of the ladder on the site `inventory` describes:
     /// `{plugin_folder}` is the first installed folder of its plugin, relative to the
-    /// WordPress root; `{ip}` is the caller's address as the site sees it, when known.
-    pub fn vars(&self, inventory: &Inventory, run_id: &str, ip: Option<IpAddr>) -> Vars {
+    /// WordPress root.
+    pub fn rung(&self, inventory: Option<&Inventory>) -> RungSpec {
+        RungSpec {
+            playbook: self.name.clone(),
+            steps: self.steps.clone(),
+            plugin_folder: inventory.and_then(|inventory| self.plugin_folder(inventory)),
+            ip_source: self.ip_source.clone(),
+        }
+    }
+
+    fn plugin_folder(&self, inventory: &Inventory) -> Option<String> {
         let root = inventory.root.path.as_str();
-        let plugin = self
+        let id = self
             .plugin
             .as_ref()
             .map(|p| &p.id)
-            .or(self.applies_when.as_ref().and_then(|w| w.plugin.as_ref()));
-        let plugin_folder = plugin.and_then(|id| {
-            let found = inventory
-                .plugins
-                .iter()
-                .find(|p| &p.id == id && p.state == PluginState::Installed)?;
-            let folder = found.folder.as_str();
-            Some(match folder.strip_prefix(root) {
-                Some(rest) if !root.is_empty() => rest.trim_start_matches('/').to_owned(),
-                _ => folder.to_owned(),
-            })
-        });
-        Vars {
-            run_id: run_id.to_owned(),
-            wp_root: inventory.root.path.clone(),
-            plugin_folder,
-            ip,
-        }
+            .or(self.applies_when.as_ref().and_then(|w| w.plugin.as_ref()))?;
+        let found = inventory
+            .plugins
+            .iter()
+            .find(|p| &p.id == id && p.state == PluginState::Installed)?;
+        let folder = found.folder.as_str();
+        Some(match folder.strip_prefix(root) {
+            Some(rest) if !root.is_empty() => rest.trim_start_matches('/').to_owned(),
+            _ => folder.to_owned(),
+        })
     }
 }
 
@@ -149,6 +136,14 @@ pub enum PlaybookError {
         source_name: Source,
         /// The parser's message, with line and column.
         message: String,
+    },
+    /// No built-in playbook has that name.
+    #[error("no built-in playbook {name:?}; there are: {}", known.join(", "))]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The built-in names.
+        known: Vec<String>,
     },
     /// Two playbooks share a name.
     #[error("{second}: a playbook named '{name}' already comes from {first}")]
@@ -240,6 +235,14 @@ impl Playbooks {
             .iter()
             .find(|(_, p, _)| p.name == name)
             .map(|(_, p, yaml)| (p, yaml.as_str()))
+    }
+
+    /// The playbook called `name` and its YAML, or the error naming the ones there are.
+    pub fn named(&self, name: &str) -> Result<(&Playbook, &str), PlaybookError> {
+        self.get(name).ok_or_else(|| PlaybookError::Unknown {
+            name: name.to_owned(),
+            known: self.iter().map(|p| p.name.clone()).collect(),
+        })
     }
 
     /// The playbooks that answer the diagnosis in `report`, in load order: `unlock`'s

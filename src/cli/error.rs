@@ -1,0 +1,104 @@
+//! The one error renderer: `error: what happened`, its causes, then `hint: what to do next`,
+//! chosen by the kind of error (with "did you mean" when a name was mistyped).
+
+use crate::engine::EngineError;
+use crate::parse::suggest::closest;
+use crate::playbook::PlaybookError;
+use crate::site::SiteError;
+
+use super::color::Color;
+
+/// Prints `error` on stderr.
+pub fn render(error: &anyhow::Error, color: Color) {
+    eprintln!("{} {error}", color.error("error:"));
+    for cause in error.chain().skip(1) {
+        eprintln!("  {} {cause}", color.label("caused by:"));
+    }
+    if let Some(hint) = hint(error) {
+        eprintln!("{} {hint}", color.label("hint:"));
+    }
+}
+
+/// What to do next, from the first error in the chain that knows.
+fn hint(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<PlaybookError>() {
+            return Some(playbook_hint(e));
+        }
+        if let Some(e) = e.downcast_ref::<SiteError>() {
+            return site_hint(e);
+        }
+        if let Some(e) = e.downcast_ref::<EngineError>() {
+            return match e {
+                EngineError::Site(e) => site_hint(e),
+                e => e.hint(),
+            };
+        }
+        if let Some(e) = e.downcast_ref::<crate::helper::HelperError>() {
+            return e.hint();
+        }
+        e.downcast_ref::<crate::transport::Error>()
+            .and_then(|e| e.hint().map(str::to_owned))
+    })
+}
+
+fn playbook_hint(error: &PlaybookError) -> String {
+    match error {
+        PlaybookError::Unknown { name, known } => {
+            match closest(name, known.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean {near}? (`wprescue playbooks` lists them)"),
+                None => format!(
+                    "`wprescue playbooks` lists them; to run your own, give its file, e.g. ./{name}.yaml"
+                ),
+            }
+        }
+        _ => "fix the playbook at the line shown, then run again".into(),
+    }
+}
+
+fn site_hint(error: &SiteError) -> Option<String> {
+    match error {
+        SiteError::NoSuchSite { wanted, sites, .. } => {
+            closest(wanted, sites.iter().map(String::as_str))
+                .map(|near| format!("did you mean --site {near}?"))
+                .or_else(|| error.hint())
+        }
+        _ => error.hint(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mistyped_playbook_gets_a_suggestion() {
+        let known = vec!["wordfence".to_owned(), "solid-security".to_owned()];
+        let error = PlaybookError::Unknown {
+            name: "wordfnece".into(),
+            known: known.clone(),
+        };
+        assert_eq!(
+            hint(&error.into()).unwrap(),
+            "did you mean wordfence? (`wprescue playbooks` lists them)"
+        );
+        let error = PlaybookError::Unknown {
+            name: "mine".into(),
+            known,
+        };
+        assert!(hint(&error.into()).unwrap().contains("./mine.yaml"));
+    }
+
+    #[test]
+    fn a_mistyped_site_gets_a_suggestion() {
+        let error = SiteError::NoSuchSite {
+            origin: "sftp://h".into(),
+            wanted: "public_htm".into(),
+            sites: vec!["public_html".into(), "staging".into()],
+        };
+        assert_eq!(
+            hint(&EngineError::Site(error).into()).unwrap(),
+            "did you mean --site public_html?"
+        );
+    }
+}

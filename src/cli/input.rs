@@ -1,0 +1,47 @@
+//! What the command line asks of the person at the terminal: secrets (never from argv) and
+//! the confirmation before changing a site.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::bail;
+
+/// Environment variable holding the password for `--login`.
+pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
+
+/// Whether there is a person to ask: standard input is a terminal.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// A secret from `env`, or typed at a prompt on the terminal; never from the command line.
+pub fn secret_from_env_or_prompt(env: &str, prompt: &str) -> anyhow::Result<String> {
+    if let Some(value) = std::env::var(env).ok().filter(|v| !v.is_empty()) {
+        return Ok(value);
+    }
+    if !interactive() {
+        bail!("no password: set {env}, or run wprescue in a terminal to be asked");
+    }
+    Ok(rpassword::prompt_password(prompt)?)
+}
+
+/// The WordPress password for `user`, for a real login.
+pub fn login_password(user: &str) -> anyhow::Result<String> {
+    secret_from_env_or_prompt(
+        LOGIN_PASSWORD_ENV,
+        &format!("WordPress password for {user}: "),
+    )
+}
+
+/// Asks whether to apply `count` changes; refuses to go on without a terminal to ask.
+pub fn confirm(count: usize) -> anyhow::Result<bool> {
+    if !interactive() {
+        bail!(
+            "refusing to change the site without confirmation: run again with --yes (or --dry-run to only look)"
+        );
+    }
+    write!(std::io::stdout(), "apply these {count} change(s)? [y/N] ")?;
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

@@ -1,0 +1,80 @@
+//! `wprescue run PLAYBOOK TARGET`: one playbook, whatever the diagnosis, Ansible-style:
+//! `--check` plans only, `--diff` shows every file's diff, the run ends with a recap.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::engine::{Climb, Examine, Journal, Outcome, Recap, Session};
+use crate::playbook::{Playbook, Playbooks, Source};
+
+use super::args::RunArgs;
+use super::color::Color;
+use super::output::{JsonChange, Out, RunDocument};
+
+/// Runs `run`.
+pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
+    let mut out = Out::new(args.json, color);
+    out.target(&args.site.target);
+    let builtin = Playbooks::builtin()?;
+    let playbook = load(&args.playbook, &builtin)?;
+    let spec = args.site.session(Examine::Survey, true)?;
+    let mut session = Session::open(spec, builtin.catalog(), &mut out)?;
+    let run_id = Journal::new_run_id();
+    let spec = playbook.rung(session.inventory());
+    let rungs = session.rungs(vec![spec], &run_id, &mut out)?;
+    let plan = session.plan(&rungs)?;
+    out.plan(&plan, args.diff)?;
+    let mut document = RunDocument {
+        version: 1,
+        command: "run",
+        origin: session.place().0,
+        cause: None,
+        caller: rungs[0].vars.ip,
+        run_id: None,
+        changes: JsonChange::all(&plan),
+        outcome: Outcome::Planned,
+        recap: Recap::default(),
+        undo: None,
+    };
+    let mutating = plan.iter().filter(|p| p.change.mutates()).count();
+    if args.check {
+        out.line(format_args!(
+            "check: {mutating} change(s) to make, none made"
+        ))?;
+        out.document(&document)?;
+        return out.finish(if mutating > 0 {
+            Outcome::Planned
+        } else {
+            Outcome::NothingToDo
+        });
+    }
+    if plan.is_empty() {
+        out.line("nothing to change")?;
+        document.outcome = Outcome::NothingToDo;
+        out.document(&document)?;
+        return out.finish(Outcome::NothingToDo);
+    }
+    let names = [playbook.name.clone()];
+    let (outcome, recap) = session.apply(&plan, &names, &run_id, Climb::Unverified, &mut out)?;
+    out.document(&RunDocument {
+        run_id: Some(run_id.clone()),
+        outcome,
+        recap,
+        undo: Some(out.undo_command(&run_id)),
+        ..document
+    })?;
+    out.finish(outcome)
+}
+
+/// The playbook `name` names: the user's file, if it looks like one, else a built-in.
+fn load(name: &str, builtin: &Playbooks) -> anyhow::Result<Playbook> {
+    let path = Path::new(name);
+    let looks_like_file = name.ends_with(".yaml") || name.ends_with(".yml") || name.contains('/');
+    if !looks_like_file {
+        return Ok(builtin.named(name)?.0.clone());
+    }
+    let yaml = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the playbook {}", path.display()))?;
+    Ok(Playbook::parse(&yaml, Source::File(PathBuf::from(name)))?)
+}

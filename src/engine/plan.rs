@@ -1,0 +1,103 @@
+//! Planning: every step of every rung turned into the changes it would make against the live
+//! site, reading only.
+
+use super::EngineError;
+use super::access::Access;
+use super::caller::IpSource;
+use super::change::Change;
+use super::step::{Step, Vars, View};
+
+/// One change and the playbook it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The playbook's name.
+    pub playbook: String,
+    /// The change.
+    pub change: Change,
+}
+
+/// One playbook as a rung of the ladder, before this run's template values are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RungSpec {
+    /// The playbook's name.
+    pub playbook: String,
+    /// Its steps.
+    pub steps: Vec<Step>,
+    /// `{plugin_folder}`: its plugin's folder, relative to the WordPress root, when installed.
+    pub plugin_folder: Option<String>,
+    /// How its plugin reads the visitor's address, when it can be set to trust a proxy.
+    pub ip_source: Option<IpSource>,
+}
+
+impl RungSpec {
+    /// Whether planning it needs the caller's address.
+    pub fn needs_ip(&self) -> bool {
+        self.steps.iter().any(Step::needs_ip)
+    }
+}
+
+/// One playbook's steps, with the values its templates take on this site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rung {
+    /// The playbook's name.
+    pub playbook: String,
+    /// Its steps.
+    pub steps: Vec<Step>,
+    /// Its template values.
+    pub vars: Vars,
+}
+
+/// Plans every step of each rung in order, against the live site, reading only. Later
+/// steps see what earlier ones will have done. Steps with nothing to do produce no change.
+pub fn plan(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Vec<Planned>, EngineError> {
+    let mut view = View::new(access);
+    let mut planned = Vec::new();
+    for rung in rungs {
+        planned.extend(plan_rung(&mut view, rung)?);
+    }
+    Ok(planned)
+}
+
+/// Like [`plan`], but a rung that cannot be planned (its database is out of reach, a value is
+/// not in the expected shape) is left out, with the reason, and the others are planned as if
+/// it were not there: the escalation ladder climbs past a rung it cannot use.
+pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Ladder, EngineError> {
+    let mut view = View::new(access);
+    let (mut planned, mut skipped) = (Vec::new(), Vec::new());
+    for rung in rungs {
+        let checkpoint = view.checkpoint();
+        match plan_rung(&mut view, rung) {
+            Ok(changes) => planned.extend(changes),
+            // A failing connection, or Ctrl-C, is not a rung's problem: stop.
+            Err(e @ EngineError::Transport(_)) => return Err(e),
+            Err(e) if crate::interrupt::requested() => return Err(e),
+            Err(e) => {
+                view.restore(checkpoint);
+                skipped.push((rung.playbook.clone(), e));
+            }
+        }
+    }
+    Ok(Ladder { planned, skipped })
+}
+
+/// What [`plan_ladder`] found.
+#[derive(Debug)]
+pub struct Ladder {
+    /// The changes of the rungs that could be planned, in order.
+    pub planned: Vec<Planned>,
+    /// The rungs left out, and why.
+    pub skipped: Vec<(String, EngineError)>,
+}
+
+fn plan_rung(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
+    let mut planned = Vec::new();
+    for step in &rung.steps {
+        for change in step.plan(view, &rung.vars)? {
+            planned.push(Planned {
+                playbook: rung.playbook.clone(),
+                change,
+            });
+        }
+    }
+    Ok(planned)
+}

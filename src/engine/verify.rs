@@ -1,0 +1,69 @@
+//! After a rung: does the admin get in? Asked over HTTP as the caller, with patience, since
+//! PHP may run a renamed file from opcache for a couple of seconds.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::http::HttpClient;
+use crate::site::InvestigateOptions;
+use crate::site::catalog::Catalog;
+use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
+use crate::site::probe::{is_logged_in, probe_site, try_login};
+use crate::site::signature::recognise;
+
+use super::check::Web;
+
+/// How long verification keeps asking: PHP may run a renamed file from opcache for ~2 s.
+pub const VERIFY_FOR: Duration = Duration::from_secs(8);
+
+/// Asks the site, as the caller, whether the admin gets in.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    /// The site's address.
+    pub url: String,
+    /// How requests are made, and the login to try.
+    pub options: InvestigateOptions,
+    /// What block pages look like.
+    pub catalog: Catalog,
+}
+
+impl Verifier {
+    /// Whether success is proven by a real login (else by the pages answering).
+    pub fn logs_in(&self) -> bool {
+        self.options.login.is_some()
+    }
+
+    /// Asks until the site lets the admin in or [`VERIFY_FOR`] passes. With a login to try,
+    /// success means a real login; without, the pages answering.
+    pub fn admin_gets_in(&self) -> bool {
+        let deadline = Instant::now() + VERIFY_FOR;
+        loop {
+            let mut client = HttpClient::new(&self.options.http);
+            let probes = probe_site(&client, &self.url, &self.catalog);
+            let login = self.options.login.as_ref().and_then(|(user, password)| {
+                let response = try_login(&mut client, &self.url, user, password).ok()?;
+                Some(LoginCheck {
+                    answerer: recognise(&response, &self.catalog),
+                    response,
+                })
+            });
+            let recovered = match &login {
+                Some(login) => is_logged_in(&login.response),
+                None => diagnose(&probes, None, None, &self.catalog).cause == Cause::Reachable,
+            };
+            if recovered || Instant::now() >= deadline {
+                return recovered;
+            }
+            sleep(Duration::from_millis(700));
+        }
+    }
+
+    /// The site over HTTP for `http_check` steps.
+    pub fn web(&self) -> Web {
+        Web {
+            base_url: self.url.clone(),
+            http: self.options.http.clone(),
+            patience: VERIFY_FOR,
+        }
+    }
+}
