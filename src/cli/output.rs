@@ -184,9 +184,10 @@ impl Observer for Out {
                 }
             }
             Event::Note(note) => self.say(format_args!("{} {note}", color.warn("note:"))),
-            Event::RungSkipped { rung, why } => {
-                self.say(format_args!("{} {rung}: {why}", color.warn("skipping rung")))
-            }
+            Event::RungSkipped { rung, why } => self.say(format_args!(
+                "{} {rung}: {why}",
+                color.warn("skipping rung")
+            )),
             Event::JournalOpened { run_id, dir } => {
                 self.say(format_args!("run {run_id}: journal in {}", dir.display()))
             }

@@ -17,7 +17,12 @@ pub fn run(args: &PlanArgs, color: Color) -> anyhow::Result<Outcome> {
     let playbooks = Playbooks::builtin()?;
     let spec = args.site.session(Examine::Investigate, true)?;
     let mut session = Session::open(spec, playbooks.catalog(), &mut out)?;
-    let cause = session.report().expect("investigated").diagnosis.cause.clone();
+    let cause = session
+        .report()
+        .expect("investigated")
+        .diagnosis
+        .cause
+        .clone();
     say_cause(&out, &cause, session.catalog())?;
     if !cause.is_lockout() {
         out.line("nothing to unlock; no plan saved")?;

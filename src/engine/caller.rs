@@ -254,6 +254,7 @@ pub fn host_and_port(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::allowlist::Cell;
 
     fn seen(remote: &str, headers: &[(&str, &str)]) -> Seen {
         Seen {
@@ -277,11 +278,14 @@ mod tests {
     fn wordfence_source() -> IpSource {
         IpSource {
             at: SettingAt {
-                option: Some("howGetIPs".into()),
-                setting: None,
+                cell: Cell::Option("howGetIPs".into()),
                 keys: Vec::new(),
             },
-            headers: [("HTTP_X_FORWARDED_FOR".to_owned(), "X-Forwarded-For".to_owned())].into(),
+            headers: [(
+                "HTTP_X_FORWARDED_FOR".to_owned(),
+                "X-Forwarded-For".to_owned(),
+            )]
+            .into(),
         }
     }
 
@@ -329,7 +333,11 @@ mod tests {
             (guessed.ip.to_string(), guessed.source),
             ("192.0.2.1".into(), CallerSource::Guess)
         );
-        assert!(guessed.notes[0].contains("(blocked)"), "{:?}", guessed.notes);
+        assert!(
+            guessed.notes[0].contains("(blocked)"),
+            "{:?}",
+            guessed.notes
+        );
         assert!(guessed.notes[1].contains("sshd sees this machine as 198.51.100.2"));
         let garbage = decide(clues(None, Ok(seen("nonsense", &[])), None));
         assert_eq!(garbage.source, CallerSource::Guess);
@@ -343,24 +351,38 @@ mod tests {
             Ok(seen("10.0.0.2", &[("X-Forwarded-For", "198.51.100.7")])),
             None,
         ));
-        let header = proxied.for_plugin("wordfence", &source, Ok(Some("HTTP_X_FORWARDED_FOR".into())));
+        let header = proxied.for_plugin(
+            "wordfence",
+            &source,
+            Ok(Some("HTTP_X_FORWARDED_FOR".into())),
+        );
         assert_eq!(header.ip.to_string(), "198.51.100.7");
         assert!(header.note.unwrap().contains("not 10.0.0.2"));
         let remote = proxied.for_plugin("wordfence", &source, Ok(Some("REMOTE_ADDR".into())));
-        assert_eq!((remote.ip.to_string(), remote.note), ("10.0.0.2".into(), None));
+        assert_eq!(
+            (remote.ip.to_string(), remote.note),
+            ("10.0.0.2".into(), None)
+        );
         let unset = proxied.for_plugin("wordfence", &source, Ok(None));
         assert_eq!(unset.ip.to_string(), "10.0.0.2");
         let unreadable = proxied.for_plugin("wordfence", &source, Err("no table".into()));
         assert!(unreadable.note.unwrap().contains("cannot read"));
 
         let direct = decide(clues(None, Ok(seen("10.0.0.2", &[])), None));
-        let none = direct.for_plugin("wordfence", &source, Ok(Some("HTTP_X_FORWARDED_FOR".into())));
+        let none = direct.for_plugin(
+            "wordfence",
+            &source,
+            Ok(Some("HTTP_X_FORWARDED_FOR".into())),
+        );
         assert_eq!(none.ip.to_string(), "10.0.0.2");
         assert!(none.note.unwrap().contains("carry none"));
 
         let flagged = Caller::from_flag("198.51.100.1".parse().unwrap());
         let kept = flagged.for_plugin("wordfence", &source, Err("never read".into()));
-        assert_eq!((kept.ip.to_string(), kept.note), ("198.51.100.1".into(), None));
+        assert_eq!(
+            (kept.ip.to_string(), kept.note),
+            ("198.51.100.1".into(), None)
+        );
     }
 
     #[test]

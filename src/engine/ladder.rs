@@ -95,12 +95,12 @@ impl Session {
         let (origin, root) = self.place();
         let run_id = match run_id {
             Some(run) => run.to_owned(),
-            None => Journal::latest(&state_dir, &origin, &root)?.ok_or_else(|| {
-                EngineError::NoRuns {
+            None => {
+                Journal::latest(&state_dir, &origin, &root)?.ok_or_else(|| EngineError::NoRuns {
                     place: format!("{origin}{root}"),
                     state_dir: state_dir.clone(),
-                }
-            })?,
+                })?
+            }
         };
         let mut journal = Journal::open(&state_dir, &run_id)?;
         let info = journal.info();

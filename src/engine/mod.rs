@@ -19,7 +19,9 @@ pub mod rollback;
 pub mod saved_plan;
 pub mod session;
 pub mod step;
+pub mod vars;
 pub mod verify;
+pub mod view;
 
 use std::path::PathBuf;
 
@@ -29,14 +31,16 @@ pub use change::Change;
 pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;
 pub use journal::Journal;
-pub use lock::SiteLock;
 pub use ladder::Climb;
+pub use lock::SiteLock;
 pub use observer::{Event, Observer, Quiet};
 pub use outcome::{Outcome, Recap};
 pub use plan::{Ladder, Planned, Rung, RungSpec, plan, plan_ladder};
 pub use rollback::{Undone, rollback};
 pub use session::{Examine, Session, SessionSpec};
-pub use step::{Step, Vars, View};
+pub use step::Step;
+pub use vars::Vars;
+pub use view::View;
 
 use crate::helper::db::DbError;
 use crate::site::SiteError;
@@ -95,7 +99,9 @@ pub enum EngineError {
         why: String,
     },
     /// A rollback left changes that could not be undone safely.
-    #[error("run {run_id}: {left} change(s) could not be undone safely (listed above); the rest was rolled back")]
+    #[error(
+        "run {run_id}: {left} change(s) could not be undone safely (listed above); the rest was rolled back"
+    )]
     NotUndone {
         /// The run.
         run_id: String,

@@ -5,7 +5,9 @@ use super::EngineError;
 use super::access::Access;
 use super::caller::IpSource;
 use super::change::Change;
-use super::step::{Step, Vars, View};
+use super::step::Step;
+use super::vars::Vars;
+use super::view::View;
 
 /// One change and the playbook it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

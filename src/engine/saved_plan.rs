@@ -16,12 +16,12 @@ use crate::http::HttpOptions;
 use crate::site::InvestigateOptions;
 use crate::transport::RemotePath;
 
+use super::EngineError;
 use super::fingerprint::Fingerprint;
 use super::journal::SiteRef;
 use super::plan::{Planned, Rung};
 use super::session::{Examine, Session, SessionSpec};
-use super::step::Vars;
-use super::EngineError;
+use super::vars::Vars;
 
 /// The version of the plan file's shape.
 const PLAN_VERSION: u32 = 1;
@@ -167,7 +167,11 @@ impl SavedPlan {
 
     /// The session that applies the plan: the same target, site and HTTP settings, examining
     /// nothing (the fingerprints say whether the site is still as it was).
-    pub fn session_spec(&self, mut spec: SessionSpec, login: Option<(String, String)>) -> SessionSpec {
+    pub fn session_spec(
+        &self,
+        mut spec: SessionSpec,
+        login: Option<(String, String)>,
+    ) -> SessionSpec {
         spec.target = self.target.clone();
         spec.examine = Examine::Nothing;
         spec.changes = true;
@@ -220,7 +224,11 @@ impl SavedPlan {
     /// Refuses a fresh plan that would make other changes than the saved one.
     pub fn check_changes(&self, fresh: &[Planned]) -> Result<(), EngineError> {
         let then = self.changes.iter().map(|c| c.digest.as_str());
-        if fresh.iter().map(|p| p.change.digest()).eq(then.map(str::to_owned)) {
+        if fresh
+            .iter()
+            .map(|p| p.change.digest())
+            .eq(then.map(str::to_owned))
+        {
             return Ok(());
         }
         Err(EngineError::Stale {

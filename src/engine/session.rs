@@ -21,7 +21,7 @@ use super::fingerprint::{self, Fingerprint};
 use super::journal::SiteRef;
 use super::observer::{Event, Observer};
 use super::plan::{Ladder, Planned, Rung, RungSpec, plan, plan_ladder};
-use super::step::Vars;
+use super::vars::Vars;
 use super::verify::Verifier;
 use super::{Change, EngineError};
 

@@ -4,22 +4,18 @@
 //! and after bytes are known. Planning reads the site through a [`View`], which also remembers
 //! what earlier steps of the same plan will have done, so two steps on one file compose.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::parse::ip_list::ip_to_hex16;
 use crate::parse::markers::Markers;
-use crate::transport::{Kind, RemotePath, Transport, TransportExt};
+use crate::transport::RemotePath;
 
 use super::EngineError;
-use super::access::Access;
 use super::allowlist::{ClearLockouts, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
-use crate::helper::db::{Database, Row, row_matches};
+use super::vars::Vars;
+use super::view::View;
 
 /// One step of a playbook. Paths are relative to the WordPress root and may use the
 /// templates `{run_id}` and `{plugin_folder}` (see [`Vars`]).
@@ -107,238 +103,45 @@ pub enum Step {
     },
 }
 
-/// Values substituted into step paths and contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vars {
-    /// This run's id: `{run_id}`, so renamed-away names say which run made them.
-    pub run_id: String,
-    /// The WordPress root, relative to the target; step paths are below it.
-    pub wp_root: RemotePath,
-    /// `{plugin_folder}`: the plugin's folder, relative to the WordPress root.
-    pub plugin_folder: Option<String>,
-    /// `{ip}`: the caller's address as the site sees it; also `{ip_hex16}`, its 16-byte form
-    /// in hex (Wordfence's transient names), and `{ip_escaped}`, with its dots escaped as in
-    /// a regular expression (Solid's `SetEnvIF REMOTE_ADDR "^1\.2\.3\.4$"` bans).
-    pub ip: Option<IpAddr>,
-}
-
-impl Vars {
-    /// `text` with its templates filled in; an error names a template this run has no value
-    /// for.
-    pub fn expand(&self, text: &str) -> Result<String, EngineError> {
-        let missing = |name: &'static str| EngineError::Template {
-            text: text.to_owned(),
-            missing: name,
-        };
-        let mut out = text.replace("{run_id}", &self.run_id);
-        if out.contains("{plugin_folder}") {
-            let folder = self
-                .plugin_folder
-                .as_deref()
-                .ok_or_else(|| missing("plugin_folder"))?;
-            out = out.replace("{plugin_folder}", folder);
-        }
-        if ["{ip}", "{ip_hex16}", "{ip_escaped}"]
-            .iter()
-            .any(|t| out.contains(t))
-        {
-            let ip = self.ip()?.to_string();
-            out = out
-                .replace("{ip_hex16}", &ip_to_hex16(self.ip()?))
-                .replace("{ip_escaped}", &ip.replace('.', "\\."))
-                .replace("{ip}", &ip);
-        }
-        Ok(out)
-    }
-
-    /// The caller's address, or the error saying the run does not know it.
-    pub fn ip(&self) -> Result<IpAddr, EngineError> {
-        self.ip.ok_or_else(|| EngineError::Template {
-            text: "the caller's address".into(),
-            missing: "ip",
-        })
-    }
-
-    /// A step path: templates expanded, confined below the WordPress root.
-    fn path(&self, text: &str) -> Result<RemotePath, EngineError> {
-        let expanded = self.expand(text)?;
-        // RemotePath refuses `..`; an absolute path would silently become relative, so it is
-        // refused here instead.
-        if expanded.starts_with('/') {
-            return Err(EngineError::AbsolutePath(expanded));
-        }
-        let joined = format!("{}/{expanded}", self.wp_root.as_str());
-        Ok(RemotePath::new(&joined)?)
-    }
-}
-
-/// The site as it will be after the changes planned so far: reads go to the server (files)
-/// or the database (rows) unless an earlier change already decided the answer.
-pub struct View<'a> {
-    t: &'a mut dyn Transport,
-    db: Option<&'a dyn Database>,
-    /// `Some(bytes)`: the file will hold these; `None`: nothing will be there.
-    overlay: HashMap<RemotePath, Option<Vec<u8>>>,
-    /// The rows found by `(table, column, value)`, as they will be.
-    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
-    /// Whether each table asked about exists: one question per table and plan (each one is
-    /// an upload and a request over FTP).
-    tables: HashMap<String, bool>,
-}
-
-/// A [`View`]'s plans at one moment.
-pub(super) struct Checkpoint {
-    overlay: HashMap<RemotePath, Option<Vec<u8>>>,
-    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
-}
-
-impl<'a> View<'a> {
-    /// A view of the site through `access`, with nothing planned yet.
-    pub fn new(access: &'a mut Access<'_>) -> Self {
-        Self {
-            t: &mut *access.files,
-            db: access.db,
-            overlay: HashMap::new(),
-            rows: HashMap::new(),
-            tables: HashMap::new(),
-        }
-    }
-
-    /// What has been planned so far, to go back to when a playbook cannot be planned.
-    pub(super) fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            overlay: self.overlay.clone(),
-            rows: self.rows.clone(),
-        }
-    }
-
-    /// Forgets what was planned since `checkpoint`.
-    pub(super) fn restore(&mut self, checkpoint: Checkpoint) {
-        self.overlay = checkpoint.overlay;
-        self.rows = checkpoint.rows;
-    }
-
-    /// The database, or the error saying this run cannot reach it.
-    pub(super) fn db(&self) -> Result<&'a dyn Database, EngineError> {
-        self.db.ok_or(EngineError::NoDatabase)
-    }
-
-    /// The rows of `table` whose `column` is `value`, as they will be.
-    pub(super) fn rows(
-        &mut self,
-        table: &str,
-        column: &str,
-        value: &[u8],
-    ) -> Result<Vec<Row>, EngineError> {
-        let key = (table.to_owned(), column.to_owned(), value.to_vec());
-        if let Some(rows) = self.rows.get(&key) {
-            return Ok(rows.clone());
-        }
-        let rows = self
-            .db()?
-            .select(self.t, table, column, &[value.to_vec()])?;
-        self.rows.insert(key, rows.clone());
-        Ok(rows)
-    }
-
-    /// Those of `candidates` that exist, in the same order (plugins spell some tables two
-    /// ways).
-    pub(super) fn tables(&mut self, candidates: &[String]) -> Result<Vec<String>, EngineError> {
-        let unknown: Vec<String> = candidates
-            .iter()
-            .filter(|c| !self.tables.contains_key(*c))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            let existing = self.db()?.existing_tables(self.t, &unknown)?;
-            for name in unknown {
-                let exists = existing.contains(&name);
-                self.tables.insert(name, exists);
-            }
-        }
-        Ok(candidates
-            .iter()
-            .filter(|c| self.tables[*c])
-            .cloned()
-            .collect())
-    }
-
-    fn exists(&mut self, path: &RemotePath) -> Result<bool, EngineError> {
-        match self.overlay.get(path) {
-            Some(planned) => Ok(planned.is_some()),
-            None => Ok(self.t.exists(path)?),
-        }
-    }
-
-    /// The file's bytes, or `None` when there is no file.
-    pub(super) fn read(&mut self, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
-        if let Some(planned) = self.overlay.get(path) {
-            return Ok(planned.clone());
-        }
-        match self.t.stat(path)? {
-            Some(meta) if meta.kind == Kind::File => Ok(Some(self.t.read_to_vec(path)?)),
-            Some(_) => Err(EngineError::NotAFile(path.as_str().to_owned())),
-            None => Ok(None),
-        }
-    }
-
-    /// A step path, expanded and confined ([`Vars`]), with no symbolic link anywhere below the
-    /// WordPress root: a link could lead a rename or a write out of the site, and where it
-    /// points cannot be checked from here.
-    pub(super) fn resolve(&mut self, vars: &Vars, text: &str) -> Result<RemotePath, EngineError> {
-        let path = vars.path(text)?;
-        let mut current = Some(path.clone());
-        while let Some(here) = current {
-            if here == vars.wp_root || here.is_root() {
-                break;
-            }
-            let planned = self.overlay.contains_key(&here);
-            if !planned && self.t.stat(&here)?.is_some_and(|m| m.kind == Kind::Symlink) {
-                return Err(EngineError::Symlink(here.as_str().to_owned()));
-            }
-            current = here.parent();
-        }
-        Ok(path)
-    }
-
-    fn record(&mut self, change: &Change) {
-        match change {
-            Change::Rename { from, to } => {
-                self.overlay.insert(from.clone(), None);
-                // A renamed folder's contents are not tracked; the name is what later steps see.
-                self.overlay.insert(to.clone(), Some(Vec::new()));
-            }
-            Change::Write { path, after, .. } => {
-                self.overlay.insert(path.clone(), Some(after.clone()));
-            }
-            Change::Row(row) => {
-                let key = (row.table.clone(), row.key.0.clone(), row.key.1.clone());
-                let rows = self.rows.entry(key).or_default();
-                if let Some(before) = &row.before {
-                    rows.retain(|r| !row_matches(r, before));
-                }
-                rows.extend(row.after.clone());
-            }
-            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
-        }
-    }
-}
-
 impl Step {
-    /// What is wrong with this step as written, beyond what its YAML shape says.
-    pub fn problem(&self) -> Option<String> {
-        match self {
-            Step::WhitelistIp(step) => step.at.problem(),
-            Step::ClearLockouts(step) => step.problem(),
-            _ => None,
-        }
-    }
-
-    /// Whether planning it needs the caller's address (`{ip}`, allow-lists, lockouts).
+    /// Whether planning it needs the caller's address: allow-lists and lockouts always do;
+    /// other steps when one of their texts uses `{ip}`, `{ip_hex16}` or `{ip_escaped}`.
     pub fn needs_ip(&self) -> bool {
         matches!(self, Step::WhitelistIp(_) | Step::ClearLockouts(_))
-            // Templates hide in any text field; the step as written says whether one is used.
-            || format!("{self:?}").contains("{ip")
+            || self.texts().iter().any(|t| t.contains("{ip"))
+    }
+
+    /// Every text of the step that templates are expanded in.
+    fn texts(&self) -> Vec<&String> {
+        match self {
+            Step::Rename { path, to, .. } => vec![path, to],
+            Step::RemoveBlock { path, marker, .. } => vec![path, marker],
+            Step::Edit {
+                path,
+                pattern,
+                replace,
+            } => vec![path, pattern, replace],
+            Step::Write { path, content } => vec![path, content],
+            Step::Backup { path, .. } => vec![path],
+            Step::RemoveLines {
+                path,
+                block,
+                containing,
+                ..
+            } => [path, block].into_iter().chain(containing).collect(),
+            Step::HttpCheck(check) => [&check.path]
+                .into_iter()
+                .chain(&check.contains)
+                .chain(&check.absent)
+                .collect(),
+            Step::WarnIf {
+                option,
+                equals,
+                say,
+            } => vec![option, equals, say],
+            // Their places may use templates too, but they need the address anyway.
+            Step::WhitelistIp(_) | Step::ClearLockouts(_) => Vec::new(),
+        }
     }
 
     /// The changes this step would make now; none when the site already is as the step wants
@@ -530,7 +333,28 @@ fn contains_token(line: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::{MemoryTransport, WriteMode};
+    use crate::engine::access::Access;
+    use crate::transport::{MemoryTransport, TransportExt, WriteMode};
+
+    #[test]
+    fn a_step_needs_the_address_where_a_text_of_it_uses_one() {
+        let step = |yaml: &str| -> Step { serde_saphyr::from_str(yaml).unwrap() };
+        for (yaml, needs) in [
+            ("rename: {path: a, to: a.off}", false),
+            ("rename: {path: a, to: \"a.{ip}\"}", true),
+            ("write: {path: a, content: \"allow {ip_escaped}\"}", true),
+            ("http_check: {path: /, absent: [\"{ip}\"]}", true),
+            ("http_check: {path: /, status: 200}", false),
+            (
+                "remove_lines: {path: .htaccess, block: b, containing: [\"x\", \"{ip_hex16}\"]}",
+                true,
+            ),
+            ("clear_lockouts: {rows: {table: [t], column: c}}", true),
+            ("warn_if: {option: o, equals: \"1\", say: s}", false),
+        ] {
+            assert_eq!(step(yaml).needs_ip(), needs, "{yaml}");
+        }
+    }
 
     fn site(files: &[(&str, &str)]) -> MemoryTransport {
         let mut t = MemoryTransport::new();

@@ -275,7 +275,6 @@ fn split_args(line: &str) -> Vec<String> {
     args
 }
 
-
 /// Sections Apache accepts in `.htaccess`.
 const SECTIONS: &[&str] = &[
     "IfModule",

@@ -12,72 +12,32 @@ use serde::Deserialize;
 
 use std::net::IpAddr;
 
-use crate::parse::firewall_files::{AiosAllowlist, WordfenceWafConfig};
 use crate::parse::ip_list::{ip_to_binary16, list_covers};
 use crate::parse::serialized::{self, Value};
 use crate::transport::RemotePath;
 
+mod firewall;
+mod place;
+
+pub use place::{Cell, FileFormat, ListAt, ListFormat, Place, Setting, SettingAt, Store};
+
+use firewall::edit_firewall_file;
+
 use super::EngineError;
 use super::access::Access;
 use super::change::Change;
-use super::step::{Vars, View};
+use super::vars::Vars;
+use super::view::View;
 use crate::helper::db::RowChange;
 use crate::helper::db::{Row, cell, with_cell};
 
-/// Where a list of addresses lives: exactly one of `option`, `setting` or `file`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Place {
-    /// A WordPress option (`options.option_name`).
-    #[serde(default)]
-    pub option: Option<String>,
-    /// A cell of a plugin's table.
-    #[serde(default)]
-    pub setting: Option<Setting>,
-    /// A file, relative to the WordPress root.
-    #[serde(default)]
-    pub file: Option<String>,
-    /// A firewall file the engine knows the shape of; then `keys` and `list` are not given.
-    #[serde(default)]
-    pub file_format: Option<FileFormat>,
-    /// Keys into a PHP-serialized array leading to the list (`[global, lockout_white_list]`).
-    #[serde(default)]
-    pub keys: Vec<String>,
-    /// How the list is written (not for a `file_format` file).
-    #[serde(default)]
-    pub list: Option<ListFormat>,
-}
-
-/// Where one setting's value lives: a WordPress option or a cell of a plugin's table, and the
-/// keys into it when it is a serialized array (AIOS's `aiowps_ip_retrieve_method`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettingAt {
-    /// A WordPress option.
-    #[serde(default)]
-    pub option: Option<String>,
-    /// A cell of a plugin's table.
-    #[serde(default)]
-    pub setting: Option<Setting>,
-    /// Keys into a PHP-serialized array.
-    #[serde(default)]
-    pub keys: Vec<String>,
-}
-
 impl SettingAt {
-    /// What is wrong with it as written in a playbook.
-    pub fn problem(&self) -> Option<String> {
-        (self.option.is_some() == self.setting.is_some())
-            .then(|| "give exactly one of option or setting".into())
-    }
-
     /// The setting's value as text (a number is given in decimal); `None` when the option,
     /// the row or the key is not there.
     pub fn read(&self, access: &mut Access<'_>) -> Result<Option<String>, EngineError> {
-        let cell_at = match (&self.option, &self.setting) {
-            (Some(name), _) => CellAt::Option(name.clone()),
-            (None, Some(setting)) => CellAt::Setting(setting, setting.key.clone()),
-            (None, None) => return Err(EngineError::Step(self.problem().unwrap_or_default())),
+        let cell_at = match &self.cell {
+            Cell::Option(name) => CellAt::Option(name.clone()),
+            Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
         };
         let RowSource { row, column, .. } = read_cell(&mut View::new(access), cell_at)?;
         let Some(bytes) = row.as_ref().and_then(|r| cell(r, &column)) else {
@@ -96,45 +56,6 @@ impl SettingAt {
     }
 }
 
-/// One cell of a plugin's settings table, e.g. Wordfence's `wfconfig` row `whitelisted`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Setting {
-    /// The table, without the WordPress prefix; the first of these that exists.
-    pub table: Vec<String>,
-    /// The column naming the setting (`name`).
-    pub key_column: String,
-    /// The setting's name (`whitelisted`).
-    pub key: String,
-    /// The column holding its value (`val`).
-    pub column: String,
-}
-
-/// How a list of addresses is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ListFormat {
-    /// A PHP array of address strings.
-    PhpArray,
-    /// A PHP array keyed by address (`limit_login_lockouts`: address → expiry).
-    PhpMap,
-    /// One string, entries separated by commas (Wordfence).
-    Comma,
-    /// One string, one entry per line (AIOS).
-    Newline,
-}
-
-/// A firewall file whose shape the engine knows (see [`crate::parse::firewall_files`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    /// Wordfence's `wflogs/config-synced.php`: allow-list `whitelistedIPs`; blocks and
-    /// lockouts under `otherBlocks` and `lockouts`.
-    WordfenceWaf,
-    /// AIOS's `firewall-rules/allowlist.php`: addresses that bypass the firewall.
-    AiosAllowlist,
-}
-
 /// A `whitelist_ip` step.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,14 +70,33 @@ pub struct WhitelistIp {
 
 /// A `clear_lockouts` step: exactly one of `at` and `rows`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClearLockouts {
+#[serde(try_from = "RawClearLockouts")]
+pub enum ClearLockouts {
     /// A list or map of locked-out addresses to take the caller's out of.
-    #[serde(default)]
-    pub at: Option<Place>,
+    At(Place),
     /// Lockout rows to delete.
+    Rows(Rows),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClearLockouts {
     #[serde(default)]
-    pub rows: Option<Rows>,
+    at: Option<Place>,
+    #[serde(default)]
+    rows: Option<Rows>,
+}
+
+impl TryFrom<RawClearLockouts> for ClearLockouts {
+    type Error = &'static str;
+
+    fn try_from(raw: RawClearLockouts) -> Result<ClearLockouts, Self::Error> {
+        match (raw.at, raw.rows) {
+            (Some(at), None) => Ok(ClearLockouts::At(at)),
+            (None, Some(rows)) => Ok(ClearLockouts::Rows(rows)),
+            _ => Err("clear_lockouts takes exactly one of at or rows"),
+        }
+    }
 }
 
 /// The rows of a table whose column holds a value (by default, the caller's address).
@@ -188,31 +128,6 @@ pub enum Encoding {
     Text,
     /// As 16 bytes, IPv4 mapped into IPv6 (Wordfence's `wfblocks7.IP`).
     Binary16,
-}
-
-impl Place {
-    /// What is wrong with this place as written in a playbook.
-    pub fn problem(&self) -> Option<String> {
-        let given = [
-            self.option.is_some(),
-            self.setting.is_some(),
-            self.file.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
-            return Some("give exactly one of option, setting or file".into());
-        }
-        match (self.file_format, self.list) {
-            (Some(_), _) if self.file.is_none() => Some("file_format only goes with file".into()),
-            (Some(_), Some(_)) => Some("a file_format file takes no list".into()),
-            (Some(_), None) if !self.keys.is_empty() => {
-                Some("a file_format file takes no keys".into())
-            }
-            (None, None) => Some(
-                "say how the list is written: list: php_array, php_map, comma or newline".into(),
-            ),
-            _ => None,
-        }
-    }
 }
 
 /// Where the value was read from, to write it back.
@@ -252,7 +167,7 @@ enum Document {
 
 /// What to do with the caller's address.
 #[derive(Clone, Copy)]
-enum Action {
+pub(super) enum Action {
     /// Let it in.
     Allow(IpAddr),
     /// Take its blocks and lockouts away.
@@ -263,11 +178,14 @@ impl WhitelistIp {
     /// The change that adds the caller's address, if no entry covers it yet.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
         let ip = vars.ip()?;
-        if let Some(format) = self.at.file_format {
-            return edit_firewall_file(view, vars, &self.at, format, Action::Allow(ip));
-        }
+        let list_at = match &self.at {
+            Place::Firewall { file, format } => {
+                return edit_firewall_file(view, vars, file, *format, Action::Allow(ip));
+            }
+            Place::List(list_at) => list_at,
+        };
         let entry = ip.to_string();
-        edit(view, vars, &self.at, |list, siblings| {
+        edit(view, vars, list_at, |list, siblings| {
             let changed = match list {
                 ListTarget::Array(value) => {
                     if list_covers(array_strings(value).iter().map(String::as_str), ip) {
@@ -297,34 +215,17 @@ impl WhitelistIp {
 }
 
 impl ClearLockouts {
-    /// What is wrong with this step as written in a playbook.
-    pub fn problem(&self) -> Option<String> {
-        match (&self.at, &self.rows) {
-            (Some(place), None) => place.problem(),
-            (None, Some(_)) => None,
-            _ => Some("clear_lockouts takes exactly one of at or rows".into()),
-        }
-    }
-
     /// The changes that take the caller's address out of the lockouts.
     pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
-        match (&self.at, &self.rows) {
-            (Some(place), None) => {
-                if let Some(format) = place.file_format {
-                    return edit_firewall_file(
-                        view,
-                        vars,
-                        place,
-                        format,
-                        Action::Clear(vars.ip()?),
-                    );
-                }
+        match self {
+            ClearLockouts::At(Place::Firewall { file, format }) => {
+                edit_firewall_file(view, vars, file, *format, Action::Clear(vars.ip()?))
+            }
+            ClearLockouts::At(Place::List(list_at)) => {
                 let ip = vars.ip()?.to_string();
-                edit(view, vars, place, |list, _| match list {
-                    ListTarget::Array(value) => Ok(match place.list {
-                        Some(ListFormat::PhpMap) => {
-                            value.remove_key(&ip).map_err(edit_error)?.is_some()
-                        }
+                edit(view, vars, list_at, |list, _| match list {
+                    ListTarget::Array(value) => Ok(match list_at.list {
+                        ListFormat::PhpMap => value.remove_key(&ip).map_err(edit_error)?.is_some(),
                         _ => value.list_remove(&ip).map_err(edit_error)? > 0,
                     }),
                     ListTarget::Text(text, sep) => {
@@ -337,8 +238,7 @@ impl ClearLockouts {
                     }
                 })
             }
-            (None, Some(rows)) => delete_rows(view, vars, rows),
-            _ => Err(EngineError::Step(self.problem().unwrap_or_default())),
+            ClearLockouts::Rows(rows) => delete_rows(view, vars, rows),
         }
     }
 }
@@ -382,13 +282,10 @@ enum ListTarget<'a> {
 fn edit(
     view: &mut View<'_>,
     vars: &Vars,
-    place: &Place,
+    place: &ListAt,
     change: impl FnOnce(ListTarget<'_>, Option<&mut Value>) -> Result<bool, EngineError>,
 ) -> Result<Vec<Change>, EngineError> {
-    if let Some(problem) = place.problem() {
-        return Err(EngineError::Step(problem));
-    }
-    let source = read(view, vars, place)?;
+    let source = read(view, vars, &place.store)?;
     let before = match &source {
         Source::Row(RowSource { row, column, .. }) => row
             .as_ref()
@@ -396,7 +293,7 @@ fn edit(
             .map(<[u8]>::to_vec),
         Source::File { before, .. } => before.clone(),
     };
-    let list_format = place.list.expect("Place::problem checked");
+    let list_format = place.list;
     let mut doc = decode(place, list_format, before.as_deref())?;
     let sep = match list_format {
         ListFormat::Comma => ",",
@@ -501,16 +398,15 @@ fn new_row(table: &str, key: &(String, Vec<u8>), column: &str, value: Vec<u8>) -
 
 const OPTIONS: &str = "options";
 
-fn read(view: &mut View<'_>, vars: &Vars, place: &Place) -> Result<Source, EngineError> {
-    if let Some(file) = &place.file {
-        let path = view.resolve(vars, file)?;
-        let before = view.read(&path)?;
-        return Ok(Source::File { path, before });
-    }
-    let cell_at = match (&place.option, &place.setting) {
-        (Some(name), _) => CellAt::Option(vars.expand(name)?),
-        (None, Some(setting)) => CellAt::Setting(setting, vars.expand(&setting.key)?),
-        (None, None) => unreachable!("Place::problem checked"),
+fn read(view: &mut View<'_>, vars: &Vars, store: &Store) -> Result<Source, EngineError> {
+    let cell_at = match store {
+        Store::File(file) => {
+            let path = view.resolve(vars, file)?;
+            let before = view.read(&path)?;
+            return Ok(Source::File { path, before });
+        }
+        Store::Cell(Cell::Option(name)) => CellAt::Option(vars.expand(name)?),
+        Store::Cell(Cell::Setting(setting)) => CellAt::Setting(setting, vars.expand(&setting.key)?),
     };
     Ok(Source::Row(read_cell(view, cell_at)?))
 }
@@ -561,7 +457,7 @@ fn read_cell(view: &mut View<'_>, cell_at: CellAt<'_>) -> Result<RowSource, Engi
     })
 }
 
-fn decode(place: &Place, list: ListFormat, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
+fn decode(place: &ListAt, list: ListFormat, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
     let bytes = bytes.unwrap_or_default();
     let serialized =
         !place.keys.is_empty() || matches!(list, ListFormat::PhpArray | ListFormat::PhpMap);
@@ -582,50 +478,6 @@ fn encode(doc: Document) -> Vec<u8> {
         Document::Text(text) => text.into_bytes(),
         Document::Serialized(value) => value.to_bytes(),
     }
-}
-
-/// A firewall file edited through its typed reader, which keeps its header byte for byte. A
-/// missing Wordfence file is left missing (the plugin writes it on its next request); a
-/// missing AIOS allow list is created.
-fn edit_firewall_file(
-    view: &mut View<'_>,
-    vars: &Vars,
-    place: &Place,
-    format: FileFormat,
-    action: Action,
-) -> Result<Vec<Change>, EngineError> {
-    let path = view.resolve(vars, place.file.as_deref().expect("Place::problem checked"))?;
-    let before = view.read(&path)?;
-    let bad = |e: crate::parse::firewall_files::FirewallFileError| {
-        EngineError::Step(format!("{}: {e}", path.as_str()))
-    };
-    let after = match (format, action, &before) {
-        (FileFormat::WordfenceWaf, _, None) => return Ok(Vec::new()),
-        (FileFormat::WordfenceWaf, action, Some(bytes)) => {
-            let mut config = WordfenceWafConfig::parse(bytes).map_err(bad)?;
-            let changed = match action {
-                Action::Allow(ip) => config.allow(ip).map_err(bad)?,
-                Action::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
-            };
-            changed.then(|| config.to_bytes())
-        }
-        (FileFormat::AiosAllowlist, Action::Allow(ip), bytes) => {
-            let mut list = match bytes {
-                Some(bytes) => AiosAllowlist::parse(bytes).map_err(bad)?,
-                None => AiosAllowlist::new(),
-            };
-            list.allow(ip).then(|| list.to_bytes())
-        }
-        (FileFormat::AiosAllowlist, Action::Clear(_), _) => {
-            return Err(EngineError::Step(
-                "an AIOS allow list holds no lockouts to clear".into(),
-            ));
-        }
-    };
-    Ok(after
-        .map(|after| Change::write(path, before, after))
-        .into_iter()
-        .collect())
 }
 
 /// The string entries of a PHP array.
@@ -916,7 +768,6 @@ mod tests {
             Some("x")
         );
         assert_eq!(at("{option: absent}").read(&mut access).unwrap(), None);
-        assert!(at("{keys: [a]}").problem().is_some());
     }
 
     #[test]
@@ -953,9 +804,9 @@ mod tests {
             web: None,
         };
         let mut view = View::new(&mut access);
-        let err = step("whitelist_ip: {at: {option: x, file: y, list: comma}}")
-            .plan(&mut view, &vars())
-            .unwrap_err();
+        let err =
+            serde_saphyr::from_str::<Step>("whitelist_ip: {at: {option: x, file: y, list: comma}}")
+                .unwrap_err();
         assert!(
             err.to_string()
                 .contains("exactly one of option, setting or file"),

@@ -1,0 +1,55 @@
+//! Allow-lists and blocks in the firewall files a plugin reads before WordPress starts, edited
+//! through their typed readers ([`crate::parse::firewall_files`]).
+
+use crate::parse::firewall_files::{AiosAllowlist, WordfenceWafConfig};
+
+use super::super::EngineError;
+use super::super::change::Change;
+use super::super::vars::Vars;
+use super::super::view::View;
+use super::Action;
+use super::place::FileFormat;
+
+/// A firewall file edited through its typed reader, which keeps its header byte for byte. A
+/// missing Wordfence file is left missing (the plugin writes it on its next request); a
+/// missing AIOS allow list is created.
+pub(super) fn edit_firewall_file(
+    view: &mut View<'_>,
+    vars: &Vars,
+    file: &str,
+    format: FileFormat,
+    action: Action,
+) -> Result<Vec<Change>, EngineError> {
+    let path = view.resolve(vars, file)?;
+    let before = view.read(&path)?;
+    let bad = |e: crate::parse::firewall_files::FirewallFileError| {
+        EngineError::Step(format!("{}: {e}", path.as_str()))
+    };
+    let after = match (format, action, &before) {
+        (FileFormat::WordfenceWaf, _, None) => return Ok(Vec::new()),
+        (FileFormat::WordfenceWaf, action, Some(bytes)) => {
+            let mut config = WordfenceWafConfig::parse(bytes).map_err(bad)?;
+            let changed = match action {
+                Action::Allow(ip) => config.allow(ip).map_err(bad)?,
+                Action::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
+            };
+            changed.then(|| config.to_bytes())
+        }
+        (FileFormat::AiosAllowlist, Action::Allow(ip), bytes) => {
+            let mut list = match bytes {
+                Some(bytes) => AiosAllowlist::parse(bytes).map_err(bad)?,
+                None => AiosAllowlist::new(),
+            };
+            list.allow(ip).then(|| list.to_bytes())
+        }
+        (FileFormat::AiosAllowlist, Action::Clear(_), _) => {
+            return Err(EngineError::Step(
+                "an AIOS allow list holds no lockouts to clear".into(),
+            ));
+        }
+    };
+    Ok(after
+        .map(|after| Change::write(path, before, after))
+        .into_iter()
+        .collect())
+}

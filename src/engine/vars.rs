@@ -1,0 +1,74 @@
+//! The values a playbook's templates take in one run: `{run_id}`, `{plugin_folder}`, `{ip}`
+//! and its forms; and step paths, expanded and confined below the WordPress root.
+
+use std::net::IpAddr;
+
+use crate::parse::ip_list::ip_to_hex16;
+use crate::transport::RemotePath;
+
+use super::EngineError;
+
+/// Values substituted into step paths and contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vars {
+    /// This run's id: `{run_id}`, so renamed-away names say which run made them.
+    pub run_id: String,
+    /// The WordPress root, relative to the target; step paths are below it.
+    pub wp_root: RemotePath,
+    /// `{plugin_folder}`: the plugin's folder, relative to the WordPress root.
+    pub plugin_folder: Option<String>,
+    /// `{ip}`: the caller's address as the site sees it; also `{ip_hex16}`, its 16-byte form
+    /// in hex (Wordfence's transient names), and `{ip_escaped}`, with its dots escaped as in
+    /// a regular expression (Solid's `SetEnvIF REMOTE_ADDR "^1\.2\.3\.4$"` bans).
+    pub ip: Option<IpAddr>,
+}
+
+impl Vars {
+    /// `text` with its templates filled in; an error names a template this run has no value
+    /// for.
+    pub fn expand(&self, text: &str) -> Result<String, EngineError> {
+        let missing = |name: &'static str| EngineError::Template {
+            text: text.to_owned(),
+            missing: name,
+        };
+        let mut out = text.replace("{run_id}", &self.run_id);
+        if out.contains("{plugin_folder}") {
+            let folder = self
+                .plugin_folder
+                .as_deref()
+                .ok_or_else(|| missing("plugin_folder"))?;
+            out = out.replace("{plugin_folder}", folder);
+        }
+        if ["{ip}", "{ip_hex16}", "{ip_escaped}"]
+            .iter()
+            .any(|t| out.contains(t))
+        {
+            let ip = self.ip()?.to_string();
+            out = out
+                .replace("{ip_hex16}", &ip_to_hex16(self.ip()?))
+                .replace("{ip_escaped}", &ip.replace('.', "\\."))
+                .replace("{ip}", &ip);
+        }
+        Ok(out)
+    }
+
+    /// The caller's address, or the error saying the run does not know it.
+    pub fn ip(&self) -> Result<IpAddr, EngineError> {
+        self.ip.ok_or_else(|| EngineError::Template {
+            text: "the caller's address".into(),
+            missing: "ip",
+        })
+    }
+
+    /// A step path: templates expanded, confined below the WordPress root.
+    pub(super) fn path(&self, text: &str) -> Result<RemotePath, EngineError> {
+        let expanded = self.expand(text)?;
+        // RemotePath refuses `..`; an absolute path would silently become relative, so it is
+        // refused here instead.
+        if expanded.starts_with('/') {
+            return Err(EngineError::AbsolutePath(expanded));
+        }
+        let joined = format!("{}/{expanded}", self.wp_root.as_str());
+        Ok(RemotePath::new(&joined)?)
+    }
+}

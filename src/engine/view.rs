@@ -1,0 +1,164 @@
+//! The site as a plan sees it: what is on the server, as the changes planned so far will
+//! have left it.
+
+use std::collections::HashMap;
+
+use crate::helper::db::{Database, Row, row_matches};
+use crate::transport::{Kind, RemotePath, Transport, TransportExt};
+
+use super::EngineError;
+use super::access::Access;
+use super::change::Change;
+use super::vars::Vars;
+
+/// The site as it will be after the changes planned so far: reads go to the server (files)
+/// or the database (rows) unless an earlier change already decided the answer.
+pub struct View<'a> {
+    t: &'a mut dyn Transport,
+    db: Option<&'a dyn Database>,
+    /// `Some(bytes)`: the file will hold these; `None`: nothing will be there.
+    overlay: HashMap<RemotePath, Option<Vec<u8>>>,
+    /// The rows found by `(table, column, value)`, as they will be.
+    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
+    /// Whether each table asked about exists: one question per table and plan (each one is
+    /// an upload and a request over FTP).
+    tables: HashMap<String, bool>,
+}
+
+/// A [`View`]'s plans at one moment.
+pub(super) struct Checkpoint {
+    overlay: HashMap<RemotePath, Option<Vec<u8>>>,
+    rows: HashMap<(String, String, Vec<u8>), Vec<Row>>,
+}
+
+impl<'a> View<'a> {
+    /// A view of the site through `access`, with nothing planned yet.
+    pub fn new(access: &'a mut Access<'_>) -> Self {
+        Self {
+            t: &mut *access.files,
+            db: access.db,
+            overlay: HashMap::new(),
+            rows: HashMap::new(),
+            tables: HashMap::new(),
+        }
+    }
+
+    /// What has been planned so far, to go back to when a playbook cannot be planned.
+    pub(super) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            overlay: self.overlay.clone(),
+            rows: self.rows.clone(),
+        }
+    }
+
+    /// Forgets what was planned since `checkpoint`.
+    pub(super) fn restore(&mut self, checkpoint: Checkpoint) {
+        self.overlay = checkpoint.overlay;
+        self.rows = checkpoint.rows;
+    }
+
+    /// The database, or the error saying this run cannot reach it.
+    pub(super) fn db(&self) -> Result<&'a dyn Database, EngineError> {
+        self.db.ok_or(EngineError::NoDatabase)
+    }
+
+    /// The rows of `table` whose `column` is `value`, as they will be.
+    pub(super) fn rows(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &[u8],
+    ) -> Result<Vec<Row>, EngineError> {
+        let key = (table.to_owned(), column.to_owned(), value.to_vec());
+        if let Some(rows) = self.rows.get(&key) {
+            return Ok(rows.clone());
+        }
+        let rows = self
+            .db()?
+            .select(self.t, table, column, &[value.to_vec()])?;
+        self.rows.insert(key, rows.clone());
+        Ok(rows)
+    }
+
+    /// Those of `candidates` that exist, in the same order (plugins spell some tables two
+    /// ways).
+    pub(super) fn tables(&mut self, candidates: &[String]) -> Result<Vec<String>, EngineError> {
+        let unknown: Vec<String> = candidates
+            .iter()
+            .filter(|c| !self.tables.contains_key(*c))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let existing = self.db()?.existing_tables(self.t, &unknown)?;
+            for name in unknown {
+                let exists = existing.contains(&name);
+                self.tables.insert(name, exists);
+            }
+        }
+        Ok(candidates
+            .iter()
+            .filter(|c| self.tables[*c])
+            .cloned()
+            .collect())
+    }
+
+    pub(super) fn exists(&mut self, path: &RemotePath) -> Result<bool, EngineError> {
+        match self.overlay.get(path) {
+            Some(planned) => Ok(planned.is_some()),
+            None => Ok(self.t.exists(path)?),
+        }
+    }
+
+    /// The file's bytes, or `None` when there is no file.
+    pub(super) fn read(&mut self, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
+        if let Some(planned) = self.overlay.get(path) {
+            return Ok(planned.clone());
+        }
+        match self.t.stat(path)? {
+            Some(meta) if meta.kind == Kind::File => Ok(Some(self.t.read_to_vec(path)?)),
+            Some(_) => Err(EngineError::NotAFile(path.as_str().to_owned())),
+            None => Ok(None),
+        }
+    }
+
+    /// A step path, expanded and confined ([`Vars`]), with no symbolic link anywhere below the
+    /// WordPress root: a link could lead a rename or a write out of the site, and where it
+    /// points cannot be checked from here.
+    pub(super) fn resolve(&mut self, vars: &Vars, text: &str) -> Result<RemotePath, EngineError> {
+        let path = vars.path(text)?;
+        let mut current = Some(path.clone());
+        while let Some(here) = current {
+            if here == vars.wp_root || here.is_root() {
+                break;
+            }
+            let planned = self.overlay.contains_key(&here);
+            if !planned && self.t.stat(&here)?.is_some_and(|m| m.kind == Kind::Symlink) {
+                return Err(EngineError::Symlink(here.as_str().to_owned()));
+            }
+            current = here.parent();
+        }
+        Ok(path)
+    }
+
+    pub(super) fn record(&mut self, change: &Change) {
+        match change {
+            Change::Rename { from, to } => {
+                self.overlay.insert(from.clone(), None);
+                // A renamed folder's contents are not tracked; the name is what later steps see.
+                self.overlay.insert(to.clone(), Some(Vec::new()));
+            }
+            Change::Write { path, after, .. } => {
+                self.overlay.insert(path.clone(), Some(after.clone()));
+            }
+            Change::Row(row) => {
+                let key = (row.table.clone(), row.key.0.clone(), row.key.1.clone());
+                let rows = self.rows.entry(key).or_default();
+                if let Some(before) = &row.before {
+                    rows.retain(|r| !row_matches(r, before));
+                }
+                rows.extend(row.after.clone());
+            }
+            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
+        }
+    }
+}
