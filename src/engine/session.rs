@@ -92,7 +92,17 @@ impl Session {
         obs.busy(&format!("connecting to {}", spec.target));
         let opened = Self::connect(&spec);
         obs.idle();
-        let transport = opened?;
+        Self::over(opened?, spec, catalog, obs)
+    }
+
+    /// [`Session::open`] over a connection already made: `spec.target` and `spec.connect`
+    /// only name it. Tests and benchmarks pass a wrapped transport here (counting, failing).
+    pub fn over(
+        transport: Box<dyn Transport>,
+        spec: SessionSpec,
+        catalog: Catalog,
+        obs: &mut dyn Observer,
+    ) -> Result<Session, EngineError> {
         let mut session = Session {
             spec,
             transport,

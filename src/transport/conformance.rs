@@ -1,7 +1,8 @@
 //! The contract of [`Transport`], as plain functions every implementation is run through.
 //!
 //! The memory and local transports call them from their unit tests; `tests/transport.rs`
-//! calls the same list against the sandbox's sshd, FTP and FTPS servers. Each function works
+//! calls the same list against the sandbox's sshd, FTP and FTPS servers. The file is compiled
+//! only for tests: into the library's unit tests, and into the integration tests by path. Each function works
 //! in a fresh subfolder of the `dir` it is given, asserts error *kinds* (never protocol
 //! details), removes its subfolder at the end, and panics on the first broken promise.
 //! Capabilities are passed in by the test, not read from the transport, so a transport that
@@ -13,8 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::{
-    Capabilities, Entry, ErrorKind, Kind, Op, RemotePath, RenameMode, Result, Transport,
+// `crate::transport` is the library's transport module here, and in the integration tests
+// (which compile this file through a `#[path]` module) a module that re-exports it.
+use crate::transport::{
+    Capabilities, Entry, Error, ErrorKind, Kind, Op, RemotePath, RenameMode, Result, Transport,
     TransportExt, Upload, WriteMode, is_staging_name,
 };
 
@@ -608,7 +611,7 @@ fn names(entries: &[Entry]) -> Vec<&str> {
     entries.iter().map(|e| e.name.as_str()).collect()
 }
 
-fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> super::Error {
+fn expect_kind<T: std::fmt::Debug>(result: Result<T>, kind: ErrorKind, what: &str) -> Error {
     match result {
         Ok(value) => panic!("{what}: expected {kind:?}, got Ok({value:?})"),
         Err(e) => {

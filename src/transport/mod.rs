@@ -65,7 +65,9 @@ mod ssh;
 mod ssh_config;
 mod staging;
 mod target;
+mod wrap;
 
+#[cfg(test)]
 pub mod conformance;
 
 use std::io::{Read, Write};
@@ -86,6 +88,7 @@ pub use ssh::SshTransport;
 pub use ssh_config::{SshConfig, SshHostConfig};
 pub use staging::is_staging_name;
 pub use target::{FtpTarget, FtpTls, LocalTarget, SshTarget, TARGET_HELP, Target, TargetError};
+pub use wrap::{Counting, Faulty, Tally, Throttle};
 
 /// What kind of thing a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

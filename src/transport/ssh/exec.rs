@@ -1,0 +1,132 @@
+//! Commands over SSH (`ssh://` targets): one exec channel per command, stdin fed while the
+//! output is read.
+
+use std::io::{self, ErrorKind as IoKind, Read, Write};
+use std::thread;
+use std::time::Duration;
+
+use ssh2::Session;
+
+use super::super::{Error, Exec, ExecOutput, Op, Result, net};
+use super::SshTransport;
+use super::kinds::session_kind;
+
+impl Exec for SshTransport {
+    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
+        let fail = |e: ssh2::Error| {
+            Error::new(
+                session_kind(&e, self.timeout),
+                Op::Exec,
+                self.origin.as_str(),
+            )
+            .with_path(command)
+            .with_source(e)
+        };
+        let mut channel = self.session.channel_session().map_err(fail)?;
+        channel
+            .exec(&format!("cd {} && {command}", shell_quote(&self.root)))
+            .map_err(fail)?;
+        // Feed stdin and read stdout and stderr in turn without blocking: waiting on one
+        // while another fills the channel window would stall both ends for good.
+        self.session.set_blocking(false);
+        let drained = drain(&mut channel, &self.session, input);
+        self.session.set_blocking(true);
+        let (stdout, stderr) = drained.map_err(|e| {
+            Error::new(
+                net::io_kind(&e, self.timeout),
+                Op::Exec,
+                self.origin.as_str(),
+            )
+            .with_path(command)
+            .with_source(e)
+        })?;
+        channel.wait_close().map_err(fail)?;
+        let signal = channel.exit_signal().map_err(fail)?.exit_signal;
+        let status = match signal {
+            Some(_) => None,
+            None => Some(channel.exit_status().map_err(fail)?),
+        };
+        Ok(ExecOutput {
+            stdout,
+            stderr,
+            status,
+        })
+    }
+}
+
+/// Feeds `input` to the command's stdin, then end-of-file, and collects everything on
+/// stdout and stderr until the command closes both.
+fn drain(
+    channel: &mut ssh2::Channel,
+    session: &Session,
+    mut input: &[u8],
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut idle = Duration::from_millis(1);
+    let mut stdin_open = true;
+    loop {
+        let mut progressed = false;
+        if stdin_open {
+            let sent = if input.is_empty() {
+                channel.send_eof().map(|()| None).map_err(io::Error::from)
+            } else {
+                channel.write(input).map(Some)
+            };
+            match sent {
+                Ok(Some(n)) => {
+                    input = &input[n..];
+                    progressed = true;
+                }
+                Ok(None) => {
+                    stdin_open = false;
+                    progressed = true;
+                }
+                Err(e) if e.kind() == IoKind::WouldBlock => {}
+                // The command exited without reading all of it: its output tells the rest.
+                Err(_) => stdin_open = false,
+            }
+        }
+        let mut open = 2;
+        for (stream, out) in [(0, &mut stdout), (1, &mut stderr)] {
+            match channel.stream(stream).read(&mut buf) {
+                Ok(0) => open -= 1,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    progressed = true;
+                }
+                Err(e) if e.kind() == IoKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if open == 0 && channel.eof() {
+            return Ok((stdout, stderr));
+        }
+        if progressed {
+            idle = Duration::from_millis(1);
+        } else {
+            // A long-running command: stay connected, and back off up to 50 ms per poll.
+            let _ = session.keepalive_send();
+            thread::sleep(idle);
+            idle = (idle * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+/// `'text'` for sh, with embedded single quotes closed, escaped and reopened.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_for_sh() {
+        assert_eq!(
+            shell_quote("/home/o'brien/site"),
+            r"'/home/o'\''brien/site'"
+        );
+    }
+}
