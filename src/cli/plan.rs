@@ -1,7 +1,7 @@
 //! `wprescue plan -o FILE`: what `unlock` would do, saved for `wprescue apply`.
 
 use crate::engine::saved_plan::SavedPlan;
-use crate::engine::{Examine, Journal, Outcome, Session};
+use crate::engine::{self, Examine, Outcome, Session};
 use crate::playbook::Playbooks;
 
 use super::args::PlanArgs;
@@ -28,7 +28,7 @@ pub fn run(args: &PlanArgs, color: Color) -> anyhow::Result<Outcome> {
         out.line("nothing to unlock; no plan saved")?;
         return out.finish(Outcome::NothingToDo);
     }
-    let run_id = Journal::new_run_id();
+    let run_id = engine::new_run_id();
     let (rungs, ladder) = ladder::plan(&mut session, &playbooks, &run_id, &mut out)?;
     let plan = ladder.planned;
     out.plan(&plan, true)?;

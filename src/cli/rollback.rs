@@ -1,6 +1,6 @@
 //! `wprescue rollback` and `wprescue history`: the journal's side of a run.
 
-use crate::engine::{Journal, Outcome, Session};
+use crate::engine::{self, Outcome, Session};
 use crate::playbook::Playbooks;
 
 use super::args::RollbackArgs;
@@ -19,18 +19,20 @@ pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
 
 /// Runs `history`.
 pub fn history() -> anyhow::Result<Outcome> {
-    let state_dir = Journal::state_dir()?;
-    let runs = Journal::history(&state_dir)?;
+    let (state_dir, runs) = engine::history()?;
     if runs.is_empty() {
         say!("no runs recorded in {}", state_dir.display());
     }
-    for (info, done, undone) in runs {
+    for run in runs {
+        let info = &run.info;
         say!(
-            "{}  {}{}  [{}]  changed={done} undone={undone}",
+            "{}  {}{}  [{}]  changed={} undone={}",
             info.run_id,
             info.origin,
             info.root,
-            info.playbooks.join(", ")
+            info.playbooks.join(", "),
+            run.changed,
+            run.undone
         );
     }
     Ok(Outcome::Shown)

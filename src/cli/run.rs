@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::engine::{Climb, Examine, Journal, Outcome, Recap, Session};
+use crate::engine::{self, Climb, Examine, Outcome, Recap, Session};
 use crate::playbook::{Playbook, Playbooks, Source};
 
 use super::args::RunArgs;
@@ -20,7 +20,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
     let playbook = load(&args.playbook, &builtin)?;
     let spec = args.site.session(Examine::Survey, true)?;
     let mut session = Session::open(spec, builtin.catalog(), &mut out)?;
-    let run_id = Journal::new_run_id();
+    let run_id = engine::new_run_id();
     let spec = playbook.rung(session.inventory());
     let rungs = session.rungs(vec![spec], &run_id, &mut out)?;
     let plan = session.plan(&rungs)?;

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 
-use crate::engine::{Climb, Examine, Journal, Outcome, Recap, Session};
+use crate::engine::{self, Climb, Examine, Outcome, Recap, Session};
 use crate::playbook::Playbooks;
 
 use super::args::UnlockArgs;
@@ -39,7 +39,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
         out.document(&document)?;
         return out.finish(Outcome::NothingToDo);
     }
-    let run_id = Journal::new_run_id();
+    let run_id = engine::new_run_id();
     let (rungs, ladder) = ladder::plan(&mut session, &playbooks, &run_id, &mut out)?;
     let plan = ladder.planned;
     document.caller = rungs.iter().find_map(|r| r.vars.ip);

@@ -74,6 +74,17 @@ pub enum Event {
     Site(SiteRef),
 }
 
+/// One run as `wprescue history` lists it.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Which run, where, when, with which playbooks.
+    pub info: RunInfo,
+    /// Changes it made.
+    pub changed: usize,
+    /// Changes undone since.
+    pub undone: usize,
+}
+
 /// How a run reaches a site's database through the helper.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRef {
@@ -120,6 +131,24 @@ impl Journal {
         format!("{}-{}", now.as_secs(), &sha256_hex(seed.as_bytes())[..6])
     }
 
+    /// Refuses a run id that is not of the form [`Journal::new_run_id`] makes (`1795958013-a11013`):
+    /// it names a folder under the state folder, and comes from a command line or a plan file.
+    pub fn check_run_id(run_id: &str) -> Result<(), EngineError> {
+        let well_formed = run_id.split_once('-').is_some_and(|(secs, suffix)| {
+            !secs.is_empty()
+                && secs.len() <= 20
+                && secs.bytes().all(|b| b.is_ascii_digit())
+                && suffix.len() == 6
+                && suffix
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        });
+        if well_formed {
+            return Ok(());
+        }
+        Err(EngineError::BadRunId(run_id.to_owned()))
+    }
+
     /// A new run `run_id` under `state_dir`.
     pub fn create(
         state_dir: &Path,
@@ -128,6 +157,7 @@ impl Journal {
         root: &str,
         playbooks: Vec<String>,
     ) -> Result<Journal, EngineError> {
+        Self::check_run_id(run_id)?;
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -151,6 +181,7 @@ impl Journal {
 
     /// An existing run.
     pub fn open(state_dir: &Path, run_id: &str) -> Result<Journal, EngineError> {
+        Self::check_run_id(run_id)?;
         let dir = state_dir.join("runs").join(run_id);
         let info: RunInfo =
             serde_json::from_slice(&fs::read(dir.join("run.json")).map_err(|e| {
@@ -170,7 +201,7 @@ impl Journal {
     }
 
     /// Every run in `state_dir`, oldest first, with how many changes each made and undid.
-    pub fn history(state_dir: &Path) -> Result<Vec<(RunInfo, usize, usize)>, EngineError> {
+    pub fn history(state_dir: &Path) -> Result<Vec<RunRecord>, EngineError> {
         let Ok(entries) = fs::read_dir(state_dir.join("runs")) else {
             return Ok(Vec::new());
         };
@@ -188,7 +219,11 @@ impl Journal {
             let count = |want: fn(&Event) -> bool| events.iter().filter(|e| want(e)).count();
             let done = count(|e| matches!(e, Event::Done { .. }));
             let undone = count(|e| matches!(e, Event::Undone { .. }));
-            runs.push((journal.info, done, undone));
+            runs.push(RunRecord {
+                info: journal.info,
+                changed: done,
+                undone,
+            });
         }
         Ok(runs)
     }
@@ -371,6 +406,35 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn run_ids_are_checked_before_they_name_a_folder() {
+        let state = tempfile::tempdir().unwrap();
+        assert!(Journal::check_run_id(&Journal::new_run_id()).is_ok());
+        assert!(Journal::check_run_id("1795958013-a11013").is_ok());
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../1795958013-a11013",
+            "1795958013-a11013/..",
+            "1795958013-A11013",
+            "1795958013-a1101",
+            "x-a11013",
+            "1795000000-other",
+        ] {
+            assert!(
+                matches!(
+                    Journal::open(state.path(), bad),
+                    Err(EngineError::BadRunId(_))
+                ),
+                "{bad:?}"
+            );
+            assert!(
+                Journal::create(state.path(), bad, "o", "/", vec![]).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_run_survives_a_fresh_process() {
         let state = tempfile::tempdir().unwrap();
         let change = Change::write(
@@ -416,9 +480,9 @@ mod tests {
         );
         let history = Journal::history(state.path()).unwrap();
         assert_eq!(history.len(), 1);
-        let (info, done, undone) = &history[0];
+        let run = &history[0];
         assert_eq!(
-            (info.run_id.as_str(), *done, *undone),
+            (run.info.run_id.as_str(), run.changed, run.undone),
             (run_id.as_str(), 1, 0)
         );
 
@@ -432,7 +496,7 @@ mod tests {
     #[test]
     fn a_torn_last_line_is_ignored() {
         let state = tempfile::tempdir().unwrap();
-        let mut journal = Journal::create(state.path(), "1-a", "o", "/", vec![]).unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "o", "/", vec![]).unwrap();
         let change = Change::Rename {
             from: RemotePath::new("a").unwrap(),
             to: RemotePath::new("b").unwrap(),

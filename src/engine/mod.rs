@@ -30,7 +30,7 @@ pub use apply::{apply, pieces};
 pub use change::Change;
 pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;
-pub use journal::Journal;
+pub use journal::{Journal, RunInfo, RunRecord};
 pub use ladder::Climb;
 pub use lock::SiteLock;
 pub use observer::{Event, Observer, Quiet};
@@ -90,6 +90,9 @@ pub enum EngineError {
         /// The site connected to.
         here: String,
     },
+    /// A run id not of the form wprescue makes.
+    #[error("{0:?} is not a run id (they look like 1795958013-a11013: see wprescue history)")]
+    BadRunId(String),
     /// A saved plan that cannot be read, used or written.
     #[error("plan {path}: {why}")]
     BadPlan {
@@ -212,6 +215,19 @@ pub enum EngineError {
     /// The journal holds something that is not JSON.
     #[error("run journal: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A fresh run id (`1795958013-a11013`): it names the run's journal, and `rollback --run`.
+pub fn new_run_id() -> String {
+    Journal::new_run_id()
+}
+
+/// The runs recorded on this machine, oldest first, with how many changes each made and
+/// undid; and the state folder they are recorded in.
+pub fn history() -> Result<(PathBuf, Vec<RunRecord>), EngineError> {
+    let state_dir = Journal::state_dir()?;
+    let runs = Journal::history(&state_dir)?;
+    Ok((state_dir, runs))
 }
 
 /// A row that is no longer as planned is a stale plan, like a file that changed.

@@ -228,7 +228,7 @@ mod tests {
         let state = tempfile::tempdir().unwrap();
         let mut t = site();
         let before = snapshot(&mut t);
-        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         assert_eq!(
             apply(&mut files(&mut t), &mut journal, &changes()).unwrap(),
             3
@@ -271,7 +271,7 @@ mod tests {
         let state = tempfile::tempdir().unwrap();
         let mut t = site();
         let before = snapshot(&mut t);
-        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         let all = changes();
         apply(&mut files(&mut t), &mut journal, &all[..1]).unwrap();
         // The second change: intent journalled, the write made, the process dies before `done`.
@@ -298,7 +298,7 @@ mod tests {
         let htaccess = RemotePath::new(".htaccess").unwrap();
         t.write_bytes(&htaccess, b"someone else\n", WriteMode::Replace)
             .unwrap();
-        let mut journal = Journal::create(state.path(), "1-a", "mem", "/", vec![]).unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         let err = apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap_err();
         assert!(matches!(err, EngineError::Stale { .. }), "{err}");
 

@@ -18,7 +18,7 @@ use crate::transport::RemotePath;
 
 use super::EngineError;
 use super::fingerprint::Fingerprint;
-use super::journal::SiteRef;
+use super::journal::{Journal, SiteRef};
 use super::plan::{Planned, Rung};
 use super::session::{Examine, Session, SessionSpec};
 use super::vars::Vars;
@@ -146,6 +146,7 @@ impl SavedPlan {
                 "not a plan written by `wprescue plan -o FILE` ({e})"
             ))
         })?;
+        Journal::check_run_id(&saved.run_id)?;
         if saved.wprescue_plan != PLAN_VERSION {
             return Err(unusable(format!(
                 "a version {} plan; this wprescue reads version {PLAN_VERSION}: make a new plan",

@@ -573,7 +573,7 @@ mod tests {
             .plan(&mut View::new(&mut access), &vars())
             .unwrap();
         let state = tempfile::tempdir().unwrap();
-        let mut journal = Journal::create(state.path(), "r1", "mem", "/", vec![]).unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         apply(&mut access, &mut journal, &changes).unwrap();
         let applied = db.tables.borrow().clone();
         assert_eq!(
