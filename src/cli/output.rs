@@ -64,9 +64,9 @@ impl Out {
             self.line(format_args!(
                 "  [{}] {}",
                 planned.playbook,
-                planned.change.describe()
+                planned.action.describe()
             ))?;
-            let Some(diff) = planned.change.diff().filter(|_| diffs) else {
+            let Some(diff) = planned.action.diff().filter(|_| diffs) else {
                 continue;
             };
             for line in diff.lines() {
@@ -279,8 +279,8 @@ impl JsonChange {
         plan.iter()
             .map(|p| JsonChange {
                 playbook: p.playbook.clone(),
-                action: p.change.describe(),
-                diff: p.change.diff(),
+                action: p.action.describe(),
+                diff: p.action.diff(),
             })
             .collect()
     }

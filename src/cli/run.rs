@@ -37,7 +37,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
         recap: Recap::default(),
         undo: None,
     };
-    let mutating = plan.iter().filter(|p| p.change.mutates()).count();
+    let mutating = plan.iter().filter(|p| p.action.mutates()).count();
     if args.check {
         out.line(format_args!(
             "check: {mutating} change(s) to make, none made"

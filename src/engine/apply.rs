@@ -6,46 +6,51 @@ use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, Wr
 
 use super::EngineError;
 use super::access::Access;
+use super::action::Action;
 use super::change::{Change, sha256_hex};
 use super::journal::Journal;
 
-/// Makes `changes` in order. Before each one: checks that the site still is as planned
-/// (a stale plan is refused), then records the intent and the original bytes in the journal.
-/// After each: records that it is done. Checks are asked, not journalled. Consecutive row
-/// changes go to the database together, as one unit (see
-/// [`crate::helper::db::Database::apply_rows`]), after all their intents are journalled. Returns how many changes altered the site.
+/// Does `actions` in order. Before each change: checks that the site still is as planned (a
+/// stale plan is refused), then records the intent and the original bytes in the journal.
+/// After each: records that it is done. A backup is journalled the same way, without touching
+/// the site; checks are asked, not journalled; notes are only shown. Consecutive row changes
+/// go to the database together, as one unit (see
+/// [`crate::helper::db::Database::apply_rows`]), after all their intents are journalled.
+/// Returns how many actions altered the site.
 pub fn apply(
     access: &mut Access<'_>,
     journal: &mut Journal,
-    changes: &[Change],
+    actions: &[Action],
 ) -> Result<usize, EngineError> {
     let mut altered = 0;
-    for piece in pieces(changes) {
-        let change = &piece[0];
-        match change {
-            Change::Check(check) => {
+    for piece in pieces(actions) {
+        let action = &piece[0];
+        match action {
+            Action::Check(check) => {
                 check.run(access.web.ok_or(EngineError::NoWeb)?)?;
                 continue;
             }
-            Change::Note(_) => continue,
-            Change::Row(_) => {
+            Action::Note(_) => continue,
+            Action::Change(Change::Row(_)) => {
                 altered += apply_rows(access, journal, piece)?;
                 continue;
             }
-            _ => {}
+            Action::Change(_) | Action::Backup { .. } => {}
         }
         let t = &mut *access.files;
-        check_still_as_planned(t, change)?;
-        let Some(seq) = journal.intent(change)? else {
+        check_still_as_planned(t, action)?;
+        let Some(seq) = journal.intent(action)? else {
             continue;
         };
-        match change {
-            Change::Rename { from, to } => t.rename(from, to, RenameMode::NoReplace)?,
-            Change::Write {
+        match action {
+            Action::Change(Change::Rename { from, to }) => {
+                t.rename(from, to, RenameMode::NoReplace)?
+            }
+            Action::Change(Change::Write {
                 path,
                 before,
                 after,
-            } => {
+            }) => {
                 let mode = if before.is_some() {
                     WriteMode::Replace
                 } else {
@@ -53,27 +58,26 @@ pub fn apply(
                 };
                 t.write_bytes(path, after, mode)?;
             }
-            Change::Backup { .. } | Change::Check(_) | Change::Note(_) | Change::Row(_) => {}
+            _ => {}
         }
         journal.done(seq)?;
-        altered += usize::from(change.mutates());
+        altered += usize::from(action.mutates());
         crate::fault::point(&format!("applied:{seq}"));
     }
     Ok(altered)
 }
 
-/// `changes` in the pieces [`apply`] makes at once: each run of consecutive row changes
+/// `actions` in the pieces [`apply`] does at once: each run of consecutive row changes
 /// together, everything else one by one.
-pub fn pieces(changes: &[Change]) -> Vec<&[Change]> {
+pub fn pieces(actions: &[Action]) -> Vec<&[Action]> {
+    let is_row = |a: &Action| matches!(a, Action::Change(Change::Row(_)));
     let mut pieces = Vec::new();
-    let mut rest = changes;
-    while !rest.is_empty() {
-        let len = match rest[0] {
-            Change::Row(_) => rest
-                .iter()
-                .take_while(|c| matches!(c, Change::Row(_)))
-                .count(),
-            _ => 1,
+    let mut rest = actions;
+    while let Some(first) = rest.first() {
+        let len = if is_row(first) {
+            rest.iter().take_while(|a| is_row(a)).count()
+        } else {
+            1
         };
         let (piece, tail) = rest.split_at(len);
         pieces.push(piece);
@@ -86,19 +90,19 @@ pub fn pieces(changes: &[Change]) -> Vec<&[Change]> {
 fn apply_rows(
     access: &mut Access<'_>,
     journal: &mut Journal,
-    changes: &[Change],
+    actions: &[Action],
 ) -> Result<usize, EngineError> {
     let db = access.db()?;
-    let rows: Vec<&RowChange> = changes
+    let rows: Vec<&RowChange> = actions
         .iter()
-        .filter_map(|c| match c {
-            Change::Row(row) => Some(row),
+        .filter_map(|a| match a {
+            Action::Change(Change::Row(row)) => Some(row),
             _ => None,
         })
         .collect();
     let mut seqs = Vec::new();
-    for change in changes {
-        seqs.extend(journal.intent(change)?);
+    for action in actions {
+        seqs.extend(journal.intent(action)?);
     }
     db.apply_rows(access.files, &rows)?;
     for seq in seqs {
@@ -108,13 +112,13 @@ fn apply_rows(
     Ok(rows.len())
 }
 
-fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), EngineError> {
+fn check_still_as_planned(t: &mut dyn Transport, action: &Action) -> Result<(), EngineError> {
     let stale = |path: &RemotePath, why: &str| EngineError::Stale {
         path: path.as_str().to_owned(),
         why: why.to_owned(),
     };
-    match change {
-        Change::Rename { from, to } => {
+    match action {
+        Action::Change(Change::Rename { from, to }) => {
             if !t.exists(from)? {
                 return Err(stale(from, "it is gone"));
             }
@@ -122,14 +126,14 @@ fn check_still_as_planned(t: &mut dyn Transport, change: &Change) -> Result<(), 
                 return Err(stale(to, "something now has that name"));
             }
         }
-        Change::Write { path, .. } | Change::Backup { path, .. } => {
+        Action::Change(Change::Write { path, .. }) | Action::Backup { path, .. } => {
             let now = read_file(t, path)?;
-            if now.as_deref().map(sha256_hex) != change.original().map(sha256_hex) {
+            if now.as_deref().map(sha256_hex) != action.original().map(sha256_hex) {
                 return Err(stale(path, "it changed since the plan was made"));
             }
         }
         // Row changes are compare-and-swap: the database itself refuses a stale one.
-        Change::Check(_) | Change::Row(_) | Change::Note(_) => {}
+        Action::Change(Change::Row(_)) | Action::Check(_) | Action::Note(_) => {}
     }
     Ok(())
 }

@@ -1,6 +1,5 @@
-//! A planned change to the site, and how it is shown: a rename, a whole-file write with a
-//! unified diff in which secrets are redacted, a copy of a file kept in the journal, or a
-//! check of what the site answers.
+//! A change to the site, and how it is shown and journaled: a rename, a whole-file write with
+//! a unified diff in which secrets are redacted, or a database row.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -13,9 +12,9 @@ use crate::transport::RemotePath;
 use crate::helper::Row;
 use crate::helper::db::RowChange;
 
-use super::check::HttpCheck;
+use super::action::Action;
 
-/// One change to the site. Every step of every playbook reduces to these.
+/// One change to the site: every step that changes something reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     /// `from` becomes `to`; `to` must not exist.
@@ -34,21 +33,9 @@ pub enum Change {
         /// What it will hold.
         after: Vec<u8>,
     },
-    /// A copy of `path` kept in the run's journal; the site is not touched.
-    Backup {
-        /// The file.
-        path: RemotePath,
-        /// What it holds.
-        bytes: Vec<u8>,
-    },
-    /// Ask the site, as the caller, and stop the run if it does not answer as expected.
-    Check(HttpCheck),
     /// One database row inserted (`before` is `None`), changed, or deleted (`after` is
     /// `None`).
     Row(RowChange),
-    /// Something the user must know about the plan (a `warn_if` step that matched); changes
-    /// nothing.
-    Note(String),
 }
 
 impl Change {
@@ -74,9 +61,6 @@ impl Change {
                 path, before: None, ..
             } => format!("create {}", path.as_str()),
             Change::Write { path, .. } => format!("edit {}", path.as_str()),
-            Change::Backup { path, .. } => format!("back up {} into the journal", path.as_str()),
-            Change::Check(check) => check.describe(),
-            Change::Note(text) => format!("note: {text}"),
             Change::Row(row) => {
                 let verb = match (&row.before, &row.after) {
                     (None, _) => "insert into",
@@ -109,11 +93,6 @@ impl Change {
                 hash(before.as_deref()),
                 hash(Some(after))
             ),
-            Change::Backup { path, bytes } => {
-                format!("backup\0{}\0{}", path.as_str(), hash(Some(bytes)))
-            }
-            Change::Check(check) => format!("check\0{}", check.describe()),
-            Change::Note(text) => format!("note\0{text}"),
             Change::Row(row) => format!(
                 "row\0{}\0{}\0{}",
                 row.table,
@@ -124,20 +103,11 @@ impl Change {
         sha256_hex(text.as_bytes())
     }
 
-    /// Whether applying it changes the site (backups and checks do not).
-    pub fn mutates(&self) -> bool {
-        matches!(
-            self,
-            Change::Rename { .. } | Change::Write { .. } | Change::Row(_)
-        )
-    }
-
     /// The bytes the journal must keep before the change is made: a file's original.
     pub fn original(&self) -> Option<&[u8]> {
         match self {
             Change::Write { before, .. } => before.as_deref(),
-            Change::Backup { bytes, .. } => Some(bytes),
-            Change::Rename { .. } | Change::Check(_) | Change::Row(_) | Change::Note(_) => None,
+            Change::Rename { .. } | Change::Row(_) => None,
         }
     }
 
@@ -307,8 +277,18 @@ pub enum Recorded {
 }
 
 impl Recorded {
-    /// The record for `change`; `None` for a check, which changes nothing to record.
-    pub fn of(change: &Change) -> Option<Self> {
+    /// The record for `action`; `None` for a check or a note, which leave nothing to record.
+    pub fn of(action: &Action) -> Option<Self> {
+        let change = match action {
+            Action::Change(change) => change,
+            Action::Backup { path, bytes } => {
+                return Some(Recorded::Backup {
+                    path: path.as_str().to_owned(),
+                    sha256: sha256_hex(bytes),
+                });
+            }
+            Action::Check(_) | Action::Note(_) => return None,
+        };
         Some(match change {
             Change::Rename { from, to } => Recorded::Rename {
                 from: from.as_str().to_owned(),
@@ -323,11 +303,6 @@ impl Recorded {
                 before: before.as_deref().map(sha256_hex),
                 after: sha256_hex(after),
             },
-            Change::Backup { path, bytes } => Recorded::Backup {
-                path: path.as_str().to_owned(),
-                sha256: sha256_hex(bytes),
-            },
-            Change::Check(_) | Change::Note(_) => return None,
             Change::Row(row) => Recorded::Row {
                 table: row.table.clone(),
                 key: (row.key.0.clone(), BASE64.encode(&row.key.1)),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
+use super::action::Action;
 use super::change::{Change, sha256_hex};
 
 /// What was at one path when the plan was made.
@@ -42,14 +43,14 @@ pub enum PathState {
 }
 
 /// The fingerprints of every path `changes` read or write, in first-seen order.
-pub fn take(t: &mut dyn Transport, changes: &[Change]) -> Result<Vec<Fingerprint>, EngineError> {
+pub fn take(t: &mut dyn Transport, changes: &[Action]) -> Result<Vec<Fingerprint>, EngineError> {
     let mut paths: Vec<&RemotePath> = Vec::new();
     for change in changes {
         let touched: Vec<&RemotePath> = match change {
-            Change::Rename { from, to } => vec![from, to],
-            Change::Write { path, .. } | Change::Backup { path, .. } => vec![path],
+            Action::Change(Change::Rename { from, to }) => vec![from, to],
+            Action::Change(Change::Write { path, .. }) | Action::Backup { path, .. } => vec![path],
             // Rows are compared by value when a saved plan is applied (see `Change::digest`).
-            Change::Check(_) | Change::Row(_) | Change::Note(_) => vec![],
+            Action::Check(_) | Action::Change(Change::Row(_)) | Action::Note(_) => vec![],
         };
         for path in touched {
             if !paths.contains(&path) {
@@ -136,11 +137,11 @@ mod tests {
         t.write_bytes(&file, b"old", WriteMode::Create).unwrap();
         t.mkdir_all(&folder).unwrap();
         let changes = [
-            Change::write(file.clone(), Some(b"old".to_vec()), b"new".to_vec()),
-            Change::Rename {
+            Action::write(file.clone(), Some(b"old".to_vec()), b"new".to_vec()),
+            Action::Change(Change::Rename {
                 from: folder.clone(),
                 to: RemotePath::new("plugins/wordfence.off").unwrap(),
-            },
+            }),
         ];
         let prints = take(&mut t, &changes).unwrap();
         assert_eq!(prints.len(), 3);

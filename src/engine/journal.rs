@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::EngineError;
-use super::change::{Change, Recorded, sha256_hex};
+use super::action::Action;
+use super::change::{Recorded, sha256_hex};
 
 /// Environment variable naming the state folder.
 pub const STATE_DIR_ENV: &str = "WPRESCUE_STATE_DIR";
@@ -264,7 +265,7 @@ impl Journal {
     /// Records that `change` is about to be made, with the original bytes; returns its seq,
     /// or `None` for a change that leaves nothing to record (a check). Everything is on disk
     /// when this returns.
-    pub fn intent(&mut self, change: &Change) -> Result<Option<usize>, EngineError> {
+    pub fn intent(&mut self, change: &Action) -> Result<Option<usize>, EngineError> {
         let Some(record) = Recorded::of(change) else {
             return Ok(None);
         };
@@ -437,7 +438,7 @@ mod tests {
     #[test]
     fn a_run_survives_a_fresh_process() {
         let state = tempfile::tempdir().unwrap();
-        let change = Change::write(
+        let change = Action::write(
             RemotePath::new("wp-config.php").unwrap(),
             Some(b"<?php define('DB_PASSWORD', 'x');".to_vec()),
             b"<?php".to_vec(),
@@ -497,10 +498,10 @@ mod tests {
     fn a_torn_last_line_is_ignored() {
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "o", "/", vec![]).unwrap();
-        let change = Change::Rename {
+        let change = Action::Change(crate::engine::change::Change::Rename {
             from: RemotePath::new("a").unwrap(),
             to: RemotePath::new("b").unwrap(),
-        };
+        });
         journal.intent(&change).unwrap();
         let path = state
             .path()

@@ -152,7 +152,7 @@ impl Run<'_, '_> {
             let changes: Vec<_> = plan
                 .iter()
                 .filter(|p| &p.playbook == rung)
-                .map(|p| p.change.clone())
+                .map(|p| p.action.clone())
                 .collect();
             if changes.is_empty() {
                 continue;
@@ -192,7 +192,7 @@ impl Run<'_, '_> {
     }
 
     /// One rung's changes, in the pieces [`apply`] makes at once, with progress between them.
-    fn apply_rung(&mut self, rung: &str, changes: &[super::Change]) -> Result<(), EngineError> {
+    fn apply_rung(&mut self, rung: &str, changes: &[super::Action]) -> Result<(), EngineError> {
         let mut done = 0;
         for chunk in pieces(changes) {
             if interrupt::requested() {

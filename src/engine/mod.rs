@@ -3,6 +3,7 @@
 //! journal ([`rollback`]), from the same process or a fresh one.
 
 pub mod access;
+pub mod action;
 pub mod allowlist;
 pub mod apply;
 pub mod caller;
@@ -26,6 +27,7 @@ pub mod view;
 use std::path::PathBuf;
 
 pub use access::Access;
+pub use action::Action;
 pub use apply::{apply, pieces};
 pub use change::Change;
 pub use check::{HttpCheck, Web};

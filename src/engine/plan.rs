@@ -3,8 +3,8 @@
 
 use super::EngineError;
 use super::access::Access;
+use super::action::Action;
 use super::caller::IpSource;
-use super::change::Change;
 use super::step::Step;
 use super::vars::Vars;
 use super::view::View;
@@ -15,7 +15,7 @@ pub struct Planned {
     /// The playbook's name.
     pub playbook: String,
     /// The change.
-    pub change: Change,
+    pub action: Action,
 }
 
 /// One playbook as a rung of the ladder, before this run's template values are known.
@@ -94,10 +94,10 @@ pub struct Ladder {
 fn plan_rung(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
     let mut planned = Vec::new();
     for step in &rung.steps {
-        for change in step.plan(view, &rung.vars)? {
+        for action in step.plan(view, &rung.vars)? {
             planned.push(Planned {
                 playbook: rung.playbook.clone(),
-                change,
+                action,
             });
         }
     }

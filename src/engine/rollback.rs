@@ -165,6 +165,7 @@ fn undo_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::action::Action;
     use crate::engine::apply::{apply, pieces};
     use crate::engine::change::Change;
     use crate::helper::db::RowChange;
@@ -188,18 +189,18 @@ mod tests {
         t
     }
 
-    fn changes() -> Vec<Change> {
+    fn changes() -> Vec<Action> {
         vec![
-            Change::Rename {
+            Action::Change(Change::Rename {
                 from: RemotePath::new("plugins/wordfence").unwrap(),
                 to: RemotePath::new("plugins/wordfence.off").unwrap(),
-            },
-            Change::write(
+            }),
+            Action::write(
                 RemotePath::new(".htaccess").unwrap(),
                 Some(b"old\r\n".to_vec()),
                 b"new\n".to_vec(),
             ),
-            Change::write(RemotePath::new("new.txt").unwrap(), None, b"x".to_vec()),
+            Action::write(RemotePath::new("new.txt").unwrap(), None, b"x".to_vec()),
         ]
     }
 
@@ -253,12 +254,12 @@ mod tests {
     #[test]
     fn consecutive_row_changes_go_together() {
         let row = |n: u8| {
-            Change::Row(RowChange {
+            Action::Change(Change::Row(RowChange {
                 table: "t".into(),
                 key: ("id".into(), vec![n]),
                 before: Some(vec![("id".into(), Some(vec![n]))]),
                 after: None,
-            })
+            }))
         };
         let all = [row(1), row(2), changes().remove(0), row(3)];
         let sizes: Vec<usize> = pieces(&all).iter().map(|p| p.len()).collect();

@@ -87,7 +87,7 @@ impl SavedPlan {
         caller: Option<IpAddr>,
         yaml_of: impl Fn(&str) -> String,
     ) -> Result<SavedPlan, EngineError> {
-        let changes: Vec<_> = planned.iter().map(|p| p.change.clone()).collect();
+        let changes: Vec<_> = planned.iter().map(|p| p.action.clone()).collect();
         let fingerprints = session.fingerprints(&changes)?;
         let (origin, root) = session.place();
         let options = session.options().clone();
@@ -127,8 +127,8 @@ impl SavedPlan {
                 .iter()
                 .map(|p| SavedChange {
                     playbook: p.playbook.clone(),
-                    action: p.change.describe(),
-                    digest: p.change.digest(),
+                    action: p.action.describe(),
+                    digest: p.action.digest(),
                 })
                 .collect(),
         })
@@ -227,7 +227,7 @@ impl SavedPlan {
         let then = self.changes.iter().map(|c| c.digest.as_str());
         if fresh
             .iter()
-            .map(|p| p.change.digest())
+            .map(|p| p.action.digest())
             .eq(then.map(str::to_owned))
         {
             return Ok(());

@@ -23,7 +23,7 @@ use super::observer::{Event, Observer};
 use super::plan::{Ladder, Planned, Rung, RungSpec, plan, plan_ladder};
 use super::vars::Vars;
 use super::verify::Verifier;
-use super::{Change, EngineError};
+use super::{Action, EngineError};
 
 /// How much of the site to examine when the session opens.
 #[derive(Debug, Clone)]
@@ -373,7 +373,7 @@ impl Session {
     }
 
     /// Fingerprints of every path `changes` touch, for a saved plan.
-    pub fn fingerprints(&mut self, changes: &[Change]) -> Result<Vec<Fingerprint>, EngineError> {
+    pub fn fingerprints(&mut self, changes: &[Action]) -> Result<Vec<Fingerprint>, EngineError> {
         fingerprint::take(self.transport.as_mut(), changes)
     }
 

@@ -11,6 +11,7 @@ use crate::parse::markers::Markers;
 use crate::transport::RemotePath;
 
 use super::EngineError;
+use super::action::Action;
 use super::allowlist::{ClearLockouts, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
@@ -144,29 +145,29 @@ impl Step {
         }
     }
 
-    /// The changes this step would make now; none when the site already is as the step wants
-    /// it. Planning reads only.
-    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
-        let changes = match self {
+    /// What this step would do now; nothing when the site already is as the step wants it.
+    /// Planning reads only.
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
+        let actions = match self {
             Step::WhitelistIp(step) => step.plan(view, vars)?,
             Step::ClearLockouts(step) => step.plan(view, vars)?,
             _ => self.plan_file_step(view, vars)?.into_iter().collect(),
         };
         let mut kept = Vec::new();
-        for change in changes.into_iter().filter(|c| !c.is_noop()) {
-            view.record(&change);
-            kept.push(change);
+        for action in actions.into_iter().filter(|a| !a.is_noop()) {
+            view.record(&action);
+            kept.push(action);
         }
         Ok(kept)
     }
 
-    /// The one change a file step would make.
+    /// The one thing a file step would do.
     fn plan_file_step(
         &self,
         view: &mut View<'_>,
         vars: &Vars,
-    ) -> Result<Option<Change>, EngineError> {
-        let change = match self {
+    ) -> Result<Option<Action>, EngineError> {
+        let action = match self {
             Step::Rename {
                 path,
                 to,
@@ -184,7 +185,7 @@ impl Step {
                 if view.exists(&to)? {
                     return Err(EngineError::Exists(to.as_str().to_owned()));
                 }
-                Change::Rename { from, to }
+                Action::Change(Change::Rename { from, to })
             }
             Step::RemoveBlock {
                 path,
@@ -196,7 +197,7 @@ impl Step {
                     return missing(*missing_ok, &path);
                 };
                 let after = remove_blocks(&before, marker);
-                Change::write(path, Some(before), after)
+                Action::write(path, Some(before), after)
             }
             Step::Edit {
                 path,
@@ -216,19 +217,19 @@ impl Step {
                 let after = regex
                     .replace_all(&text, vars.expand(replace)?.as_str())
                     .into_owned();
-                Change::write(path, Some(before), after.into_bytes())
+                Action::write(path, Some(before), after.into_bytes())
             }
             Step::Write { path, content } => {
                 let path = view.resolve(vars, path)?;
                 let before = view.read(&path)?;
-                Change::write(path, before, vars.expand(content)?.into_bytes())
+                Action::write(path, before, vars.expand(content)?.into_bytes())
             }
             Step::Backup { path, missing_ok } => {
                 let path = view.resolve(vars, path)?;
                 let Some(bytes) = view.read(&path)? else {
                     return missing(*missing_ok, &path);
                 };
-                Change::Backup { path, bytes }
+                Action::Backup { path, bytes }
             }
             Step::RemoveLines {
                 path,
@@ -245,9 +246,9 @@ impl Step {
                     .map(|c| vars.expand(c))
                     .collect::<Result<Vec<_>, _>>()?;
                 let after = remove_lines(&before, block, &needles);
-                Change::write(path, Some(before), after)
+                Action::write(path, Some(before), after)
             }
-            Step::HttpCheck(check) => Change::Check(HttpCheck {
+            Step::HttpCheck(check) => Action::Check(HttpCheck {
                 path: vars.expand(&check.path)?,
                 ..check.clone()
             }),
@@ -263,11 +264,11 @@ impl Step {
                 if !matches {
                     return Ok(None);
                 }
-                Change::Note(say.clone())
+                Action::Note(say.clone())
             }
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => return Ok(None),
         };
-        Ok(Some(change))
+        Ok(Some(action))
     }
 }
 
@@ -421,7 +422,7 @@ mod tests {
             .flat_map(|s| s.plan(&mut view, &vars()).unwrap())
             .collect();
         assert_eq!(changes.len(), 2);
-        let Change::Write { after, .. } = &changes[1] else {
+        let Some(Change::Write { after, .. }) = changes[1].change() else {
             panic!()
         };
         assert_eq!(
@@ -446,11 +447,11 @@ mod tests {
         let change = step.plan(&mut view, &vars()).unwrap().remove(0);
         assert_eq!(
             change,
-            Change::Rename {
+            Action::Change(Change::Rename {
                 from: RemotePath::new("public_html/wp-content/plugins/wordfence").unwrap(),
                 to: RemotePath::new("public_html/wp-content/plugins/wordfence.wprescue-r1")
                     .unwrap(),
-            }
+            })
         );
         // The same step again, after the first: its source is gone.
         assert!(matches!(

@@ -8,6 +8,7 @@ use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
 use super::access::Access;
+use super::action::Action;
 use super::change::Change;
 use super::vars::Vars;
 
@@ -140,7 +141,10 @@ impl<'a> View<'a> {
         Ok(path)
     }
 
-    pub(super) fn record(&mut self, change: &Change) {
+    pub(super) fn record(&mut self, action: &Action) {
+        let Some(change) = action.change() else {
+            return;
+        };
         match change {
             Change::Rename { from, to } => {
                 self.overlay.insert(from.clone(), None);
@@ -158,7 +162,6 @@ impl<'a> View<'a> {
                 }
                 rows.extend(row.after.clone());
             }
-            Change::Backup { .. } | Change::Check(_) | Change::Note(_) => {}
         }
     }
 }

@@ -4,10 +4,10 @@
 use crate::parse::firewall_files::{AiosAllowlist, WordfenceWafConfig};
 
 use super::super::EngineError;
-use super::super::change::Change;
+use super::super::action::Action;
 use super::super::vars::Vars;
 use super::super::view::View;
-use super::Action;
+use super::ForAddress;
 use super::place::FileFormat;
 
 /// A firewall file edited through its typed reader, which keeps its header byte for byte. A
@@ -18,8 +18,8 @@ pub(super) fn edit_firewall_file(
     vars: &Vars,
     file: &str,
     format: FileFormat,
-    action: Action,
-) -> Result<Vec<Change>, EngineError> {
+    action: ForAddress,
+) -> Result<Vec<Action>, EngineError> {
     let path = view.resolve(vars, file)?;
     let before = view.read(&path)?;
     let bad = |e: crate::parse::firewall_files::FirewallFileError| {
@@ -30,26 +30,26 @@ pub(super) fn edit_firewall_file(
         (FileFormat::WordfenceWaf, action, Some(bytes)) => {
             let mut config = WordfenceWafConfig::parse(bytes).map_err(bad)?;
             let changed = match action {
-                Action::Allow(ip) => config.allow(ip).map_err(bad)?,
-                Action::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
+                ForAddress::Allow(ip) => config.allow(ip).map_err(bad)?,
+                ForAddress::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
             };
             changed.then(|| config.to_bytes())
         }
-        (FileFormat::AiosAllowlist, Action::Allow(ip), bytes) => {
+        (FileFormat::AiosAllowlist, ForAddress::Allow(ip), bytes) => {
             let mut list = match bytes {
                 Some(bytes) => AiosAllowlist::parse(bytes).map_err(bad)?,
                 None => AiosAllowlist::new(),
             };
             list.allow(ip).then(|| list.to_bytes())
         }
-        (FileFormat::AiosAllowlist, Action::Clear(_), _) => {
+        (FileFormat::AiosAllowlist, ForAddress::Clear(_), _) => {
             return Err(EngineError::Step(
                 "an AIOS allow list holds no lockouts to clear".into(),
             ));
         }
     };
     Ok(after
-        .map(|after| Change::write(path, before, after))
+        .map(|after| Action::write(path, before, after))
         .into_iter()
         .collect())
 }

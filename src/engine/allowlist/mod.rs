@@ -25,6 +25,7 @@ use firewall::edit_firewall_file;
 
 use super::EngineError;
 use super::access::Access;
+use super::action::Action;
 use super::change::Change;
 use super::vars::Vars;
 use super::view::View;
@@ -167,7 +168,7 @@ enum Document {
 
 /// What to do with the caller's address.
 #[derive(Clone, Copy)]
-pub(super) enum Action {
+pub(super) enum ForAddress {
     /// Let it in.
     Allow(IpAddr),
     /// Take its blocks and lockouts away.
@@ -176,11 +177,11 @@ pub(super) enum Action {
 
 impl WhitelistIp {
     /// The change that adds the caller's address, if no entry covers it yet.
-    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
         let ip = vars.ip()?;
         let list_at = match &self.at {
             Place::Firewall { file, format } => {
-                return edit_firewall_file(view, vars, file, *format, Action::Allow(ip));
+                return edit_firewall_file(view, vars, file, *format, ForAddress::Allow(ip));
             }
             Place::List(list_at) => list_at,
         };
@@ -216,10 +217,10 @@ impl WhitelistIp {
 
 impl ClearLockouts {
     /// The changes that take the caller's address out of the lockouts.
-    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Change>, EngineError> {
+    pub fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
         match self {
             ClearLockouts::At(Place::Firewall { file, format }) => {
-                edit_firewall_file(view, vars, file, *format, Action::Clear(vars.ip()?))
+                edit_firewall_file(view, vars, file, *format, ForAddress::Clear(vars.ip()?))
             }
             ClearLockouts::At(Place::List(list_at)) => {
                 let ip = vars.ip()?.to_string();
@@ -243,7 +244,7 @@ impl ClearLockouts {
     }
 }
 
-fn delete_rows(view: &mut View<'_>, vars: &Vars, rows: &Rows) -> Result<Vec<Change>, EngineError> {
+fn delete_rows(view: &mut View<'_>, vars: &Vars, rows: &Rows) -> Result<Vec<Action>, EngineError> {
     let value = match rows.encoding {
         Encoding::Text => vars.expand(&rows.value)?.into_bytes(),
         Encoding::Binary16 => {
@@ -257,12 +258,12 @@ fn delete_rows(view: &mut View<'_>, vars: &Vars, rows: &Rows) -> Result<Vec<Chan
     let mut changes = Vec::new();
     for table in view.tables(&rows.table)? {
         for row in view.rows(&table, &rows.column, &value)? {
-            changes.push(Change::Row(RowChange {
+            changes.push(Action::Change(Change::Row(RowChange {
                 table: table.clone(),
                 key: (rows.column.clone(), value.clone()),
                 before: Some(row),
                 after: None,
-            }));
+            })));
         }
     }
     Ok(changes)
@@ -284,7 +285,7 @@ fn edit(
     vars: &Vars,
     place: &ListAt,
     change: impl FnOnce(ListTarget<'_>, Option<&mut Value>) -> Result<bool, EngineError>,
-) -> Result<Vec<Change>, EngineError> {
+) -> Result<Vec<Action>, EngineError> {
     let source = read(view, vars, &place.store)?;
     let before = match &source {
         Source::Row(RowSource { row, column, .. }) => row
@@ -347,7 +348,7 @@ fn edit(
     }
     let after = encode(doc);
     Ok(vec![match source {
-        Source::File { path, before } => Change::write(path, before, after),
+        Source::File { path, before } => Action::write(path, before, after),
         Source::Row(RowSource {
             table,
             key,
@@ -358,12 +359,12 @@ fn edit(
                 Some(row) => with_cell(row, &column, after),
                 None => new_row(&table, &key, &column, after),
             };
-            Change::Row(RowChange {
+            Action::Change(Change::Row(RowChange {
                 table,
                 key,
                 before: row,
                 after: Some(after_row),
-            })
+            }))
         }
     }])
 }
@@ -561,7 +562,7 @@ mod tests {
 
     /// Plans `yaml`, applies it, checks the value after, rolls back and checks the tables are
     /// as they were.
-    fn round_trip(db: &MemoryDatabase, yaml: &str) -> Vec<Change> {
+    fn round_trip(db: &MemoryDatabase, yaml: &str) -> Vec<Action> {
         let before = db.tables.borrow().clone();
         let mut t = MemoryTransport::new();
         let mut access = Access {
@@ -781,7 +782,7 @@ mod tests {
         };
         let cloud = step("warn_if: {option: limit_login_active_app, equals: custom, say: cloud}");
         let changes = cloud.plan(&mut View::new(&mut access), &vars()).unwrap();
-        assert_eq!(changes, [Change::Note("cloud".into())]);
+        assert_eq!(changes, [Action::Note("cloud".into())]);
         let local = step("warn_if: {option: limit_login_active_app, equals: local, say: x}");
         assert!(
             local
