@@ -10,10 +10,18 @@
 //!   `wp-config.php`, `.htaccess`, marker blocks, address lists): no I/O.
 //! - [`helper`]: the second way to reach the site, beside [`transport`]: a small PHP helper
 //!   doing a closed set of row operations on the site's database ([`helper::db::Database`]).
-//! - [`site`]: reading the site without running it: `wp-config.php`, `.htaccess`, plugins.
-//! - [`engine`]: plan, journaled apply and rollback of the changes steps describe.
-//! - [`playbook`]: the declarative YAML playbooks, built-in and the user's.
-//! - [`cli`]: the command line, the only place `anyhow` is used.
+//! - [`site`]: reading the site without running it: `wp-config.php`, `.htaccess`, plugins,
+//!   HTTP probes as the caller, and the diagnosis.
+//! - [`engine`]: the run. A [`engine::Session`] is one connected, examined site, set up the
+//!   same way for every command; on it, the ladder plans the playbooks' steps, applies them
+//!   rung by rung under the site lock with the journal written first, verifies as the caller,
+//!   climbs or rolls back, and undoes a run from its journal in a fresh process. What happens
+//!   goes out through an [`engine::Observer`].
+//! - [`playbook`]: the declarative YAML playbooks, built-in and the user's; each becomes an
+//!   [`engine::RungSpec`].
+//! - [`cli`]: the command line: arguments, printing (it is the observer), confirmation and
+//!   secrets, the one error renderer and the one exit mapping; the only place `anyhow` is
+//!   used.
 //!
 //! [`fault`] is a test-only hook, usable from every layer.
 //! [`interrupt`] turns Ctrl-C into a request that every layer can poll.

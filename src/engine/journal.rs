@@ -38,6 +38,10 @@ pub struct RunInfo {
     pub root: String,
     /// Seconds since the epoch.
     pub created: u64,
+    /// Nanoseconds since the epoch: which of two runs started in the same second is newer
+    /// (0 in journals written before it was recorded).
+    #[serde(default)]
+    pub created_ns: u64,
     /// The playbooks applied.
     pub playbooks: Vec<String>,
 }
@@ -159,14 +163,15 @@ impl Journal {
         playbooks: Vec<String>,
     ) -> Result<Journal, EngineError> {
         Self::check_run_id(run_id)?;
-        let created = std::time::SystemTime::now()
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .unwrap_or_default();
         let info = RunInfo {
             run_id: run_id.to_owned(),
             origin: origin.to_owned(),
             root: root.to_owned(),
-            created,
+            created: now.as_secs(),
+            created_ns: u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
             playbooks,
         };
         let dir = state_dir.join("runs").join(&info.run_id);
@@ -229,7 +234,9 @@ impl Journal {
         Ok(runs)
     }
 
-    /// The newest run on `origin` with site folder `root`, if any.
+    /// The newest run on `origin` with site folder `root`, if any: by when each run's
+    /// journal says it started, not by its id (two ids of the same second sort by their
+    /// random part).
     pub fn latest(
         state_dir: &Path,
         origin: &str,
@@ -239,22 +246,14 @@ impl Journal {
         let Ok(entries) = fs::read_dir(&runs) else {
             return Ok(None);
         };
-        let mut ids: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        ids.sort();
-        for id in ids.into_iter().rev() {
-            let Ok(bytes) = fs::read(runs.join(&id).join("run.json")) else {
-                continue;
-            };
-            let Ok(info) = serde_json::from_slice::<RunInfo>(&bytes) else {
-                continue;
-            };
-            if info.origin == origin && info.root == root {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
+        let newest = entries
+            .filter_map(|e| {
+                let bytes = fs::read(e.ok()?.path().join("run.json")).ok()?;
+                serde_json::from_slice::<RunInfo>(&bytes).ok()
+            })
+            .filter(|info| info.origin == origin && info.root == root)
+            .max_by_key(|info| (info.created, info.created_ns, info.run_id.clone()));
+        Ok(newest.map(|info| info.run_id))
     }
 
     /// Which run this is.
@@ -433,6 +432,26 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_newest_run_is_the_one_started_last_whatever_its_id() {
+        let state = tempfile::tempdir().unwrap();
+        for id in ["1795958013-f00000", "1795958013-000000"] {
+            Journal::create(state.path(), id, "ftp://u@h:21", "/", vec![]).unwrap();
+        }
+        Journal::create(
+            state.path(),
+            "1795958014-aaaaaa",
+            "ftp://u@other:21",
+            "/",
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(
+            Journal::latest(state.path(), "ftp://u@h:21", "/").unwrap(),
+            Some("1795958013-000000".into())
+        );
     }
 
     #[test]

@@ -173,12 +173,16 @@ impl WordfenceWafConfig {
         let binary = ip_to_binary16(ip);
         let mut removed = 0;
         for (key, list_key) in [("otherBlocks", "blocks"), ("lockouts", "lockouts")] {
-            let Some(text) = self.data.get(key) else {
-                continue;
+            // Before the first block, Wordfence stores nothing there, or `N;`, or "".
+            let text = match self.data.get(key) {
+                None | Some(Value::Null | Value::Bool(false)) => continue,
+                Some(value) => value
+                    .as_str()
+                    .ok_or_else(|| wordfence_error(format!("{key} is not JSON text")))?,
             };
-            let text = text
-                .as_str()
-                .ok_or_else(|| wordfence_error(format!("{key} is not JSON text")))?;
+            if text.trim().is_empty() {
+                continue;
+            }
             let mut blocks = Json::parse(text)
                 .map_err(|e| wordfence_error(format!("{key} is not valid JSON: {e}")))?;
             let Some(list) = member_mut(&mut blocks, list_key) else {
@@ -462,6 +466,30 @@ mod tests {
             r#"s:14:"whitelistedIPs";s:21:"127.0.0.1,2001:db8::7";"#,
         );
         assert_eq!(text(config.to_bytes()), expected);
+    }
+
+    #[test]
+    fn wordfence_blocks_may_be_absent_null_or_empty() {
+        for stored in ["N;", "b:0;", "s:0:\"\";", ""] {
+            let blocks = if stored.is_empty() {
+                String::new()
+            } else {
+                format!("s:11:\"otherBlocks\";{stored}")
+            };
+            let count = if stored.is_empty() { 1 } else { 2 };
+            let file = format!(
+                "{WORDFENCE_HEADER}a:{count}:{{s:14:\"whitelistedIPs\";s:0:\"\";{blocks}}}"
+            );
+            let mut config = WordfenceWafConfig::parse(file.as_bytes()).unwrap();
+            assert_eq!(config.remove_blocks(ip("127.0.0.1")), Ok(0), "{stored:?}");
+            assert_eq!(config.to_bytes(), file.as_bytes(), "{stored:?}: unchanged");
+        }
+        let odd = format!("{WORDFENCE_HEADER}a:1:{{s:11:\"otherBlocks\";i:5;}}");
+        let mut config = WordfenceWafConfig::parse(odd.as_bytes()).unwrap();
+        assert!(
+            config.remove_blocks(ip("127.0.0.1")).is_err(),
+            "a number is not blocks"
+        );
     }
 
     #[test]
