@@ -208,7 +208,7 @@ impl Observer for Out {
                 }
             )),
             Event::NotYet { rung } => self.say(format_args!(
-                "{} the site still refuses after {rung}",
+                "{} the site still refuses after {rung}; undoing it before the next rung",
                 color.warn("not yet:")
             )),
             Event::StillRefused => self.say(format_args!(

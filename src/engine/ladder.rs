@@ -68,7 +68,10 @@ impl Session {
         crate::fault::point("locked");
         let verifier = self.verifier();
         let web = verifier.as_ref().map(|v| v.web());
-        let verify = verifier.as_ref().filter(|_| climb == Climb::Verified);
+        let verify = verifier
+            .as_ref()
+            .filter(|_| climb == Climb::Verified)
+            .map(|v| v as &dyn Gate);
         let mut run = Run {
             access: self.access(),
             web: web.as_ref(),
@@ -129,6 +132,24 @@ impl Session {
     }
 }
 
+/// What the ladder asks after each rung: does the admin get in now? The [`Verifier`] asks
+/// the site over HTTP; tests script the answers.
+pub trait Gate {
+    /// Whether the admin gets in (asked with patience).
+    fn admin_gets_in(&self) -> bool;
+    /// Whether a yes is proven by a real login (else by pages answering).
+    fn logs_in(&self) -> bool;
+}
+
+impl Gate for Verifier {
+    fn admin_gets_in(&self) -> bool {
+        Verifier::admin_gets_in(self)
+    }
+    fn logs_in(&self) -> bool {
+        Verifier::logs_in(self)
+    }
+}
+
 /// One run in progress.
 struct Run<'s, 'o> {
     access: Access<'s>,
@@ -140,46 +161,82 @@ struct Run<'s, 'o> {
 }
 
 impl Run<'_, '_> {
-    /// Applies the rungs in order. With a verifier, asks after each whether the admin gets in,
-    /// stops at the first that lets them in, and rolls everything back when none does.
+    /// Applies the rungs in order. Without a verifier (`run`), every rung is applied and an
+    /// error rolls everything back and ends the run. With one, the site is asked after each
+    /// rung whether the admin gets in; a rung that fails half way or does not let the admin in
+    /// is undone before the next one is tried, so nothing of it stays, and when the last rung
+    /// fails too the run ends rolled back.
     fn climb(
         &mut self,
         plan: &[Planned],
         rungs: &[String],
-        verifier: Option<&Verifier>,
+        verifier: Option<&dyn Gate>,
     ) -> Result<(Outcome, Recap), EngineError> {
-        for rung in rungs {
-            let changes: Vec<_> = plan
-                .iter()
-                .filter(|p| &p.playbook == rung)
-                .map(|p| p.action.clone())
-                .collect();
-            if changes.is_empty() {
-                continue;
+        let rungs: Vec<(&String, Vec<_>)> = rungs
+            .iter()
+            .map(|rung| {
+                let actions = plan
+                    .iter()
+                    .filter(|p| &p.playbook == rung)
+                    .map(|p| p.action.clone())
+                    .collect();
+                (rung, actions)
+            })
+            .filter(|(_, actions): &(_, Vec<_>)| !actions.is_empty())
+            .collect();
+        let Some(verifier) = verifier else {
+            for (rung, actions) in &rungs {
+                if let Err(e) = self.apply_rung(rung, actions) {
+                    return Err(self.abandon(e)?);
+                }
             }
-            self.apply_rung(rung, &changes)?;
-            let Some(verifier) = verifier else {
-                continue;
-            };
-            self.obs.busy("checking as the caller");
-            let admin_gets_in = verifier.admin_gets_in();
-            self.obs.idle();
-            if admin_gets_in {
-                self.obs.event(Event::Unlocked {
-                    real_login: verifier.logs_in(),
-                });
-                return Ok(self.finish(Outcome::Unlocked));
-            }
-            self.obs.event(Event::NotYet { rung });
-        }
-        if verifier.is_none() {
             return Ok(self.finish(Outcome::Applied));
+        };
+        for (i, (rung, actions)) in rungs.iter().enumerate() {
+            let last = i + 1 == rungs.len();
+            match self.apply_rung(rung, actions) {
+                Err(e @ EngineError::Interrupted { .. }) => return Err(e),
+                Err(e) => {
+                    self.recap.failed += 1;
+                    self.obs.event(Event::ChangeFailed(&e));
+                }
+                Ok(()) => {
+                    self.obs.busy("checking as the caller");
+                    let admin_gets_in = verifier.admin_gets_in();
+                    self.obs.idle();
+                    if admin_gets_in {
+                        self.obs.event(Event::Unlocked {
+                            real_login: verifier.logs_in(),
+                        });
+                        return Ok(self.finish(Outcome::Unlocked));
+                    }
+                    self.recap.failed += 1;
+                    self.obs.event(if last {
+                        Event::StillRefused
+                    } else {
+                        Event::NotYet { rung }
+                    });
+                }
+            }
+            // Nothing of a rung that did not help stays: the next one starts from the site as
+            // it was.
+            self.recap.undone += undo(&mut self.access, self.journal, self.obs)?.undone;
         }
-        self.obs.event(Event::StillRefused);
-        self.recap.failed += 1;
-        self.recap.undone = undo(&mut self.access, self.journal, self.obs)?.undone;
         self.obs.event(Event::Recap(self.recap));
         Ok((Outcome::RolledBack, self.recap))
+    }
+
+    /// A run without verification failed with `error`: everything is rolled back, and the
+    /// error is what ends the run (unless rolling back fails too).
+    fn abandon(&mut self, error: EngineError) -> Result<EngineError, EngineError> {
+        if matches!(error, EngineError::Interrupted { .. }) {
+            return Ok(error);
+        }
+        self.recap.failed += 1;
+        self.obs.event(Event::ChangeFailed(&error));
+        self.recap.undone += undo(&mut self.access, self.journal, self.obs)?.undone;
+        self.obs.event(Event::Recap(self.recap));
+        Ok(error)
     }
 
     /// The run ends with its changes in place: the recap, and how to undo them.
@@ -191,7 +248,8 @@ impl Run<'_, '_> {
         (outcome, self.recap)
     }
 
-    /// One rung's changes, in the pieces [`apply`] makes at once, with progress between them.
+    /// One rung's actions, in the pieces [`apply`] makes at once, with progress between them.
+    /// An error leaves what was made so far in place, journaled, for the caller to undo.
     fn apply_rung(&mut self, rung: &str, changes: &[super::Action]) -> Result<(), EngineError> {
         let mut done = 0;
         for chunk in pieces(changes) {
@@ -210,13 +268,7 @@ impl Run<'_, '_> {
                     self.recap.ok += chunk.len() - altered;
                 }
                 Err(_) if interrupt::requested() => return Err(self.interrupted()),
-                Err(e) => {
-                    self.recap.failed += 1;
-                    self.obs.event(Event::ChangeFailed(&e));
-                    self.recap.undone = undo(&mut self.access, self.journal, self.obs)?.undone;
-                    self.obs.event(Event::Recap(self.recap));
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
             done += chunk.len();
         }
@@ -260,4 +312,180 @@ fn undo(
         run_id: journal.info().run_id.clone(),
         left: report.conflicts.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::engine::action::Action;
+    use crate::engine::change::Change;
+    use crate::transport::{MemoryTransport, TransportExt, WriteMode};
+
+    /// Answers the ladder's questions from a script.
+    struct Script(RefCell<VecDeque<bool>>);
+
+    impl Gate for Script {
+        fn admin_gets_in(&self) -> bool {
+            self.0
+                .borrow_mut()
+                .pop_front()
+                .expect("asked once per rung")
+        }
+        fn logs_in(&self) -> bool {
+            true
+        }
+    }
+
+    /// Keeps the events' names, in order.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl Observer for Seen {
+        fn busy(&mut self, _: &str) {}
+        fn idle(&mut self) {}
+        fn progress(&mut self, _: &str, _: usize, _: usize) {}
+        fn event(&mut self, event: Event<'_>) {
+            let name = format!("{event:?}");
+            let name = name.split([' ', '(', '{']).next().unwrap_or_default();
+            self.0.push(match event {
+                Event::RolledBack { undone, .. } => format!("{name}:{undone}"),
+                Event::NotYet { rung } | Event::RungApplied { rung, .. } => {
+                    format!("{name}:{rung}")
+                }
+                _ => name.to_owned(),
+            });
+        }
+    }
+
+    fn path(p: &str) -> RemotePath {
+        RemotePath::new(p).unwrap()
+    }
+
+    fn site() -> MemoryTransport {
+        let mut t = MemoryTransport::new();
+        t.write_bytes(&path(".htaccess"), b"old", WriteMode::Create)
+            .unwrap();
+        t.mkdir_all(&path("plugins/wordfence")).unwrap();
+        t
+    }
+
+    /// Rung `allow` edits .htaccess; rung `rename` renames the plugin's folder. `broken`
+    /// makes the first rung's second change stale, so it fails half way.
+    fn plan(broken: bool) -> Vec<Planned> {
+        let planned = |playbook: &str, action: Action| Planned {
+            playbook: playbook.into(),
+            action,
+        };
+        let stale_before = if broken {
+            b"gone".to_vec()
+        } else {
+            b"mid".to_vec()
+        };
+        vec![
+            planned(
+                "allow",
+                Action::write(path(".htaccess"), Some(b"old".to_vec()), b"mid".to_vec()),
+            ),
+            planned(
+                "allow",
+                Action::write(path(".htaccess"), Some(stale_before), b"new".to_vec()),
+            ),
+            planned(
+                "rename",
+                Action::Change(Change::Rename {
+                    from: path("plugins/wordfence"),
+                    to: path("plugins/wordfence.off"),
+                }),
+            ),
+        ]
+    }
+
+    fn climb(
+        t: &mut MemoryTransport,
+        plan: &[Planned],
+        answers: Option<&[bool]>,
+    ) -> (Result<(Outcome, Recap), EngineError>, Vec<String>) {
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        let mut seen = Seen::default();
+        let script = answers.map(|a| Script(RefCell::new(a.iter().copied().collect())));
+        let mut run = Run {
+            access: Access::files(t),
+            web: None,
+            journal: &mut journal,
+            obs: &mut seen,
+            run_id: "1-abcdef",
+            recap: Recap::default(),
+        };
+        let rungs = ["allow".to_owned(), "rename".to_owned()];
+        let result = run.climb(plan, &rungs, script.as_ref().map(|s| s as &dyn Gate));
+        (result, seen.0)
+    }
+
+    fn htaccess(t: &mut MemoryTransport) -> Vec<u8> {
+        t.read_to_vec(&path(".htaccess")).unwrap()
+    }
+
+    #[test]
+    fn a_rung_that_does_not_let_the_admin_in_is_undone_before_the_next() {
+        let mut t = site();
+        let (result, events) = climb(&mut t, &plan(false), Some(&[false, true]));
+        let (outcome, recap) = result.unwrap();
+        assert_eq!(outcome, Outcome::Unlocked);
+        assert_eq!(htaccess(&mut t), b"old", "the first rung left nothing");
+        assert!(t.exists(&path("plugins/wordfence.off")).unwrap());
+        assert_eq!((recap.changed, recap.failed, recap.undone), (3, 1, 2));
+        assert_eq!(
+            events,
+            [
+                "RungApplied:allow",
+                "NotYet:allow",
+                "RolledBack:2",
+                "RungApplied:rename",
+                "Unlocked",
+                "Recap",
+                "Undoable"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rung_that_fails_half_way_is_undone_and_the_next_is_tried() {
+        let mut t = site();
+        let (result, events) = climb(&mut t, &plan(true), Some(&[true]));
+        assert_eq!(result.unwrap().0, Outcome::Unlocked);
+        assert_eq!(htaccess(&mut t), b"old");
+        assert!(t.exists(&path("plugins/wordfence.off")).unwrap());
+        assert_eq!(&events[..2], ["ChangeFailed", "RolledBack:1"]);
+    }
+
+    #[test]
+    fn when_no_rung_helps_the_site_is_as_it_was() {
+        let mut t = site();
+        let (result, events) = climb(&mut t, &plan(false), Some(&[false, false]));
+        let (outcome, recap) = result.unwrap();
+        assert_eq!(outcome, Outcome::RolledBack);
+        assert_eq!((recap.failed, recap.undone), (2, 3));
+        assert_eq!(htaccess(&mut t), b"old");
+        assert!(t.exists(&path("plugins/wordfence")).unwrap());
+        assert!(events.contains(&"StillRefused".to_owned()), "{events:?}");
+    }
+
+    #[test]
+    fn without_verification_an_error_rolls_everything_back_and_ends_the_run() {
+        let mut t = site();
+        let (result, _) = climb(&mut t, &plan(true), None);
+        assert!(
+            matches!(result, Err(EngineError::Stale { .. })),
+            "{result:?}"
+        );
+        assert_eq!(htaccess(&mut t), b"old");
+        let (result, events) = climb(&mut t, &plan(false), None);
+        assert_eq!(result.unwrap().0, Outcome::Applied);
+        assert_eq!(htaccess(&mut t), b"new");
+        assert!(events.ends_with(&["Recap".to_owned(), "Undoable".to_owned()]));
+    }
 }

@@ -43,19 +43,20 @@ pub enum Event<'a> {
         /// How many changes it planned.
         changes: usize,
     },
-    /// A change failed; what was made is rolled back next.
+    /// A change failed; what its rung made is rolled back next (with `run`, everything).
     ChangeFailed(&'a EngineError),
     /// Verification: the admin gets in.
     Unlocked {
         /// Whether a real login proved it (else GET requests only).
         real_login: bool,
     },
-    /// Verification: the site still refuses after this rung; the next one follows.
+    /// Verification: the site still refuses after this rung; it is undone, and the next one
+    /// follows.
     NotYet {
         /// The playbook.
         rung: &'a str,
     },
-    /// Verification: the site still refuses after the last rung; everything is rolled back.
+    /// Verification: the site still refuses after the last rung; it is undone too.
     StillRefused,
     /// A rollback ended.
     RolledBack {
