@@ -380,9 +380,11 @@ function wpr_op($db, $prefix, $tables, $i, $op)
             wpr_expect_rows($db, $quoted, $where, $params, $i, 'at least', 'a row to delete');
             $stmt = wpr_execute($db, 'DELETE FROM ' . $quoted . ' WHERE ' . $where . ' LIMIT 1', $params);
         } else {
-            $missing = array_diff($columns, array_keys($row));
+            // An auto-increment key is the database's to give (a row that never existed has
+            // none); every other column must be given.
+            $missing = array_diff($columns, array_keys($row), wpr_auto_increment_columns($db, $quoted));
             if ($missing) {
-                throw new WprFail('refused', $i, 'an inserted row must give every column; missing: ' . implode(', ', $missing));
+                throw new WprFail('refused', $i, 'an inserted row must give every column but an auto-increment key; missing: ' . implode(', ', $missing));
             }
             $names = '`' . implode('`, `', array_keys($row)) . '`';
             $marks = implode(', ', array_fill(0, count($row), '?'));
@@ -459,6 +461,18 @@ function wpr_columns($db, $quoted)
     $result = $db->query('SHOW COLUMNS FROM ' . $quoted);
     while ($row = $result->fetch_assoc()) {
         $columns[] = $row['Field'];
+    }
+    return $columns;
+}
+
+function wpr_auto_increment_columns($db, $quoted)
+{
+    $columns = array();
+    $result = $db->query('SHOW COLUMNS FROM ' . $quoted);
+    while ($row = $result->fetch_assoc()) {
+        if (stripos($row['Extra'], 'auto_increment') !== false) {
+            $columns[] = $row['Field'];
+        }
     }
     return $columns;
 }
