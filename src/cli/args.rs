@@ -331,10 +331,67 @@ pub struct ConnectArgs {
     pub timeout: u64,
 }
 
+/// A flag whose value cannot work, found before anything connects.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {value}: {why}")]
+pub struct BadArgument {
+    /// The flag.
+    pub flag: &'static str,
+    /// What was given.
+    pub value: String,
+    /// Why it cannot work.
+    pub why: String,
+    /// What to give instead.
+    pub hint: String,
+}
+
+/// `--url` must be an http(s) address with a host.
+fn check_url(url: &str) -> Result<(), BadArgument> {
+    let bad = |why: &str| BadArgument {
+        flag: "--url",
+        value: url.to_owned(),
+        why: why.to_owned(),
+        hint: "give the address the admin opens in a browser, e.g. --url https://example.com"
+            .into(),
+    };
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+    else {
+        return Err(bad("not an http:// or https:// address"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || host.chars().any(char::is_whitespace) {
+        return Err(bad("no host name in it"));
+    }
+    Ok(())
+}
+
+/// `--bind` must be an address of this machine, or every request from it fails.
+fn check_bind(ip: IpAddr) -> Result<(), BadArgument> {
+    std::net::TcpListener::bind((ip, 0))
+        .map(drop)
+        .map_err(|e| BadArgument {
+            flag: "--bind",
+            value: ip.to_string(),
+            why: format!("this machine cannot send from it ({e})"),
+            hint: "give one of this machine's own addresses (`ip -brief address` lists them), \
+                   or leave --bind out"
+                .into(),
+        })
+}
+
 impl SiteArgs {
     /// The session these flags ask for; asks for the `--login` password now, before anything
-    /// connects.
+    /// connects. `--url` and `--bind` are checked first.
     pub fn session(&self, examine: Examine, changes: bool) -> anyhow::Result<SessionSpec> {
+        if let Some(url) = &self.url {
+            check_url(url)?;
+        }
+        if let Some(bind) = self.http.bind {
+            check_bind(bind)?;
+        }
         let login = match &self.http.login {
             Some(user) => Some((user.clone(), input::login_password(user)?)),
             None => None,
@@ -446,6 +503,20 @@ mod tests {
             "--insecure-tls",
         ]);
         assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn urls_and_local_addresses_are_checked_before_connecting() {
+        for good in ["http://127.0.0.10:18080", "HTTPS://example.com/blog", "https://[::1]/"] {
+            assert!(check_url(good).is_ok(), "{good}");
+        }
+        for bad in ["example.com", "ftp://example.com", "http://", "http:///x", "https://:80"] {
+            let err = check_url(bad).unwrap_err();
+            assert!(err.to_string().starts_with("--url "), "{err}");
+        }
+        assert!(check_bind("127.0.0.1".parse().unwrap()).is_ok());
+        let err = check_bind("192.0.2.123".parse().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("cannot send from it"), "{err}");
     }
 
     /// Transport errors name flags in their hints; each must be a flag the CLI really has.

@@ -22,6 +22,9 @@ pub fn render(error: &anyhow::Error, color: Color) {
 /// What to do next, from the first error in the chain that knows.
 fn hint(error: &anyhow::Error) -> Option<String> {
     error.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<super::args::BadArgument>() {
+            return Some(e.hint.clone());
+        }
         if let Some(e) = e.downcast_ref::<PlaybookError>() {
             return Some(playbook_hint(e));
         }

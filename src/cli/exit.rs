@@ -6,12 +6,26 @@
 //! | 1 | error (bad arguments, connection failed, a stale plan, …) |
 //! | 2 | `diagnose` found a lockout; a dry run, `--check` or `plan` found changes to make |
 //! | 3 | `unlock`/`apply` applied a fix, the site still refused, and the fix was rolled back |
+//! | 64 | the command line itself is wrong (unknown flag, missing argument), as `sysexits` has it |
 //! | 130 | Ctrl-C stopped a run between two changes |
 
 use std::process::ExitCode;
 
 use crate::engine::{EngineError, Outcome};
 use crate::helper::HelperError;
+
+/// A command line that could not be parsed: 64 (`EX_USAGE`), so that scripts can tell it from
+/// a failed run; `--help` and `--version` are not errors.
+pub fn usage(error: &clap::Error) -> ExitCode {
+    // Printing help to a closed pipe is not worth a panic.
+    let _ = error.print();
+    ExitCode::from(usage_status(error))
+}
+
+fn usage_status(error: &clap::Error) -> u8 {
+    // What clap prints to stdout (help, version) was asked for; the rest is a mistake.
+    if error.use_stderr() { 64 } else { 0 }
+}
 
 /// The exit status of a command that ended with `result`.
 pub fn code(result: &anyhow::Result<Outcome>) -> ExitCode {
@@ -58,6 +72,17 @@ fn is_interrupted(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_errors_have_their_own_status() {
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).unwrap_err();
+        assert_eq!(usage_status(&parse(&["wprescue", "diagnose"])), 64);
+        assert_eq!(usage_status(&parse(&["wprescue", "unlock", "t", "--nope"])), 64);
+        assert_eq!(usage_status(&parse(&["wprescue", "--help"])), 0);
+        assert_eq!(usage_status(&parse(&["wprescue", "--version"])), 0);
+        assert_eq!(usage_status(&parse(&["wprescue"])), 64);
+    }
 
     #[test]
     fn outcomes_and_errors_map_to_their_statuses() {

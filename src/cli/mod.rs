@@ -39,7 +39,10 @@ use color::Color;
 
 /// Runs wprescue with the process's arguments; the binary's whole `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(usage) => return exit::usage(&usage),
+    };
     // Ctrl-C then lets a run finish its current change and remove any helper it uploaded.
     if let Err(e) = crate::interrupt::install() {
         eprintln!(

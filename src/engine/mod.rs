@@ -63,6 +63,14 @@ pub enum EngineError {
     /// Examining the site failed.
     #[error(transparent)]
     Site(#[from] SiteError),
+    /// Not one request to the site got an answer: nothing can be said about a lockout.
+    #[error("no HTTP answer from {url}: {why}")]
+    NoHttpAnswer {
+        /// The site's address.
+        url: String,
+        /// The first request's error.
+        why: String,
+    },
     /// Ctrl-C: the run stopped between two changes; what was made stays, journaled.
     #[error("interrupted: {}", match run_id {
         Some(run) => format!("the {changed} change(s) made so far stay, journaled in run {run}"),
@@ -272,6 +280,9 @@ impl EngineError {
                 Some("playbook paths are relative to the WordPress root and stay inside it".into())
             }
             EngineError::NoWeb => Some("give the site's address with --url".into()),
+            EngineError::NoHttpAnswer { url, .. } => Some(format!(
+                "check the address (--url) and that this machine reaches it (curl -sI {url}); with --bind, that the site accepts requests from that address"
+            )),
             EngineError::NoDatabase => Some(
                 "steps that change the database need the site's address (--url) to reach it"
                     .into(),

@@ -149,7 +149,11 @@ impl Session {
             }),
         };
         obs.idle();
-        self.examined = examined?;
+        let examined = examined?;
+        if let Examined::Investigated(report) = &examined {
+            no_answer_is_an_error(report)?;
+        }
+        self.examined = examined;
         Ok(())
     }
 
@@ -389,6 +393,22 @@ impl Session {
             self.transport.root().to_owned(),
         )
     }
+}
+
+/// A site that answered no request at all has told nothing: that is an error, not a verdict
+/// of "cause unknown".
+fn no_answer_is_an_error(report: &Report) -> Result<(), EngineError> {
+    if report.probes.is_empty() || report.probes.iter().any(|p| !p.hops.is_empty()) {
+        return Ok(());
+    }
+    let why = report.probes[0]
+        .error
+        .as_ref()
+        .map_or_else(|| "no answer".to_owned(), ToString::to_string);
+    Err(EngineError::NoHttpAnswer {
+        url: report.url.0.clone(),
+        why,
+    })
 }
 
 /// Planning reads for a while; Ctrl-C then stops before anything is changed.
