@@ -16,7 +16,7 @@ use super::output::{JsonChange, Out, RunDocument};
 pub fn run(args: &ApplyArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(args.json, color);
     let saved = SavedPlan::read(&args.plan)?;
-    out.target(&saved.target);
+    out.target(&saved.target, args.connect.as_given(args.helper));
     let login = match &saved.login {
         Some(user) => Some((user.clone(), input::login_password(user)?)),
         None => None,

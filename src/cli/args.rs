@@ -327,9 +327,12 @@ pub struct ConnectArgs {
     pub insecure_tls: bool,
 
     /// Seconds to wait for the server at each step (connect, each reply).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
     pub timeout: u64,
 }
+
+/// `--timeout`'s default, in seconds.
+const DEFAULT_TIMEOUT: u64 = 30;
 
 /// A flag whose value cannot work, found before anything connects.
 #[derive(Debug, thiserror::Error)]
@@ -432,6 +435,37 @@ impl ConnectArgs {
         }
     }
 
+    /// These flags as they were given, for a command printed to run later (the undo line):
+    /// without them a copied command fails where this one got in.
+    pub fn as_given(&self, helper: HelperChoice) -> Vec<String> {
+        let mut flags = Vec::new();
+        let path = |p: &PathBuf| p.display().to_string();
+        for identity in &self.identity {
+            flags.extend(["--identity".to_owned(), path(identity)]);
+        }
+        if let Some(file) = &self.known_hosts {
+            flags.extend(["--known-hosts".to_owned(), path(file)]);
+        }
+        if self.no_agent {
+            flags.push("--no-agent".into());
+        }
+        if let Some(ca) = &self.tls_ca {
+            flags.extend(["--tls-ca".to_owned(), path(ca)]);
+        }
+        if self.insecure_tls {
+            flags.push("--insecure-tls".into());
+        }
+        if self.timeout != DEFAULT_TIMEOUT {
+            flags.extend(["--timeout".to_owned(), self.timeout.to_string()]);
+        }
+        match helper {
+            HelperChoice::Auto => {}
+            HelperChoice::Ssh => flags.extend(["--helper".to_owned(), "ssh".to_owned()]),
+            HelperChoice::Http => flags.extend(["--helper".to_owned(), "http".to_owned()]),
+        }
+        flags
+    }
+
     /// The connection options these flags ask for.
     fn options(&self) -> ConnectOptions {
         let tls = match (&self.tls_ca, self.insecure_tls) {
@@ -507,10 +541,20 @@ mod tests {
 
     #[test]
     fn urls_and_local_addresses_are_checked_before_connecting() {
-        for good in ["http://127.0.0.10:18080", "HTTPS://example.com/blog", "https://[::1]/"] {
+        for good in [
+            "http://127.0.0.10:18080",
+            "HTTPS://example.com/blog",
+            "https://[::1]/",
+        ] {
             assert!(check_url(good).is_ok(), "{good}");
         }
-        for bad in ["example.com", "ftp://example.com", "http://", "http:///x", "https://:80"] {
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "http://",
+            "http:///x",
+            "https://:80",
+        ] {
             let err = check_url(bad).unwrap_err();
             assert!(err.to_string().starts_with("--url "), "{err}");
         }

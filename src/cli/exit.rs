@@ -78,7 +78,10 @@ mod tests {
         use clap::Parser;
         let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).unwrap_err();
         assert_eq!(usage_status(&parse(&["wprescue", "diagnose"])), 64);
-        assert_eq!(usage_status(&parse(&["wprescue", "unlock", "t", "--nope"])), 64);
+        assert_eq!(
+            usage_status(&parse(&["wprescue", "unlock", "t", "--nope"])),
+            64
+        );
         assert_eq!(usage_status(&parse(&["wprescue", "--help"])), 0);
         assert_eq!(usage_status(&parse(&["wprescue", "--version"])), 0);
         assert_eq!(usage_status(&parse(&["wprescue"])), 64);

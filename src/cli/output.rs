@@ -19,8 +19,10 @@ pub struct Out {
     pub json: bool,
     /// Colours for the human lines.
     pub color: Color,
-    /// The target as typed, for the commands printed to undo a run.
+    /// The target as typed and the connection flags given, for the commands printed to undo
+    /// a run.
     target: String,
+    connect_flags: Vec<String>,
     /// The spinner or bar on screen.
     bar: Option<ProgressBar>,
     /// The first failed write of an event line (a closed pipe), returned by [`Out::finish`].
@@ -34,14 +36,17 @@ impl Out {
             json,
             color,
             target: String::new(),
+            connect_flags: Vec::new(),
             bar: None,
             failed: None,
         }
     }
 
-    /// Names the target in the undo lines printed from now on.
-    pub fn target(&mut self, target: &str) {
+    /// Names the target, and the connection flags that reach it, in the undo lines printed
+    /// from now on.
+    pub fn target(&mut self, target: &str, connect_flags: Vec<String>) {
         self.target = target.to_owned();
+        self.connect_flags = connect_flags;
     }
 
     /// Prints one human line.
@@ -91,9 +96,18 @@ impl Out {
         Ok(())
     }
 
-    /// The command that rolls run `run_id` back.
+    /// The command that rolls run `run_id` back, as a shell runs it: the same target and
+    /// connection flags as this command.
     pub fn undo_command(&self, run_id: &str) -> String {
-        format!("wprescue rollback {} --run {run_id}", self.target)
+        let mut words = vec![
+            "wprescue".to_owned(),
+            "rollback".to_owned(),
+            shell_word(&self.target),
+            "--run".to_owned(),
+            run_id.to_owned(),
+        ];
+        words.extend(self.connect_flags.iter().map(|f| shell_word(f)));
+        words.join(" ")
     }
 
     /// Ends the command: `outcome`, unless a line could not be written (a closed pipe).
@@ -237,6 +251,16 @@ impl Observer for Out {
     }
 }
 
+/// `word` as one shell word: as it is when that is safe, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// The `--json` document of the change-making commands. Version 1; fields are only added.
 #[derive(Debug, Serialize)]
 pub struct RunDocument {
@@ -283,5 +307,33 @@ impl JsonChange {
                 diff: p.action.diff(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_undo_line_runs_as_printed() {
+        let mut out = Out::new(
+            false,
+            Color::new(crate::cli::color::ColorChoice::Never, false),
+        );
+        out.target(
+            "sftp://me@host:2222/home/o'brien",
+            vec![
+                "--identity".into(),
+                "/keys/my key".into(),
+                "--known-hosts".into(),
+                "/tmp/kh".into(),
+            ],
+        );
+        assert_eq!(
+            out.undo_command("1795958013-a11013"),
+            r"wprescue rollback 'sftp://me@host:2222/home/o'\''brien' --run 1795958013-a11013 --identity '/keys/my key' --known-hosts /tmp/kh"
+        );
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("~/x"), "'~/x'");
     }
 }

@@ -13,7 +13,10 @@ use super::output::Out;
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(false, color);
-    out.target(&args.site.target);
+    out.target(
+        &args.site.target,
+        args.site.connect.as_given(args.site.helper),
+    );
     let playbooks = Playbooks::builtin()?;
     let spec = args.site.session(Examine::Investigate, true)?;
     let mut session = Session::open(spec, playbooks.catalog(), &mut out)?;

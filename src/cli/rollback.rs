@@ -10,7 +10,7 @@ use super::output::Out;
 /// Runs `rollback`: one engine call on a fresh session.
 pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(false, color);
-    out.target(&args.target);
+    out.target(&args.target, args.connect.as_given(args.helper));
     let spec = args.connect.session(&args.target, args.helper);
     let mut session = Session::open(spec, Playbooks::builtin()?.catalog(), &mut out)?;
     let outcome = session.rollback(args.run.as_deref(), &mut out)?;

@@ -15,7 +15,10 @@ use super::output::{JsonChange, Out, RunDocument};
 /// Runs `run`.
 pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(args.json, color);
-    out.target(&args.site.target);
+    out.target(
+        &args.site.target,
+        args.site.connect.as_given(args.site.helper),
+    );
     let builtin = Playbooks::builtin()?;
     let playbook = load(&args.playbook, &builtin)?;
     let spec = args.site.session(Examine::Survey, true)?;

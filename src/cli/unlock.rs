@@ -15,7 +15,10 @@ use super::{input, ladder};
 /// Runs `unlock`.
 pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(args.json, color);
-    out.target(&args.site.target);
+    out.target(
+        &args.site.target,
+        args.site.connect.as_given(args.site.helper),
+    );
     let playbooks = Playbooks::builtin()?;
     let spec = args.site.session(Examine::Investigate, true)?;
     let mut session = Session::open(spec, playbooks.catalog(), &mut out)?;
