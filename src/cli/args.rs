@@ -205,6 +205,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub diff: bool,
 
+    /// Apply without asking (needed when there is no terminal to ask on).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
     /// Print a JSON document at the end, as unlock --json does.
     #[arg(long)]
     pub json: bool,
@@ -224,6 +228,14 @@ pub struct RollbackArgs {
     /// How to run the database helper, for a run that changed rows (see unlock --help).
     #[arg(long, value_enum, default_value_t, value_name = "HOW")]
     pub helper: HelperChoice,
+
+    /// Only show what would be put back; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Undo without asking (needed when there is no terminal to ask on).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 
     #[command(flatten)]
     pub connect: ConnectArgs,

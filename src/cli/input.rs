@@ -32,14 +32,14 @@ pub fn login_password(user: &str) -> anyhow::Result<String> {
     )
 }
 
-/// Asks whether to apply `count` changes; refuses to go on without a terminal to ask.
-pub fn confirm(count: usize) -> anyhow::Result<bool> {
+/// Asks `question`; refuses to go on without a terminal to ask on.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
     if !interactive() {
         bail!(
             "refusing to change the site without confirmation: run again with --yes (or --dry-run to only look)"
         );
     }
-    write!(std::io::stdout(), "apply these {count} change(s)? [y/N] ")?;
+    write!(std::io::stdout(), "{question} [y/N] ")?;
     std::io::stdout().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

@@ -229,11 +229,18 @@ impl Observer for Out {
                 "{} the site still refuses; rolling back",
                 color.warn("not unlocked:")
             )),
-            Event::RolledBack { undone, conflicts } => {
+            Event::RolledBack {
+                undone,
+                restored,
+                conflicts,
+            } => {
                 self.say(format_args!(
                     "{} {undone} change(s) undone",
                     color.label("rolled back:")
                 ));
+                for line in restored {
+                    self.say(format_args!("  {line}"));
+                }
                 for conflict in conflicts {
                     self.say(format_args!("{} {conflict}", color.error("left:")));
                 }
@@ -242,6 +249,12 @@ impl Observer for Out {
             Event::Undoable { run_id } => {
                 let undo = self.undo_command(run_id);
                 self.say(format_args!("undo with: {undo}"))
+            }
+            Event::WouldUndo(lines) => {
+                self.say(format_args!("{} change(s) to undo:", lines.len()));
+                for line in lines {
+                    self.say(format_args!("  {line}"));
+                }
             }
             Event::RunChosen { run_id } => self.say(format_args!("run {run_id}")),
             Event::LockRemoved { path } => {

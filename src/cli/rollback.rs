@@ -5,15 +5,32 @@ use crate::playbook::Playbooks;
 
 use super::args::RollbackArgs;
 use super::color::Color;
+use super::input;
 use super::output::Out;
 
-/// Runs `rollback`: one engine call on a fresh session.
+/// Runs `rollback`: the engine says what it would put back, the user agrees (or gave
+/// `--yes`), and the engine undoes it, on a fresh session.
 pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(false, color);
     out.target(&args.target, args.connect.as_given(args.helper));
     let spec = args.connect.session(&args.target, args.helper);
     let mut session = Session::open(spec, Playbooks::builtin()?.catalog(), &mut out)?;
-    let outcome = session.rollback(args.run.as_deref(), &mut out)?;
+    let run = args.run.as_deref();
+    if args.dry_run {
+        let planned = session.rollback(run, true, &mut out)?;
+        out.line("dry run: nothing undone")?;
+        return out.finish(planned);
+    }
+    // With nothing to undo there is nothing to ask; the rollback still removes a lock a dead
+    // run left.
+    if !args.yes
+        && session.rollback(run, true, &mut out)? == Outcome::Planned
+        && !input::confirm("undo these change(s)? it locks the admin out again")?
+    {
+        out.line("nothing changed")?;
+        return out.finish(Outcome::Declined);
+    }
+    let outcome = session.rollback(run, false, &mut out)?;
     out.finish(outcome)
 }
 

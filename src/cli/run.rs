@@ -10,6 +10,7 @@ use crate::playbook::{Playbook, Playbooks, Source};
 
 use super::args::RunArgs;
 use super::color::Color;
+use super::input;
 use super::output::{JsonChange, Out, RunDocument};
 
 /// Runs `run`.
@@ -57,6 +58,12 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
         document.outcome = Outcome::NothingToDo;
         out.document(&document)?;
         return out.finish(Outcome::NothingToDo);
+    }
+    if !args.yes && !input::confirm(&format!("apply these {} change(s)?", plan.len()))? {
+        out.line("nothing changed")?;
+        document.outcome = Outcome::Declined;
+        out.document(&document)?;
+        return out.finish(Outcome::Declined);
     }
     let names = [playbook.name.clone()];
     let (outcome, recap) = session.apply(&plan, &names, &run_id, Climb::Unverified, &mut out)?;

@@ -63,7 +63,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
         out.document(&document)?;
         return out.finish(Outcome::Planned);
     }
-    if !args.yes && !input::confirm(plan.len())? {
+    if !args.yes && !input::confirm(&format!("apply these {} change(s)?", plan.len()))? {
         out.line("nothing changed")?;
         document.outcome = Outcome::Declined;
         out.document(&document)?;

@@ -313,6 +313,42 @@ impl Recorded {
     }
 }
 
+impl Recorded {
+    /// What undoing it puts back, in one line; `None` for a backup, which put nothing on the
+    /// site to take back.
+    pub fn undo_description(&self) -> Option<String> {
+        Some(match self {
+            Recorded::Rename { from, to } => format!("rename {to} back to {from}"),
+            Recorded::Write {
+                path,
+                before: Some(_),
+                ..
+            } => format!("restore {path}"),
+            Recorded::Write {
+                path, before: None, ..
+            } => format!("remove {path}, which did not exist"),
+            Recorded::Backup { .. } => return None,
+            Recorded::Row {
+                table,
+                key,
+                before,
+                after,
+            } => {
+                let (column, value) = key;
+                let value = BASE64
+                    .decode(value)
+                    .map_or_else(|_| value.clone(), |v| printable(&v));
+                let which = match (before, after) {
+                    (None, _) => "delete the inserted row",
+                    (_, None) => "put back the deleted row",
+                    _ => "put back the row",
+                };
+                format!("{which} {column}={value} of table {table}")
+            }
+        })
+    }
+}
+
 fn encode_row(row: &Row) -> Vec<(String, Option<String>)> {
     row.iter()
         .map(|(c, v)| (c.clone(), v.as_ref().map(|v| BASE64.encode(v))))

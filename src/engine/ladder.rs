@@ -13,7 +13,7 @@ use super::lock::SiteLock;
 use super::observer::{Event, Observer};
 use super::outcome::{Outcome, Recap};
 use super::plan::Planned;
-use super::rollback::{Undone, rollback};
+use super::rollback::{Undone, pending, rollback};
 use super::session::Session;
 use super::verify::Verifier;
 use super::{EngineError, apply, pieces};
@@ -88,10 +88,12 @@ impl Session {
 
     /// Undoes run `run_id` (the newest on this site when `None`) from its journal alone, and
     /// removes a lock the run left behind. A change that cannot be undone safely is reported
-    /// and left; the result is then an error, once the rest is undone.
+    /// and left; the result is then an error, once the rest is undone. With `dry_run`, only
+    /// says what would be put back.
     pub fn rollback(
         &mut self,
         run_id: Option<&str>,
+        dry_run: bool,
         obs: &mut dyn Observer,
     ) -> Result<Outcome, EngineError> {
         let state_dir = Journal::state_dir()?;
@@ -115,6 +117,15 @@ impl Session {
             });
         }
         obs.event(Event::RunChosen { run_id: &run_id });
+        if dry_run {
+            let pending = pending(&journal)?;
+            obs.event(Event::WouldUndo(&pending));
+            return Ok(if pending.is_empty() {
+                Outcome::NothingToDo
+            } else {
+                Outcome::Planned
+            });
+        }
         // A run that changed rows recorded how to reach the database; the helper runs the way
         // this session allows.
         if let Some(site) = journal.site_ref()? {
@@ -303,6 +314,7 @@ fn undo(
     let report = rollback(access, journal)?;
     obs.event(Event::RolledBack {
         undone: report.undone,
+        restored: &report.restored,
         conflicts: &report.conflicts,
     });
     if report.conflicts.is_empty() {

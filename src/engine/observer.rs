@@ -62,6 +62,8 @@ pub enum Event<'a> {
     RolledBack {
         /// Changes undone.
         undone: usize,
+        /// What was put back, one line each.
+        restored: &'a [String],
         /// Changes left in place because undoing them would destroy a later change.
         conflicts: &'a [EngineError],
     },
@@ -72,6 +74,8 @@ pub enum Event<'a> {
         /// The run.
         run_id: &'a str,
     },
+    /// `rollback --dry-run`: what a rollback would put back, newest change first.
+    WouldUndo(&'a [String]),
     /// `rollback` chose this run.
     RunChosen {
         /// The run.

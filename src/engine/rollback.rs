@@ -22,13 +22,14 @@ pub struct Undone {
     /// Changes left in place because undoing them would destroy a later change; each one is
     /// still pending in the journal, so a later rollback tries again.
     pub conflicts: Vec<EngineError>,
+    /// What was put back, one line each, newest change first.
+    pub restored: Vec<String>,
 }
 
-/// Undoes every change of the run that was made, newest first. A change whose intent is
-/// journalled but not its completion (a crash in between) is undone if the site shows it
-/// happened. A file that changed since wprescue wrote it is not overwritten: it is reported and
-/// the rollback goes on with the rest. Running it again does nothing more.
-pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone, EngineError> {
+/// The changes of the run not undone yet, newest first, with their sequence numbers: what a
+/// rollback undoes (a change journalled but never made is among them; undoing it finds
+/// nothing to do).
+fn outstanding(journal: &Journal) -> Result<Vec<(usize, Recorded)>, EngineError> {
     let mut changes: BTreeMap<usize, (Recorded, bool)> = BTreeMap::new();
     for event in journal.events()? {
         match event {
@@ -43,13 +44,36 @@ pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone
             }
         }
     }
+    Ok(changes
+        .into_iter()
+        .rev()
+        .filter(|(_, (_, already))| !already)
+        .map(|(seq, (change, _))| (seq, change))
+        .collect())
+}
+
+/// What a rollback of `journal` would put back, one line each, newest first; nothing is
+/// touched (`rollback --dry-run`).
+pub fn pending(journal: &Journal) -> Result<Vec<String>, EngineError> {
+    Ok(outstanding(journal)?
+        .iter()
+        .filter_map(|(_, change)| change.undo_description())
+        .collect())
+}
+
+/// Undoes every change of the run that was made, newest first. A change whose intent is
+/// journalled but not its completion (a crash in between) is undone if the site shows it
+/// happened. A file that changed since wprescue wrote it is not overwritten: it is reported and
+/// the rollback goes on with the rest. Running it again does nothing more.
+pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone, EngineError> {
     let mut report = Undone::default();
-    for (seq, (change, already)) in changes.into_iter().rev() {
-        if already {
-            continue;
-        }
+    for (seq, change) in outstanding(journal)? {
         match undo(access, journal, &change) {
-            Ok(did) => report.undone += usize::from(did),
+            Ok(true) => {
+                report.undone += 1;
+                report.restored.extend(change.undo_description());
+            }
+            Ok(false) => {}
             Err(conflict @ EngineError::Conflict { .. }) => {
                 report.conflicts.push(conflict);
                 continue;
