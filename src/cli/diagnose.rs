@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::engine::{Examine, Outcome, Session};
-use crate::playbook::Playbooks;
+use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::Cause;
 use crate::site::inventory::{PluginState, Presence};
@@ -24,8 +24,10 @@ pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<Outcome> {
     let report = session.report().expect("investigated");
     let catalog = session.catalog();
     let next = next_step(report, catalog);
+    let answering = playbooks.answering(report);
+    let unlock_first = unlock_first(&answering);
     // The same command line, turned into the unlock that would fix it, when a playbook can.
-    let unlock = (!playbooks.answering(report).is_empty()).then(|| {
+    let unlock = (!answering.is_empty()).then(|| {
         let mut line: Vec<String> = std::env::args().skip(1).collect();
         line.retain(|a| a != "--json");
         if let Some(sub) = line.iter_mut().find(|a| *a == "diagnose") {
@@ -37,10 +39,15 @@ pub fn run(args: &DiagnoseArgs, color: Color) -> anyhow::Result<Outcome> {
     if args.json {
         let mut json = JsonReport::new(report, catalog, next.as_deref());
         json.unlock = unlock.as_deref();
+        json.unlock_first = unlock_first.as_deref();
         serde_json::to_writer_pretty(&mut stdout, &json)?;
         writeln!(stdout)?;
     } else {
-        write_human(&mut stdout, report, catalog, next.as_deref(), color)?;
+        let next = Next {
+            unlock_first: unlock_first.as_deref(),
+            by_hand: next.as_deref(),
+        };
+        write_human(&mut stdout, report, catalog, &next, color)?;
         if let Some(unlock) = &unlock {
             writeln!(
                 stdout,
@@ -104,6 +111,33 @@ pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
         Cause::Reachable => "nothing is in the way: the site and its login page answer".into(),
         Cause::Unknown => "the answers match no known lockout".into(),
     }
+}
+
+/// What `unlock` would do first: the first rung's playbook, in its own words, and the rungs
+/// that follow only if it does not let the admin in.
+fn unlock_first(answering: &[&Playbook]) -> Option<String> {
+    let (first, rest) = answering.split_first()?;
+    let mut line = format!(
+        "unlock first runs {}: {}",
+        first.name,
+        first.description.trim()
+    );
+    if !rest.is_empty() {
+        let names: Vec<&str> = rest.iter().map(|p| p.name.as_str()).collect();
+        line.push_str(&format!(
+            " Only if that does not let you in: {}.",
+            names.join(", then ")
+        ));
+    }
+    Some(line)
+}
+
+/// The two ways forward a diagnosis shows.
+struct Next<'a> {
+    /// What `unlock` would do first.
+    unlock_first: Option<&'a str>,
+    /// The fix by hand, with the exact paths.
+    by_hand: Option<&'a str>,
 }
 
 /// What to do about it, by hand, with the exact paths found.
@@ -177,7 +211,7 @@ fn write_human(
     out: &mut impl Write,
     report: &Report,
     catalog: &Catalog,
-    next: Option<&str>,
+    next: &Next<'_>,
     color: Color,
 ) -> std::io::Result<()> {
     let d = &report.diagnosis;
@@ -215,8 +249,16 @@ fn write_human(
     for note in &d.notes {
         writeln!(out, "{} {note}", label("note"))?;
     }
-    if let Some(next) = next {
-        writeln!(out, "{} {}", label("next"), color.command(next))?;
+    if let Some(first) = next.unlock_first {
+        writeln!(out, "{} {first}", label("next"))?;
+    }
+    if let Some(by_hand) = next.by_hand {
+        let name = if next.unlock_first.is_some() {
+            "by hand"
+        } else {
+            "next"
+        };
+        writeln!(out, "{} {}", label(name), color.command(by_hand))?;
     }
     Ok(())
 }
@@ -239,6 +281,8 @@ struct JsonReport<'a> {
     next: Option<&'a str>,
     /// The `wprescue unlock` command that would fix it, when a playbook answers the cause.
     unlock: Option<&'a str>,
+    /// What that command would do first, in one paragraph.
+    unlock_first: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -360,6 +404,7 @@ impl<'a> JsonReport<'a> {
                 .collect(),
             next,
             unlock: None,
+            unlock_first: None,
         }
     }
 }
