@@ -21,7 +21,7 @@ pub fn run(args: &ApplyArgs, color: Color) -> anyhow::Result<Outcome> {
         Some(user) => Some((user.clone(), input::login_password(user)?)),
         None => None,
     };
-    let spec = saved.session_spec(args.connect.session(&saved.target, args.helper), login);
+    let spec = saved.session_spec(args.connect.session(&saved.target, args.helper)?, login);
     let catalog = Playbooks::builtin()?.catalog();
     let mut session = Session::open(spec, catalog, &mut out)?;
     saved.reattach(&mut session, &mut out)?;

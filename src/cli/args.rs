@@ -339,7 +339,8 @@ pub struct ConnectArgs {
     pub insecure_tls: bool,
 
     /// Seconds to wait for the server at each step (connect, each reply).
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
 }
 
@@ -407,6 +408,7 @@ impl SiteArgs {
         if let Some(bind) = self.http.bind {
             check_bind(bind)?;
         }
+        self.connect.check()?;
         let login = match &self.http.login {
             Some(user) => Some((user.clone(), input::login_password(user)?)),
             None => None,
@@ -434,8 +436,9 @@ impl SiteArgs {
 
 impl ConnectArgs {
     /// A session on `target` that examines nothing (`apply`, `rollback`).
-    pub fn session(&self, target: &str, helper: HelperChoice) -> SessionSpec {
-        SessionSpec {
+    pub fn session(&self, target: &str, helper: HelperChoice) -> anyhow::Result<SessionSpec> {
+        self.check()?;
+        Ok(SessionSpec {
             target: target.to_owned(),
             connect: self.options(),
             interactive: input::interactive(),
@@ -444,7 +447,29 @@ impl ConnectArgs {
             changes: true,
             helper: helper.mode(),
             ip: None,
+        })
+    }
+
+    /// Files named by flags must exist: a key silently skipped would end as "authentication
+    /// failed" with the wrong reason.
+    fn check(&self) -> Result<(), BadArgument> {
+        let files = self
+            .identity
+            .iter()
+            .map(|f| ("--identity", f))
+            .chain(self.known_hosts.iter().map(|f| ("--known-hosts", f)))
+            .chain(self.tls_ca.iter().map(|f| ("--tls-ca", f)));
+        for (flag, file) in files {
+            if let Err(e) = std::fs::metadata(file) {
+                return Err(BadArgument {
+                    flag,
+                    value: file.display().to_string(),
+                    why: format!("cannot read it ({e})"),
+                    hint: format!("check the path given to {flag}"),
+                });
+            }
         }
+        Ok(())
     }
 
     /// These flags as they were given, for a command printed to run later (the undo line):

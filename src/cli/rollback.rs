@@ -13,7 +13,7 @@ use super::output::Out;
 pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(false, color);
     out.target(&args.target, args.connect.as_given(args.helper));
-    let spec = args.connect.session(&args.target, args.helper);
+    let spec = args.connect.session(&args.target, args.helper)?;
     let mut session = Session::open(spec, Playbooks::builtin()?.catalog(), &mut out)?;
     let run = args.run.as_deref();
     if args.dry_run {

@@ -164,8 +164,13 @@ impl Playbook {
             source_name: source.clone(),
             message,
         };
-        let playbook: Playbook =
-            serde_saphyr::from_str(yaml).map_err(|e| invalid(e.to_string()))?;
+        // The parser writes its message for a terminal of its own: `error: …` (the renderer
+        // says that already) and `--> <input>` where the file's name belongs.
+        let playbook: Playbook = serde_saphyr::from_str(yaml).map_err(|e| {
+            let message = e.to_string();
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            invalid(message.replace("<input>", &source.to_string()))
+        })?;
         if let Some(when) = &playbook.applies_when {
             if let Some(unknown) = when
                 .causes
@@ -323,6 +328,14 @@ mod tests {
         assert!(err.starts_with("mine.yaml: "), "{err}");
         assert!(err.contains("folder"), "{err}");
         assert!(err.contains("line 6 column 3"), "{err}");
+        assert!(
+            !err.contains("error:"),
+            "the renderer says error once: {err}"
+        );
+        assert!(
+            !err.contains("<input>") && err.contains("--> mine.yaml"),
+            "the snippet names the file: {err}"
+        );
     }
 
     #[test]

@@ -211,6 +211,24 @@ fn open_control(
             tcp.set_read_timeout(Some(timeout))
                 .and_then(|()| tcp.set_write_timeout(Some(timeout)))
                 .map_err(|e| fail(net::io_kind(&e, timeout), Some(e.into())))?;
+            if speaks_ssh(&tcp) {
+                return Err(fail(
+                    ErrorKind::Protocol {
+                        message: "this port speaks SSH, not FTP".into(),
+                    },
+                    None,
+                )
+                .with_hint(format!(
+                    "use sftp://{}{}:{}/ (or ssh:// to run commands too)",
+                    target
+                        .user
+                        .as_deref()
+                        .map(|u| format!("{u}@"))
+                        .unwrap_or_default(),
+                    target.host,
+                    target.port
+                )));
+            }
             RustlsFtpStream::connect_with_stream(tcp).map_err(ftp_fail)?
         }
     };
@@ -354,6 +372,13 @@ fn mentions_tls(text: &str) -> bool {
 
 /// The kind for an FTP error; a bare 550 is taken for "not found" until the caller knows
 /// better.
+/// Whether the server's first words are an SSH banner (`SSH-2.0-…`): an `ftp://` target
+/// pointed at an SSH port, which suppaftp would report as a reply it cannot parse.
+fn speaks_ssh(tcp: &std::net::TcpStream) -> bool {
+    let mut first = [0u8; 4];
+    matches!(tcp.peek(&mut first), Ok(4)) && &first == b"SSH-"
+}
+
 fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
     match e {
         FtpError::ConnectionError(io) => {
