@@ -125,7 +125,21 @@ pub enum Command {
 
     /// List the runs of unlock recorded on this machine, oldest first: id, site, playbooks,
     /// changes made and undone.
-    History,
+    History {
+        /// Print one JSON document: the state folder and every run.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Print a shell completion script, e.g.
+    /// `wprescue completions bash > ~/.local/share/bash-completion/completions/wprescue`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), e.g. `wprescue man | man -l -`.
+    Man,
 }
 
 /// `wprescue diagnose`.

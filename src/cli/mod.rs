@@ -22,6 +22,7 @@ mod error;
 mod exit;
 mod input;
 mod ladder;
+mod manual;
 mod output;
 mod plan;
 mod playbooks;
@@ -57,7 +58,9 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args, color),
         Command::Run(args) => run::run(args, color),
         Command::Rollback(args) => rollback::run(args, color),
-        Command::History => rollback::history(),
+        Command::History { json } => rollback::history(*json),
+        Command::Completions { shell } => manual::completions(*shell),
+        Command::Man => manual::man(),
         Command::Playbooks { name } => playbooks::run(name.as_deref()),
     };
     if let Err(error) = &result

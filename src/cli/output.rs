@@ -198,6 +198,7 @@ impl Observer for Out {
                 }
             }
             Event::Note(note) => self.say(format_args!("{} {note}", color.warn("note:"))),
+            Event::Warning(text) => self.say(format_args!("{} {text}", color.warn("warning:"))),
             Event::RungSkipped { rung, why } => self.say(format_args!(
                 "{} {rung}: {why}",
                 color.warn("skipping rung")

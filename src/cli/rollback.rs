@@ -35,8 +35,25 @@ pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
 }
 
 /// Runs `history`.
-pub fn history() -> anyhow::Result<Outcome> {
+pub fn history(json: bool) -> anyhow::Result<Outcome> {
     let (state_dir, runs) = engine::history()?;
+    if json {
+        let document = serde_json::json!({
+            "version": 1,
+            "state_dir": state_dir,
+            "runs": runs.iter().map(|run| serde_json::json!({
+                "run_id": run.info.run_id,
+                "origin": run.info.origin,
+                "root": run.info.root,
+                "created": run.info.created,
+                "playbooks": run.info.playbooks,
+                "changed": run.changed,
+                "undone": run.undone,
+            })).collect::<Vec<_>>(),
+        });
+        say!("{}", serde_json::to_string_pretty(&document)?);
+        return Ok(Outcome::Shown);
+    }
     if runs.is_empty() {
         say!("no runs recorded in {}", state_dir.display());
     }

@@ -22,6 +22,8 @@ pub enum Event<'a> {
     Caller(&'a Caller),
     /// Something to know about the plan or the run, not an error.
     Note(&'a str),
+    /// Something unsafe about the connection the user chose.
+    Warning(&'a str),
     /// A rung that cannot be planned is left out of the ladder.
     RungSkipped {
         /// The playbook.

@@ -12,7 +12,8 @@ use crate::site::catalog::Catalog;
 use crate::site::inventory::Inventory;
 use crate::site::{InvestigateOptions, Report, UrlSource, investigate, site_url, survey};
 use crate::transport::{
-    self, ConnectOptions, Credentials, RemotePath, SshConfig, Target, Transport, TransportExt,
+    self, ConnectOptions, Credentials, RemotePath, SshConfig, Target, TlsTrust, Transport,
+    TransportExt,
 };
 
 use super::access::Access;
@@ -92,7 +93,11 @@ impl Session {
         obs.busy(&format!("connecting to {}", spec.target));
         let opened = Self::connect(&spec);
         obs.idle();
-        Self::over(opened?, spec, catalog, obs)
+        let transport = opened?;
+        for warning in connection_warnings(transport.origin(), &spec.connect) {
+            obs.event(Event::Warning(warning));
+        }
+        Self::over(transport, spec, catalog, obs)
     }
 
     /// [`Session::open`] over a connection already made: `spec.target` and `spec.connect`
@@ -393,6 +398,22 @@ impl Session {
             self.transport.root().to_owned(),
         )
     }
+}
+
+/// What the user should know about a connection that is not private.
+fn connection_warnings(origin: &str, connect: &ConnectOptions) -> Vec<&'static str> {
+    let mut warnings = Vec::new();
+    if origin.starts_with("ftp://") {
+        warnings.push(
+            "plain FTP: the password and every file cross the network unencrypted; use ftps:// or sftp:// where the host offers it",
+        );
+    }
+    if matches!(connect.tls, TlsTrust::Insecure) && origin.starts_with("ftps") {
+        warnings.push(
+            "--insecure-tls: the FTPS certificate is not checked, so anyone on the way can pose as the server and read the password",
+        );
+    }
+    warnings
 }
 
 /// A site that answered no request at all has told nothing: that is an error, not a verdict
