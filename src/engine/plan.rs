@@ -49,8 +49,9 @@ pub struct Rung {
     pub vars: Vars,
 }
 
-/// Plans every step of each rung in order, against the live site, reading only. Later
-/// steps see what earlier ones will have done. Steps with nothing to do produce no change.
+/// Plans every step of each rung in order, against the live site, reading only. Within a
+/// rung, later steps see what earlier ones will have done; each rung starts from the site as
+/// it is. Steps with nothing to do produce no change.
 pub fn plan(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Vec<Planned>, EngineError> {
     let mut view = View::new(access);
     let mut planned = Vec::new();
@@ -60,23 +61,28 @@ pub fn plan(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Vec<Planned>, Eng
     Ok(planned)
 }
 
+/// Plans `rung` against the site as it is: rungs are alternatives (a rung that does not help
+/// is undone before the next is tried), so none is planned on top of another.
+fn plan_rung(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
+    let base = view.checkpoint();
+    let planned = plan_steps(view, rung);
+    view.restore(base);
+    planned
+}
+
 /// Like [`plan`], but a rung that cannot be planned (its database is out of reach, a value is
-/// not in the expected shape) is left out, with the reason, and the others are planned as if
-/// it were not there: the escalation ladder climbs past a rung it cannot use.
+/// not in the expected shape) is left out, with the reason: the escalation ladder climbs past
+/// a rung it cannot use.
 pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Ladder, EngineError> {
     let mut view = View::new(access);
     let (mut planned, mut skipped) = (Vec::new(), Vec::new());
     for rung in rungs {
-        let checkpoint = view.checkpoint();
         match plan_rung(&mut view, rung) {
             Ok(changes) => planned.extend(changes),
             // A failing connection, or Ctrl-C, is not a rung's problem: stop.
             Err(e @ EngineError::Transport(_)) => return Err(e),
             Err(e) if crate::interrupt::requested() => return Err(e),
-            Err(e) => {
-                view.restore(checkpoint);
-                skipped.push((rung.playbook.clone(), e));
-            }
+            Err(e) => skipped.push((rung.playbook.clone(), e)),
         }
     }
     Ok(Ladder { planned, skipped })
@@ -91,7 +97,8 @@ pub struct Ladder {
     pub skipped: Vec<(String, EngineError)>,
 }
 
-fn plan_rung(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
+/// A rung's steps in order: later steps see what earlier ones will have done.
+fn plan_steps(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
     let mut planned = Vec::new();
     for step in &rung.steps {
         for action in step.plan(view, &rung.vars)? {
