@@ -7,6 +7,7 @@
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::parse::htaccess::Htaccess;
 use crate::parse::markers::Markers;
 use crate::transport::RemotePath;
 
@@ -70,6 +71,20 @@ pub enum Step {
         #[serde(default)]
         missing_ok: bool,
     },
+    /// Comment out the lines of an `.htaccess` that Apache certainly refuses (a misspelled
+    /// directive, a stray closing tag), each marked with the run id; the rest of the file stays
+    /// byte for byte. Nothing to do when Apache refuses no line.
+    CommentOutRefusedLines {
+        /// The file.
+        path: String,
+    },
+    /// Say what a file about to be set aside holds beyond WordPress's own block (its marker
+    /// blocks, and how many rule lines stand outside any block), so the user knows what a
+    /// default written in its place drops; changes nothing.
+    NoteSetAside {
+        /// The file.
+        path: String,
+    },
     /// Delete the lines inside a marker block that contain any of the given texts (e.g. the
     /// caller's address in Solid Security's `.htaccess` ban block); the rest stays byte for
     /// byte.
@@ -123,7 +138,9 @@ impl Step {
                 replace,
             } => vec![path, pattern, replace],
             Step::Write { path, content } => vec![path, content],
-            Step::Backup { path, .. } => vec![path],
+            Step::Backup { path, .. }
+            | Step::CommentOutRefusedLines { path }
+            | Step::NoteSetAside { path } => vec![path],
             Step::RemoveLines {
                 path,
                 block,
@@ -231,6 +248,24 @@ impl Step {
                 };
                 Action::Backup { path, bytes }
             }
+            Step::NoteSetAside { path } => {
+                let path = view.resolve(vars, path)?;
+                let Some(bytes) = view.read(&path)? else {
+                    return Ok(None);
+                };
+                match set_aside_note(path.as_str(), &String::from_utf8_lossy(&bytes)) {
+                    Some(note) => Action::Note(note),
+                    None => return Ok(None),
+                }
+            }
+            Step::CommentOutRefusedLines { path } => {
+                let path = view.resolve(vars, path)?;
+                let Some(before) = view.read(&path)? else {
+                    return missing(false, &path);
+                };
+                let after = comment_out_refused(&before, &format!("wprescue-{}", vars.run_id));
+                Action::write(path, Some(before), after)
+            }
             Step::RemoveLines {
                 path,
                 block,
@@ -293,6 +328,70 @@ fn blocks_labelled(text: &str, marker: &str) -> Vec<(usize, usize)> {
 }
 
 /// `text` without the lines (1-based) for which `drop` says so. Line endings are kept.
+/// `text` with every line Apache refuses on its own (an unknown directive, also inside an
+/// `<IfModule>` whose module may be loaded; a stray closing tag) commented out as
+/// `# {marker}: line`, with the continuation lines of the same directive; line endings are
+/// kept. Faults of whole sections are left for a rung that replaces the file.
+fn comment_out_refused(text: &[u8], marker: &str) -> Vec<u8> {
+    let refused: Vec<usize> = Htaccess::parse(&String::from_utf8_lossy(text))
+        .problems
+        .iter()
+        .filter(|p| p.commentable)
+        .map(|p| p.line)
+        .collect();
+    let prefix = format!("# {marker}: ");
+    let mut continued = false;
+    let mut out = Vec::with_capacity(text.len());
+    // Bytes, not text: the lines not commented out stay exactly as they were.
+    for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
+        let commented = continued || refused.contains(&(i + 1));
+        if commented {
+            out.extend_from_slice(prefix.as_bytes());
+        }
+        out.extend_from_slice(line);
+        continued = commented && line.trim_ascii_end().ends_with(b"\\");
+    }
+    out
+}
+
+/// What `text` (the file `name`) holds beyond WordPress's own block; `None` when nothing.
+fn set_aside_note(name: &str, text: &str) -> Option<String> {
+    let markers = Markers::find(text);
+    let blocks: Vec<&str> = markers
+        .blocks
+        .iter()
+        .map(|b| b.label.as_str())
+        .filter(|label| !label.eq_ignore_ascii_case("WordPress"))
+        .collect();
+    let outside = text
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| {
+            let line = line.trim();
+            !line.is_empty()
+                && !line.starts_with('#')
+                && !markers
+                    .blocks
+                    .iter()
+                    .any(|b| (b.begin_line..=b.end_line).contains(&(i + 1)))
+        })
+        .count();
+    if blocks.is_empty() && outside == 0 {
+        return None;
+    }
+    let mut held = Vec::new();
+    if !blocks.is_empty() {
+        held.push(format!("the blocks {}", blocks.join(", ")));
+    }
+    if outside > 0 {
+        held.push(format!("{outside} rule line(s) outside any block"));
+    }
+    Some(format!(
+        "{name} is set aside whole, with {}: the default written in its place drops them (copy back what you need from the file set aside)",
+        held.join(" and ")
+    ))
+}
+
 fn drop_lines(text: &str, drop: impl Fn(usize, &str) -> bool) -> Vec<u8> {
     text.split_inclusive('\n')
         .enumerate()
@@ -336,6 +435,44 @@ mod tests {
     use super::*;
     use crate::engine::access::Access;
     use crate::transport::{MemoryTransport, TransportExt, WriteMode};
+
+    #[test]
+    fn what_a_file_set_aside_holds_is_named() {
+        let text = "# BEGIN WordPress\nRewriteEngine On\n# END WordPress\n# BEGIN Cache\nExpiresActive On\n# END Cache\nHeader set X-Frame-Options DENY\n\n# a comment\n";
+        assert_eq!(
+            set_aside_note(".htaccess", text).unwrap(),
+            ".htaccess is set aside whole, with the blocks Cache and 1 rule line(s) outside any block: the default written in its place drops them (copy back what you need from the file set aside)"
+        );
+        assert_eq!(
+            set_aside_note(
+                ".htaccess",
+                "# BEGIN WordPress\nRewriteEngine On\n# END WordPress\n"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn only_the_refused_lines_are_commented_out() {
+        let text = "# BEGIN WordPress\r\nRewriteEngine On\r\n# END WordPress\r\n<IfModule mod_expires.c>\nExpiresActive On\nExpiresDefualt \"access plus 1 month\" \\\n  extra\n</IfModule>\nHeader set X-Frame-Options SAMEORIGIN\n</Files>\n";
+        let after = comment_out_refused(text.as_bytes(), "wprescue-1-abcdef");
+        let after = String::from_utf8(after).unwrap();
+        assert_eq!(
+            after,
+            text.replace("ExpiresDefualt", "# wprescue-1-abcdef: ExpiresDefualt")
+                .replace("  extra", "# wprescue-1-abcdef:   extra")
+                .replace("</Files>", "# wprescue-1-abcdef: </Files>")
+        );
+        assert!(Htaccess::parse(&after).problems.is_empty());
+        let again = comment_out_refused(after.as_bytes(), "wprescue-2-abcdef");
+        assert_eq!(again, after.as_bytes(), "nothing left to comment out");
+        let latin1 = b"Header set X-Name \"caf\xe9\"\nExpiresDefualt x\n";
+        assert_eq!(
+            comment_out_refused(latin1, "m"),
+            b"Header set X-Name \"caf\xe9\"\n# m: ExpiresDefualt x\n",
+            "bytes that are not UTF-8 stay as they are"
+        );
+    }
 
     #[test]
     fn a_step_needs_the_address_where_a_text_of_it_uses_one() {

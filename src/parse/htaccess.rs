@@ -49,6 +49,10 @@ pub struct Problem {
     /// True when Apache certainly answers 500 for it; false when it depends on the server
     /// (a module that may be missing, a section left open at the end).
     pub fatal: bool,
+    /// True when the fault is this line alone, so that commenting it out leaves the rest of
+    /// the file as Apache reads it (an unknown directive, a closing tag with no opening one);
+    /// false for sections, whose lines belong together.
+    pub commentable: bool,
 }
 
 /// What a `.htaccess` says, as far as lockouts go.
@@ -83,11 +87,13 @@ impl Htaccess {
                             "</{name}> closes <{open}> opened on line {open_line}: sections are crossed"
                         ),
                         fatal: true,
+                        commentable: false,
                     }),
                     None => parsed.problems.push(Problem {
                         line,
                         message: format!("</{name}> without a matching <{name}>"),
                         fatal: true,
+                        commentable: true,
                     }),
                 }
                 continue;
@@ -102,6 +108,7 @@ impl Htaccess {
                         line,
                         message: format!("<{name}> is not a section Apache allows in .htaccess"),
                         fatal: true,
+                        commentable: false,
                     });
                 }
                 sections.push((name.to_owned(), line));
@@ -138,6 +145,7 @@ impl Htaccess {
                 message: format!("<{name}> is never closed"),
                 // Apache 2.4 tolerates an <IfModule> left open at the end of the file.
                 fatal: !name.eq_ignore_ascii_case("IfModule"),
+                commentable: false,
             });
         }
         parsed.problems.sort_by_key(|p| p.line);
@@ -218,6 +226,7 @@ fn unknown_directive(line: usize, name: &str, in_if_module: bool) -> Problem {
         line,
         message: format!("unknown directive {name}{suggestion}: {consequence}"),
         fatal: !in_if_module,
+        commentable: true,
     }
 }
 
@@ -485,6 +494,7 @@ mod tests {
                 line: 4,
                 message: "unknown directive ExpiresDefualt (did you mean ExpiresDefault?): Apache answers 500 for every URL".into(),
                 fatal: true,
+                commentable: true,
             }]
         );
         let guarded = Htaccess::parse("<IfModule mod_expires.c>\nExpiresDefualt x\n</IfModule>\n");
