@@ -7,7 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::engine::{Event, Observer, Outcome, Planned, Recap};
+use crate::engine::{Action, Event, Observer, Outcome, Planned, Recap};
 
 use super::color::Color;
 
@@ -58,29 +58,38 @@ impl Out {
         }
     }
 
-    /// Prints the plan: one line per change, and the diff of each file when `diffs`.
+    /// Prints the plan, rung by rung: each rung's changes, and the diff of each when `diffs`.
+    /// A rung after the first runs only if the one before does not let the admin in.
     pub fn plan(&self, plan: &[Planned], diffs: bool) -> std::io::Result<()> {
         let color = self.color;
         self.line(color.label("plan:"))?;
         if plan.is_empty() {
             self.line("  nothing to change")?;
         }
-        for planned in plan {
-            self.line(format_args!(
-                "  [{}] {}",
-                planned.playbook,
-                planned.action.describe()
-            ))?;
-            let Some(diff) = planned.action.diff().filter(|_| diffs) else {
-                continue;
+        let rungs = rungs(plan);
+        for (n, (rung, actions)) in rungs.iter().enumerate() {
+            let heading = match n {
+                _ if rungs.len() == 1 => format!("{rung}:"),
+                0 => format!("rung 1: {rung}"),
+                n => format!(
+                    "rung {}, only if rung {n} does not let you in: {rung}",
+                    n + 1
+                ),
             };
-            for line in diff.lines() {
-                let painted = match line.as_bytes().first() {
-                    Some(b'+') if !line.starts_with("+++") => color.good(line),
-                    Some(b'-') if !line.starts_with("---") => color.error(line),
-                    _ => line.to_owned(),
+            self.line(format_args!("  {}", color.label(&heading)))?;
+            for action in actions {
+                self.line(format_args!("    {}", action.describe()))?;
+                let Some(diff) = action.diff().filter(|_| diffs) else {
+                    continue;
                 };
-                self.line(format_args!("    {painted}"))?;
+                for line in diff.lines() {
+                    let painted = match line.as_bytes().first() {
+                        Some(b'+') if !line.starts_with("+++") => color.good(line),
+                        Some(b'-') if !line.starts_with("---") => color.error(line),
+                        _ => line.to_owned(),
+                    };
+                    self.line(format_args!("      {painted}"))?;
+                }
             }
         }
         Ok(())
@@ -263,6 +272,18 @@ impl Observer for Out {
             }
         }
     }
+}
+
+/// The plan's actions grouped by rung, in order.
+pub fn rungs(plan: &[Planned]) -> Vec<(&str, Vec<&Action>)> {
+    let mut rungs: Vec<(&str, Vec<&Action>)> = Vec::new();
+    for planned in plan {
+        match rungs.last_mut() {
+            Some((rung, actions)) if *rung == planned.playbook => actions.push(&planned.action),
+            _ => rungs.push((&planned.playbook, vec![&planned.action])),
+        }
+    }
+    rungs
 }
 
 /// `word` as one shell word: as it is when that is safe, else single-quoted.

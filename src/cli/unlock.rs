@@ -9,7 +9,7 @@ use crate::playbook::Playbooks;
 use super::args::UnlockArgs;
 use super::color::Color;
 use super::diagnose::say_cause;
-use super::output::{JsonChange, Out, RunDocument};
+use super::output::{self, JsonChange, Out, RunDocument};
 use super::{input, ladder};
 
 /// Runs `unlock`.
@@ -54,16 +54,25 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
             cause.code()
         );
     }
+    let shown = output::rungs(&plan);
+    let first = shown.first().map_or(0, |(_, actions)| actions.len());
     if args.dry_run {
         out.line(format_args!(
-            "dry run: {} change(s) planned, none made",
-            plan.len()
+            "dry run: {} change(s) planned in {} rung(s), none made",
+            plan.len(),
+            shown.len()
         ))?;
         document.outcome = Outcome::Planned;
         out.document(&document)?;
         return out.finish(Outcome::Planned);
     }
-    if !args.yes && !input::confirm(&format!("apply these {} change(s)?", plan.len()))? {
+    let question = match shown.len() {
+        1 => format!("apply these {first} change(s)?"),
+        n => format!(
+            "apply rung 1 ({first} change(s)) now, and rungs 2-{n} only if it does not let you in?"
+        ),
+    };
+    if !args.yes && !input::confirm(&question)? {
         out.line("nothing changed")?;
         document.outcome = Outcome::Declined;
         out.document(&document)?;

@@ -67,6 +67,13 @@ pub enum Event {
         /// Position in the run.
         seq: usize,
     },
+    /// A rung (a playbook) began to be applied: what actually ran, and when.
+    Rung {
+        /// The playbook.
+        playbook: String,
+        /// Seconds since the epoch.
+        started: u64,
+    },
     /// About to take the site's lock file at `path` (relative to the target).
     Lock {
         /// The lock file.
@@ -88,6 +95,8 @@ pub struct RunRecord {
     pub changed: usize,
     /// Changes undone since.
     pub undone: usize,
+    /// The rungs that actually ran, with when each began (seconds since the epoch).
+    pub ran: Vec<(String, u64)>,
 }
 
 /// How a run reaches a site's database through the helper.
@@ -225,10 +234,18 @@ impl Journal {
             let count = |want: fn(&Event) -> bool| events.iter().filter(|e| want(e)).count();
             let done = count(|e| matches!(e, Event::Done { .. }));
             let undone = count(|e| matches!(e, Event::Undone { .. }));
+            let ran = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Rung { playbook, started } => Some((playbook.clone(), *started)),
+                    _ => None,
+                })
+                .collect();
             runs.push(RunRecord {
                 info: journal.info,
                 changed: done,
                 undone,
+                ran,
             });
         }
         Ok(runs)
@@ -281,6 +298,17 @@ impl Journal {
             change: record,
         })?;
         Ok(Some(seq))
+    }
+
+    /// Records that the rung `playbook` begins.
+    pub fn rung(&mut self, playbook: &str) -> Result<(), EngineError> {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.append(&Event::Rung {
+            playbook: playbook.to_owned(),
+            started,
+        })
     }
 
     /// Records that change `seq` was made.

@@ -262,6 +262,7 @@ impl Run<'_, '_> {
     /// One rung's actions, in the pieces [`apply`] makes at once, with progress between them.
     /// An error leaves what was made so far in place, journaled, for the caller to undo.
     fn apply_rung(&mut self, rung: &str, changes: &[super::Action]) -> Result<(), EngineError> {
+        self.journal.rung(rung)?;
         let mut done = 0;
         for chunk in pieces(changes) {
             if interrupt::requested() {

@@ -36,7 +36,11 @@ fn outstanding(journal: &Journal) -> Result<Vec<(usize, Recorded)>, EngineError>
             Event::Intent { seq, change } => {
                 changes.insert(seq, (change, false));
             }
-            Event::Done { .. } | Event::Lock { .. } | Event::Unlock | Event::Site(_) => {}
+            Event::Done { .. }
+            | Event::Rung { .. }
+            | Event::Lock { .. }
+            | Event::Unlock
+            | Event::Site(_) => {}
             Event::Undone { seq } => {
                 if let Some(entry) = changes.get_mut(&seq) {
                     entry.1 = true;
