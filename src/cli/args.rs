@@ -247,6 +247,11 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Print one JSON document at the end (the run, what was put back, what was left); the
+    /// human lines go to stderr.
+    #[arg(long)]
+    pub json: bool,
+
     /// Undo without asking (needed when there is no terminal to ask on).
     #[arg(long, short = 'y')]
     pub yes: bool,

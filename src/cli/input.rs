@@ -39,8 +39,9 @@ pub fn confirm(question: &str) -> anyhow::Result<bool> {
             "refusing to change the site without confirmation: run again with --yes (or --dry-run to only look)"
         );
     }
-    write!(std::io::stdout(), "{question} [y/N] ")?;
-    std::io::stdout().flush()?;
+    // On stderr: stdout may be a document (`--json`) or a pipe.
+    write!(std::io::stderr(), "{question} [y/N] ")?;
+    std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))

@@ -27,6 +27,25 @@ pub struct Out {
     bar: Option<ProgressBar>,
     /// The first failed write of an event line (a closed pipe), returned by [`Out::finish`].
     failed: Option<std::io::Error>,
+    /// What a rollback did, for its `--json` document.
+    pub rollback: RollbackDocument,
+}
+
+/// The `--json` document of `rollback`. Version 1; fields are only added.
+#[derive(Debug, Default, Serialize)]
+pub struct RollbackDocument {
+    /// Always 1 for this shape.
+    pub version: u32,
+    /// The run undone (or, with `--dry-run`, that would be).
+    pub run_id: Option<String>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+    /// Changes undone.
+    pub undone: usize,
+    /// What was put back, one line each (with `--dry-run`: what would be).
+    pub restored: Vec<String>,
+    /// Changes left because undoing them would destroy a later change.
+    pub left: Vec<String>,
 }
 
 impl Out {
@@ -39,6 +58,10 @@ impl Out {
             connect_flags: Vec::new(),
             bar: None,
             failed: None,
+            rollback: RollbackDocument {
+                version: 1,
+                ..RollbackDocument::default()
+            },
         }
     }
 
@@ -244,6 +267,11 @@ impl Observer for Out {
                 restored,
                 conflicts,
             } => {
+                self.rollback.undone += undone;
+                self.rollback.restored.extend(restored.iter().cloned());
+                self.rollback
+                    .left
+                    .extend(conflicts.iter().map(ToString::to_string));
                 self.say(format_args!(
                     "{} {undone} change(s) undone",
                     color.label("rolled back:")
@@ -261,12 +289,16 @@ impl Observer for Out {
                 self.say(format_args!("undo with: {undo}"))
             }
             Event::WouldUndo(lines) => {
+                self.rollback.restored = lines.to_vec();
                 self.say(format_args!("{} change(s) to undo:", lines.len()));
                 for line in lines {
                     self.say(format_args!("  {line}"));
                 }
             }
-            Event::RunChosen { run_id } => self.say(format_args!("run {run_id}")),
+            Event::RunChosen { run_id } => {
+                self.rollback.run_id = Some(run_id.to_owned());
+                self.say(format_args!("run {run_id}"))
+            }
             Event::LockRemoved { path } => {
                 self.say(format_args!("removed the lock {path} the run left behind"))
             }

@@ -11,27 +11,37 @@ use super::output::Out;
 /// Runs `rollback`: the engine says what it would put back, the user agrees (or gave
 /// `--yes`), and the engine undoes it, on a fresh session.
 pub fn run(args: &RollbackArgs, color: Color) -> anyhow::Result<Outcome> {
-    let mut out = Out::new(false, color);
+    let mut out = Out::new(args.json, color);
     out.target(&args.target, args.connect.as_given(args.helper));
+    let outcome = undo(args, &mut out);
+    if args.json {
+        out.rollback.outcome = outcome.as_ref().ok().copied();
+        say!("{}", serde_json::to_string_pretty(&out.rollback)?);
+    }
+    out.finish(outcome?)
+}
+
+fn undo(args: &RollbackArgs, out: &mut Out) -> anyhow::Result<Outcome> {
     let spec = args.connect.session(&args.target, args.helper)?;
-    let mut session = Session::open(spec, Playbooks::builtin()?.catalog(), &mut out)?;
+    let mut session = Session::open(spec, Playbooks::builtin()?.catalog(), out)?;
     let run = args.run.as_deref();
     if args.dry_run {
-        let planned = session.rollback(run, true, &mut out)?;
+        let planned = session.rollback(run, true, out)?;
         out.line("dry run: nothing undone")?;
-        return out.finish(planned);
+        return Ok(planned);
     }
     // With nothing to undo there is nothing to ask; the rollback still removes a lock a dead
     // run left.
     if !args.yes
-        && session.rollback(run, true, &mut out)? == Outcome::Planned
+        && session.rollback(run, true, out)? == Outcome::Planned
         && !input::confirm("undo these change(s)? it locks the admin out again")?
     {
         out.line("nothing changed")?;
-        return out.finish(Outcome::Declined);
+        return Ok(Outcome::Declined);
     }
-    let outcome = session.rollback(run, false, &mut out)?;
-    out.finish(outcome)
+    // The document tells what was put back, not what was asked about.
+    out.rollback.restored.clear();
+    Ok(session.rollback(run, false, out)?)
 }
 
 /// Runs `history`.
