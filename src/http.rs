@@ -201,6 +201,11 @@ impl HttpClient {
     }
 }
 
+/// A URL as traced: without its query string, where tokens would go.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}
+
 fn read_response(
     url: &str,
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
@@ -215,8 +220,12 @@ fn read_response(
             source: Box::new(source),
         },
     };
-    let mut response = result.map_err(wrap)?;
+    let mut response = result.map_err(|e| {
+        tracing::debug!(url = without_query(url), error = %e, "http request failed");
+        wrap(e)
+    })?;
     let status = response.status().as_u16();
+    tracing::debug!(url = without_query(url), status, "http");
     let headers = response
         .headers()
         .iter()

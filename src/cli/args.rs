@@ -37,6 +37,16 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// Trace what wprescue does on stderr, for a bug report: -v the run's steps, -vv every
+    /// file operation, HTTP request and helper call, -vvv everything. Secrets never appear.
+    /// WPRESCUE_LOG (e.g. `wprescue=debug`) chooses the same in RUST_LOG's syntax.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Print only results and errors: no progress, no step-by-step lines.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

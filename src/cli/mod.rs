@@ -28,6 +28,7 @@ mod plan;
 mod playbooks;
 mod rollback;
 mod run;
+mod trace;
 mod unlock;
 
 use std::process::ExitCode;
@@ -50,7 +51,9 @@ pub fn main() -> ExitCode {
             "wprescue: cannot catch Ctrl-C ({e}); interrupting a run may leave a helper file behind until the next run removes it"
         );
     }
+    trace::init(cli.verbose);
     let color = Color::stdout(cli.color);
+    output::set_quiet(cli.quiet);
     let result = match &cli.command {
         Command::Diagnose(args) => diagnose::run(args, color),
         Command::Unlock(args) => unlock::run(args, color),

@@ -11,6 +11,17 @@ use crate::engine::{Action, Event, Observer, Outcome, Planned, Recap};
 
 use super::color::Color;
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: from now on, no progress and no event lines (results and errors still print).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Where human-readable lines go: stdout, or stderr when stdout carries JSON. It is also how
 /// the command line watches a run ([`Observer`]): spinners and bars on a terminal, one line
 /// per event.
@@ -152,6 +163,9 @@ impl Out {
     }
 
     fn say(&mut self, text: impl std::fmt::Display) {
+        if quiet() {
+            return;
+        }
         if let Err(e) = self.line(text) {
             self.failed.get_or_insert(e);
         }
@@ -164,7 +178,7 @@ impl Out {
     }
 
     fn draw_target(&self) -> ProgressDrawTarget {
-        if !self.json && std::io::stderr().is_terminal() {
+        if !self.json && !quiet() && std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()

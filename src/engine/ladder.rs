@@ -215,6 +215,7 @@ impl Run<'_, '_> {
                     self.obs.busy("checking as the caller");
                     let admin_gets_in = verifier.admin_gets_in();
                     self.obs.idle();
+                    tracing::info!(rung, admin_gets_in, "verified");
                     if admin_gets_in {
                         self.obs.event(Event::Unlocked {
                             real_login: verifier.logs_in(),
@@ -262,6 +263,7 @@ impl Run<'_, '_> {
     /// One rung's actions, in the pieces [`apply`] makes at once, with progress between them.
     /// An error leaves what was made so far in place, journaled, for the caller to undo.
     fn apply_rung(&mut self, rung: &str, changes: &[super::Action]) -> Result<(), EngineError> {
+        tracing::info!(rung, changes = changes.len(), "applying rung");
         self.journal.rung(rung)?;
         let mut done = 0;
         for chunk in pieces(changes) {

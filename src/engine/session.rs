@@ -12,7 +12,7 @@ use crate::site::catalog::Catalog;
 use crate::site::inventory::Inventory;
 use crate::site::{InvestigateOptions, Report, UrlSource, investigate, site_url, survey};
 use crate::transport::{
-    self, ConnectOptions, Credentials, RemotePath, SshConfig, Target, TlsTrust, Transport,
+    self, ConnectOptions, Credentials, RemotePath, SshConfig, Target, TlsTrust, Traced, Transport,
     TransportExt,
 };
 
@@ -93,7 +93,12 @@ impl Session {
         obs.busy(&format!("connecting to {}", spec.target));
         let opened = Self::connect(&spec);
         obs.idle();
-        let transport = opened?;
+        let transport: Box<dyn Transport> = Box::new(Traced::new(opened?));
+        tracing::info!(
+            origin = transport.origin(),
+            root = transport.root(),
+            "connected"
+        );
         for warning in connection_warnings(transport.origin(), &spec.connect) {
             obs.event(Event::Warning(warning));
         }

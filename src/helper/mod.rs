@@ -335,6 +335,7 @@ impl Helper {
             return Err(HelperError::Interrupted);
         }
         let request = wire::encode_request(ops);
+        tracing::debug!(mode = ?self.mode, ops = ops.len(), "helper call");
         let answers = match self.mode {
             Mode::Exec => self
                 .run_php(t, &request)

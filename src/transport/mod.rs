@@ -88,7 +88,7 @@ pub use ssh::SshTransport;
 pub use ssh_config::{SshConfig, SshHostConfig};
 pub use staging::is_staging_name;
 pub use target::{FtpTarget, FtpTls, LocalTarget, SshTarget, TARGET_HELP, Target, TargetError};
-pub use wrap::{Counting, Faulty, Tally, Throttle};
+pub use wrap::{Counting, Faulty, Tally, Throttle, Traced};
 
 /// What kind of thing a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -300,6 +300,62 @@ macro_rules! forward_to_pointee {
     };
 }
 
+/// Traces every call on the way to another transport at debug level: the operation, the path,
+/// how it ended and how long it took (never the data).
+#[derive(Debug)]
+pub struct Traced<T> {
+    inner: T,
+}
+
+impl<T: Transport> Traced<T> {
+    /// Traces the calls made through it to `inner`.
+    pub fn new(inner: T) -> Self {
+        Traced { inner }
+    }
+}
+
+/// Runs `call` and traces `op` on `path` with its result and duration.
+fn traced<R>(op: &str, path: &RemotePath, call: impl FnOnce() -> Result<R>) -> Result<R> {
+    let start = std::time::Instant::now();
+    let result = call();
+    let ms = start.elapsed().as_millis();
+    match &result {
+        Ok(_) => tracing::debug!(op, path = path.as_str(), ms, "ok"),
+        Err(e) => tracing::debug!(op, path = path.as_str(), ms, error = %e.kind(), "failed"),
+    }
+    result
+}
+
+impl<T: Transport> Transport for Traced<T> {
+    describe_as_inner!();
+    fn list(&mut self, dir: &RemotePath) -> Result<Vec<Entry>> {
+        traced("list", dir, || self.inner.list(dir))
+    }
+    fn stat(&mut self, path: &RemotePath) -> Result<Option<Meta>> {
+        traced("stat", path, || self.inner.stat(path))
+    }
+    fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
+        traced("read", path, || self.inner.read(path, sink))
+    }
+    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
+        traced("write", path, || self.inner.write(path, data, mode))
+    }
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
+        tracing::debug!(to = to.as_str(), "rename");
+        traced("rename", from, || self.inner.rename(from, to, mode))
+    }
+    fn mkdir(&mut self, path: &RemotePath) -> Result<()> {
+        traced("mkdir", path, || self.inner.mkdir(path))
+    }
+    fn remove(&mut self, path: &RemotePath) -> Result<()> {
+        traced("remove", path, || self.inner.remove(path))
+    }
+    fn as_exec(&mut self) -> Option<&mut dyn Exec> {
+        tracing::debug!("exec");
+        self.inner.as_exec()
+    }
+}
+
 /// A borrowed transport is a transport, so a wrapper can hold `&mut dyn Transport`.
 impl<T: Transport + ?Sized> Transport for &mut T {
     forward_to_pointee!();
