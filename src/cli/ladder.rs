@@ -1,12 +1,32 @@
-//! The part `unlock` and `plan` share: the playbooks that answer the diagnosis, as the
-//! ladder's rungs, planned against the live site.
+//! The part `unlock` and `plan` share: the investigated session, and the playbooks that
+//! answer the diagnosis, as the ladder's rungs, planned against the live site.
 
 use anyhow::bail;
 
-use crate::engine::{Ladder, Rung, Session};
+use crate::engine::{Examine, Ladder, Rung, Session};
 use crate::playbook::Playbooks;
+use crate::site::diagnosis::Cause;
 
+use super::args::SiteArgs;
+use super::diagnose::say_cause;
 use super::output::Out;
+
+/// The session `unlock` and `plan` share: connected, investigated, ready to change the site;
+/// the cause is said as soon as it is known.
+pub fn open(site: &SiteArgs, out: &mut Out) -> anyhow::Result<(Playbooks, Session, Cause)> {
+    out.target(&site.target, site.connect.as_given(site.helper));
+    let playbooks = Playbooks::builtin()?;
+    let spec = site.session(Examine::Investigate, true)?;
+    let session = Session::open(spec, playbooks.catalog(), out)?;
+    let cause = session
+        .report()
+        .expect("the session investigated")
+        .diagnosis
+        .cause
+        .clone();
+    say_cause(out, &cause, session.catalog())?;
+    Ok((playbooks, session, cause))
+}
 
 /// The rungs answering the session's diagnosis, least invasive first, with this run's values,
 /// and their plan; a rung that cannot be planned is left out, with the reason.

@@ -1,32 +1,17 @@
 //! `wprescue plan -o FILE`: what `unlock` would do, saved for `wprescue apply`.
 
 use crate::engine::saved_plan::SavedPlan;
-use crate::engine::{self, Examine, Outcome, Session};
-use crate::playbook::Playbooks;
+use crate::engine::{self, Outcome};
 
 use super::args::PlanArgs;
 use super::color::Color;
-use super::diagnose::say_cause;
 use super::ladder;
 use super::output::Out;
 
 /// Runs `plan`.
 pub fn run(args: &PlanArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(false, color);
-    out.target(
-        &args.site.target,
-        args.site.connect.as_given(args.site.helper),
-    );
-    let playbooks = Playbooks::builtin()?;
-    let spec = args.site.session(Examine::Investigate, true)?;
-    let mut session = Session::open(spec, playbooks.catalog(), &mut out)?;
-    let cause = session
-        .report()
-        .expect("investigated")
-        .diagnosis
-        .cause
-        .clone();
-    say_cause(&out, &cause, session.catalog())?;
+    let (playbooks, mut session, cause) = ladder::open(&args.site, &mut out)?;
     if !cause.is_lockout() {
         out.line("nothing to unlock; no plan saved")?;
         return out.finish(Outcome::NothingToDo);

@@ -3,28 +3,18 @@
 
 use anyhow::bail;
 
-use crate::engine::{self, Climb, Examine, Outcome, Recap, Session};
-use crate::playbook::Playbooks;
+use crate::engine::{self, Climb, Outcome, Recap};
 
 use super::args::UnlockArgs;
 use super::color::Color;
-use super::diagnose::say_cause;
 use super::output::{self, JsonChange, Out, RunDocument};
 use super::{input, ladder};
 
 /// Runs `unlock`.
 pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(args.json, color);
-    out.target(
-        &args.site.target,
-        args.site.connect.as_given(args.site.helper),
-    );
-    let playbooks = Playbooks::builtin()?;
-    let spec = args.site.session(Examine::Investigate, true)?;
-    let mut session = Session::open(spec, playbooks.catalog(), &mut out)?;
+    let (playbooks, mut session, cause) = ladder::open(&args.site, &mut out)?;
     let report = session.report().expect("investigated");
-    let cause = report.diagnosis.cause.clone();
-    say_cause(&out, &cause, session.catalog())?;
     let mut document = RunDocument {
         version: 1,
         command: "unlock",
