@@ -4,7 +4,7 @@
 
 use crate::transport::RemotePath;
 
-use super::change::{Change, sha256_hex};
+use super::change::{Change, Recorded, sha256_hex};
 use super::check::HttpCheck;
 
 /// What one planned step does.
@@ -84,6 +84,19 @@ impl Action {
         match self {
             Action::Change(change) => change.original(),
             Action::Backup { bytes, .. } => Some(bytes),
+            Action::Check(_) | Action::Note(_) => None,
+        }
+    }
+
+    /// What the journal records of it; `None` for a check or a note, which leave nothing to
+    /// record.
+    pub fn record(&self) -> Option<Recorded> {
+        match self {
+            Action::Change(change) => Some(Recorded::of(change)),
+            Action::Backup { path, bytes } => Some(Recorded::Backup {
+                path: path.as_str().to_owned(),
+                sha256: sha256_hex(bytes),
+            }),
             Action::Check(_) | Action::Note(_) => None,
         }
     }

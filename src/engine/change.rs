@@ -12,8 +12,6 @@ use crate::transport::RemotePath;
 use crate::helper::Row;
 use crate::helper::db::RowChange;
 
-use super::action::Action;
-
 /// One change to the site: every step that changes something reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -277,19 +275,9 @@ pub enum Recorded {
 }
 
 impl Recorded {
-    /// The record for `action`; `None` for a check or a note, which leave nothing to record.
-    pub fn of(action: &Action) -> Option<Self> {
-        let change = match action {
-            Action::Change(change) => change,
-            Action::Backup { path, bytes } => {
-                return Some(Recorded::Backup {
-                    path: path.as_str().to_owned(),
-                    sha256: sha256_hex(bytes),
-                });
-            }
-            Action::Check(_) | Action::Note(_) => return None,
-        };
-        Some(match change {
+    /// The record of `change`.
+    pub fn of(change: &Change) -> Self {
+        match change {
             Change::Rename { from, to } => Recorded::Rename {
                 from: from.as_str().to_owned(),
                 to: to.as_str().to_owned(),
@@ -309,7 +297,7 @@ impl Recorded {
                 before: row.before.as_ref().map(encode_row),
                 after: row.after.as_ref().map(encode_row),
             },
-        })
+        }
     }
 }
 

@@ -282,7 +282,7 @@ impl Journal {
     /// or `None` for a change that leaves nothing to record (a check). Everything is on disk
     /// when this returns.
     pub fn intent(&mut self, change: &Action) -> Result<Option<usize>, EngineError> {
-        let Some(record) = Recorded::of(change) else {
+        let Some(record) = change.record() else {
             return Ok(None);
         };
         if let Some(original) = change.original() {
