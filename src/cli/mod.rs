@@ -3,7 +3,7 @@
 //! only gathers what the user said, asks for confirmation and secrets, and prints.
 //!
 //! `anyhow` lives here and in `main.rs` only; the layers below return typed errors, which
-//! [`error`] renders with a hint.
+//! `error.rs` renders with a hint.
 
 /// `println!` that hands a write error back (with `?`) instead of panicking, so that
 /// `wprescue … | head` ends quietly.

@@ -1,5 +1,5 @@
 //! Applying planned changes with the journal written first: a crash at any point leaves a
-//! journal from which [`super::rollback`] restores the site.
+//! journal from which [`super::rollback()`] restores the site.
 
 use crate::helper::db::RowChange;
 use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, WriteMode};

@@ -1,6 +1,19 @@
-//! The engine: turns playbook steps into planned [`Change`]s against the live site (reading
-//! only), applies them with a journal written first ([`apply`]), and undoes them from that
-//! journal ([`rollback`]), from the same process or a fresh one.
+//! The engine owns the run.
+//!
+//! # Brief overview
+//!
+//! A [`Session`] is one connected, examined site, built the same way for every command
+//! ([`SessionSpec`]): the target and its connection, what examining the site found, the way to
+//! its database (the helper), and the caller's address, decided from data in [`caller`].
+//! Playbooks arrive as [`RungSpec`]s; the session gives them this run's template values
+//! ([`Session::rungs`]) and plans them against the live site, reading only ([`plan()`]): each
+//! step becomes [`Action`]s, of which only [`Change`]s alter the site. [`Session::apply`]
+//! climbs the ladder ([`ladder`]): under the site's lock, with every change journalled before
+//! it is made ([`apply()`]), rung by rung, asking the site as the caller after each whether the
+//! admin gets in; a rung that does not help is undone ([`rollback()`]) before the next.
+//! [`Session::rollback`] undoes a run from its journal alone, in a fresh process. Everything
+//! the user should see goes out through an [`Observer`], and a command ends with an
+//! [`Outcome`].
 
 pub mod access;
 pub mod action;
