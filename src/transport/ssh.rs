@@ -42,6 +42,8 @@ pub struct SshTransport {
     sftp: Sftp,
     renamer: Option<PosixRename>,
     session: Session,
+    /// The session's socket, to wait on while a command runs.
+    socket: std::net::TcpStream,
     origin: String,
     root: String,
     exec: bool,
@@ -68,7 +70,7 @@ impl SshTransport {
     ) -> Result<Self> {
         let scheme = if target.exec { "ssh" } else { "sftp" };
         let origin = origin(scheme, Some(&target.user), &target.host, target.port);
-        let session = handshake(target, options, &origin)?;
+        let (session, socket) = handshake(target, options, &origin)?;
         session.set_keepalive(false, KEEPALIVE_SECS);
         let mut keys = options.identity_files.clone();
         keys.extend(target.identity_files.iter().cloned());
@@ -102,6 +104,7 @@ impl SshTransport {
             sftp,
             renamer: None,
             session,
+            socket,
             origin,
             root,
             exec: target.exec,

@@ -1,6 +1,7 @@
 //! Opening the SSH session: TCP, key exchange, the host key checked against known_hosts,
 //! and the site folder found.
 
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,12 +12,13 @@ use super::super::target::SshTarget;
 use super::super::{ACCEPT_HOST_KEY_FLAG, ConnectOptions, Error, ErrorKind, Op, Result, net};
 use super::kinds::{session_kind, sftp_kind};
 
-/// TCP, key exchange and host key check: a session ready to log in.
+/// TCP, key exchange and host key check: a session ready to log in, and a handle on its
+/// socket to wait on.
 pub(super) fn handshake(
     target: &SshTarget,
     options: &ConnectOptions,
     origin: &str,
-) -> Result<Session> {
+) -> Result<(Session, TcpStream)> {
     let fail = |kind, e: Option<ssh2::Error>| {
         let err = Error::new(kind, Op::Connect, origin);
         match e {
@@ -32,6 +34,9 @@ pub(super) fn handshake(
             None => err,
         }
     })?;
+    let socket = tcp
+        .try_clone()
+        .map_err(|e| fail(net::io_kind(&e, options.timeout), None))?;
     let mut session = Session::new().map_err(ssh_fail)?;
     session.set_timeout(options.timeout.as_millis().try_into().unwrap_or(u32::MAX));
     session.set_tcp_stream(tcp);
@@ -62,7 +67,7 @@ pub(super) fn handshake(
     session.handshake().map_err(ssh_fail)?;
     verify_host_key(&session, target, options, &known, &files)
         .map_err(|(kind, hint)| Error::new(kind, Op::VerifyHostKey, origin).with_hint(hint))?;
-    Ok(session)
+    Ok((session, socket))
 }
 
 /// The site folder, absolute and checked to be a folder.

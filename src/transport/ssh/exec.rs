@@ -2,10 +2,11 @@
 //! output is read.
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
-use std::thread;
-use std::time::Duration;
+use std::net::TcpStream;
+use std::os::fd::AsFd;
 
-use ssh2::Session;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use ssh2::{BlockDirections, Session};
 
 use super::super::{Error, Exec, ExecOutput, Op, Result, net};
 use super::SshTransport;
@@ -29,7 +30,7 @@ impl Exec for SshTransport {
         // Feed stdin and read stdout and stderr in turn without blocking: waiting on one
         // while another fills the channel window would stall both ends for good.
         self.session.set_blocking(false);
-        let drained = drain(&mut channel, &self.session, input);
+        let drained = drain(&mut channel, &self.session, &self.socket, input);
         self.session.set_blocking(true);
         let (stdout, stderr) = drained.map_err(|e| {
             Error::new(
@@ -59,11 +60,11 @@ impl Exec for SshTransport {
 fn drain(
     channel: &mut ssh2::Channel,
     session: &Session,
+    socket: &TcpStream,
     mut input: &[u8],
 ) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut buf = vec![0u8; 64 * 1024];
-    let mut idle = Duration::from_millis(1);
     let mut stdin_open = true;
     loop {
         let mut progressed = false;
@@ -102,14 +103,38 @@ fn drain(
         if open == 0 && channel.eof() {
             return Ok((stdout, stderr));
         }
-        if progressed {
-            idle = Duration::from_millis(1);
-        } else {
-            // A long-running command: stay connected, and back off up to 50 ms per poll.
+        if !progressed {
+            // Nothing to do until the server sends (or takes) more: wait on the socket
+            // itself, so the answer is read the moment it arrives, not at the next tick.
             let _ = session.keepalive_send();
-            thread::sleep(idle);
-            idle = (idle * 2).min(Duration::from_millis(50));
+            wait_for_socket(session, socket)?;
         }
+    }
+}
+
+/// Waits until the session's socket can go the way libssh2 is blocked on, or a second passes
+/// (then the caller looks again, and sends a keepalive).
+fn wait_for_socket(session: &Session, socket: &TcpStream) -> io::Result<()> {
+    let directions = session.block_directions();
+    let mut events = PollFlags::empty();
+    if matches!(directions, BlockDirections::Inbound | BlockDirections::Both) {
+        events |= PollFlags::POLLIN;
+    }
+    if matches!(
+        directions,
+        BlockDirections::Outbound | BlockDirections::Both
+    ) {
+        events |= PollFlags::POLLOUT;
+    }
+    if events.is_empty() {
+        // libssh2 is not blocked on the socket: look again after a breath.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        return Ok(());
+    }
+    let mut fds = [PollFd::new(socket.as_fd(), events)];
+    match poll(&mut fds, PollTimeout::from(1000u16)) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(io::Error::from(e)),
     }
 }
 
