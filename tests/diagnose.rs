@@ -9,7 +9,9 @@ use wprescue::http::HttpOptions;
 use wprescue::playbook::Playbooks;
 use wprescue::site::{InvestigateOptions, investigate};
 
-use crate::harness::{Counting, Protocol, Run, Sandbox, tree};
+use crate::harness::{Protocol, Sandbox, tree};
+use crate::test::{Outcome, Test};
+use wprescue::transport::Counting;
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 
@@ -137,23 +139,28 @@ const EXPECTATIONS: &[Expect] = &[
     },
 ];
 
+/// `diagnose --json` from the locked address over `protocol`, with a real login as the admin
+/// when `login`; `scenario` names the run in failures.
 fn diagnose_json(
     sb: &Sandbox,
+    scenario: &str,
     protocol: Protocol,
-    extra: &[&str],
-    env: &[(&str, String)],
-) -> (Run, Value) {
-    let url = sb.env("SANDBOX_HTTP_URL");
-    let locked = sb.env("SANDBOX_LOCKED_IP");
-    let mut args = vec!["diagnose", "--json", "--url", &url, "--bind", &locked];
-    args.extend_from_slice(extra);
-    let run = sb.wprescue_with_env(protocol, &args, env);
-    let json = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{protocol:?}: stdout is not JSON ({e}): {run:?}"));
+    login: bool,
+) -> (Outcome, Value) {
+    let run = Test::new(sb)
+        .note(&format!("{scenario} over {protocol:?}"))
+        .over(protocol)
+        .args(["diagnose"])
+        .target()
+        .args(["--json"])
+        .locked_out()
+        .login_if(login)
+        .run();
+    let json = run.json();
     (run, json)
 }
 
-fn check(expect: &Expect, protocol: Protocol, run: &Run, json: &Value) {
+fn check(expect: &Expect, protocol: Protocol, run: Outcome, json: &Value) -> Outcome {
     let what = format!("{} over {protocol:?}", expect.scenario);
     assert_eq!(json["cause"]["code"], expect.code, "{what}: {json:#}");
     assert_eq!(
@@ -163,7 +170,7 @@ fn check(expect: &Expect, protocol: Protocol, run: &Run, json: &Value) {
     );
     let lockout = expect.code != "reachable";
     assert_eq!(json["lockout"], lockout, "{what}");
-    assert_eq!(run.status, if lockout { 2 } else { 0 }, "{what}: {run:?}");
+    let run = run.status(if lockout { 2 } else { 0 });
     let evidence: Vec<&str> = json["evidence"]
         .as_array()
         .unwrap()
@@ -196,6 +203,7 @@ fn check(expect: &Expect, protocol: Protocol, run: &Run, json: &Value) {
     }
     assert_eq!(json["site"]["path"], "public_html", "{what}");
     assert_eq!(json["site"]["wordpress_version"], "6.1.9", "{what}");
+    run
 }
 
 #[test]
@@ -204,8 +212,8 @@ fn every_scenario_over_sftp_and_ftp() {
     for expect in EXPECTATIONS {
         sb.scenario(expect.scenario);
         for protocol in PROTOCOLS {
-            let (run, json) = diagnose_json(&sb, protocol, &[], &[]);
-            check(expect, protocol, &run, &json);
+            let (run, json) = diagnose_json(&sb, expect.scenario, protocol, false);
+            check(expect, protocol, run, &json);
         }
     }
     sb.reset();
@@ -216,17 +224,15 @@ fn a_login_only_lockout_needs_a_real_login_to_show() {
     let sb = Sandbox::lock();
     sb.scenario("llar-lockout");
     for protocol in PROTOCOLS {
-        let (run, json) = diagnose_json(&sb, protocol, &[], &[]);
-        assert_eq!(json["cause"]["code"], "reachable", "{run:?}");
+        let (run, json) = diagnose_json(&sb, "llar-lockout", protocol, false);
+        assert_eq!(json["cause"]["code"], "reachable", "{run}");
         let note = json["notes"][0].as_str().unwrap_or_default();
         assert!(
             note.contains("Limit Login Attempts Reloaded only shows on a real login"),
             "{note}"
         );
 
-        let admin = sb.env("SANDBOX_WP_ADMIN");
-        let password = [("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD"))];
-        let (run, json) = diagnose_json(&sb, protocol, &["--login", &admin], &password);
+        let (run, json) = diagnose_json(&sb, "llar-lockout", protocol, true);
         let expect = Expect {
             scenario: "llar-lockout",
             code: "plugin-block",
@@ -236,11 +242,8 @@ fn a_login_only_lockout_needs_a_real_login_to_show() {
             ],
             next: Some("plugins/limit-login-attempts-reloaded.off"),
         };
-        check(&expect, protocol, &run, &json);
-        assert!(
-            !run.stdout.contains(&sb.env("SANDBOX_WP_PASSWORD")),
-            "the password leaked into the report"
-        );
+        // The password must not leak into the report.
+        check(&expect, protocol, run, &json).stdout_lacks(sb.env("SANDBOX_WP_PASSWORD"));
     }
     sb.reset();
 }
@@ -251,12 +254,15 @@ fn the_free_address_is_not_locked_out() {
     sb.scenario("wordfence-block");
     let url = sb.env("SANDBOX_HTTP_URL");
     let free = sb.env("SANDBOX_FREE_IP");
-    let run = sb.wprescue(
-        Protocol::Sftp,
-        &["diagnose", "--url", &url, "--bind", &free],
-    );
-    assert_eq!(run.status, 0, "{run:?}");
-    assert!(run.stdout.contains("cause     reachable"), "{}", run.stdout);
+    Test::new(&sb)
+        .over(Protocol::Sftp)
+        .args(["diagnose"])
+        .target()
+        .args(["--url", &url, "--bind", &free])
+        .run()
+        .status(0)
+        .stdout_has("cause     reachable")
+        .stderr_empty();
     sb.reset();
 }
 
@@ -268,8 +274,8 @@ fn diagnose_writes_nothing() {
     let docroot = sb.docroot();
     let before = tree(&docroot);
     for protocol in PROTOCOLS {
-        let (run, _) = diagnose_json(&sb, protocol, &[], &[]);
-        assert_eq!(run.status, 2, "{run:?}");
+        let (run, _) = diagnose_json(&sb, "wordfence-block", protocol, false);
+        run.status(2);
     }
     let after = tree(&docroot);
     assert_eq!(before.len(), after.len(), "files appeared or vanished");
@@ -291,14 +297,13 @@ fn a_target_at_the_wordpress_folder_itself_still_finds_the_missing_prepend() {
     let url = sb.env("SANDBOX_HTTP_URL");
     for protocol in PROTOCOLS {
         let target = format!("{}/public_html", sb.target(protocol).trim_end_matches('/'));
-        let run = sb.wprescue_at(
-            protocol,
-            &target,
-            &["diagnose", "--json", "--url", &url],
-            &[],
-        );
-        let json: Value =
-            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+        let json = Test::new(&sb)
+            .over(protocol)
+            .args(["diagnose"])
+            .target_at(&target)
+            .args(["--json", "--url", &url])
+            .run()
+            .json();
         assert_eq!(
             json["cause"]["code"], "broken-prepend",
             "{protocol:?}: {json:#}"
@@ -333,10 +338,10 @@ fn diagnose_makes_no_mutating_calls() {
         let started = std::time::Instant::now();
         let report = investigate(&mut counting, &catalog, &options).unwrap();
         assert_eq!(report.diagnosis.cause.code(), "plugin-block");
-        assert_eq!(counting.mutations, 0, "{protocol:?}");
+        assert_eq!(counting.mutations(), 0, "{protocol:?}");
         eprintln!(
             "diagnose over {protocol:?}: {} file calls, 0 mutating, {:?}",
-            counting.reads,
+            counting.reads(),
             started.elapsed()
         );
     }

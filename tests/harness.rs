@@ -20,8 +20,7 @@ use std::time::{Duration, Instant, SystemTime};
 use wprescue::http::{HttpClient, HttpOptions, Response};
 use wprescue::site::probe::{is_logged_in, try_login};
 use wprescue::transport::{
-    self, Capabilities, ConnectOptions, Credentials, Entry, Meta, RemotePath, RenameMode,
-    Result as TResult, Secret, SshConfig, Target, Transport, Upload, WriteMode,
+    self, ConnectOptions, Credentials, Secret, SshConfig, Target, Transport,
 };
 
 const DEFAULT_STATE: &str = "/var/lib/wprescue-sandbox";
@@ -146,99 +145,6 @@ impl Sandbox {
         .unwrap_or_else(|e| panic!("login from {from}: {e}"))
     }
 
-    /// Runs the real `wprescue` binary against the sandbox over `protocol`, hermetically: a
-    /// fresh `HOME`, none of the caller's agent, colour or `WPRESCUE_*` settings; the
-    /// connection flags and the FTP password come from the env file.
-    pub fn wprescue(&self, protocol: Protocol, args: &[&str]) -> Run {
-        self.wprescue_with_env(protocol, args, &[])
-    }
-
-    /// [`Sandbox::wprescue`] with extra environment variables (e.g. a login password).
-    pub fn wprescue_with_env(
-        &self,
-        protocol: Protocol,
-        args: &[&str],
-        env: &[(&str, String)],
-    ) -> Run {
-        self.wprescue_at(protocol, &self.target(protocol), args, env)
-    }
-
-    /// [`Sandbox::wprescue_with_env`] with the target spelled out (e.g. a subfolder).
-    pub fn wprescue_at(
-        &self,
-        protocol: Protocol,
-        target: &str,
-        args: &[&str],
-        env: &[(&str, String)],
-    ) -> Run {
-        let (subcommand, rest) = args.split_first().expect("a subcommand");
-        let mut full = vec![*subcommand, target];
-        full.extend_from_slice(rest);
-        self.wprescue_connecting(protocol, &full, env)
-    }
-
-    /// The binary with `args` as given (the test places the target) plus what connecting
-    /// over `protocol` needs: the key and known_hosts for SSH, the password for FTP.
-    pub fn wprescue_connecting(
-        &self,
-        protocol: Protocol,
-        args: &[&str],
-        env: &[(&str, String)],
-    ) -> Run {
-        let (args, env) = self.connecting(protocol, args, env);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.wprescue_plain(&args, &env)
-    }
-
-    /// `args` and `env` plus what connecting over `protocol` needs.
-    fn connecting<'e>(
-        &self,
-        protocol: Protocol,
-        args: &[&str],
-        env: &[(&'e str, String)],
-    ) -> (Vec<String>, Vec<(&'e str, String)>) {
-        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let mut env = env.to_vec();
-        match protocol {
-            Protocol::Sftp | Protocol::Ssh => args.extend([
-                "--identity".to_owned(),
-                self.env("SANDBOX_SSH_KEY"),
-                "--known-hosts".to_owned(),
-                self.env("SANDBOX_SSH_KNOWN_HOSTS"),
-            ]),
-            Protocol::Ftp => env.push(("WPRESCUE_PASSWORD", self.env("SANDBOX_PASSWORD"))),
-        }
-        (args, env)
-    }
-
-    /// The binary with exactly `args`, hermetically: a fresh `HOME`, none of the caller's
-    /// agent, colour or `WPRESCUE_*` settings, only `env` added.
-    pub fn wprescue_plain(&self, args: &[&str], env: &[(&str, String)]) -> Run {
-        let home = tempfile::tempdir().expect("a temporary HOME");
-        let output = hermetic(home.path(), args, env)
-            .output()
-            .expect("wprescue runs");
-        Run::of(output)
-    }
-
-    /// Starts the binary as [`Sandbox::wprescue_connecting`] runs it, without waiting, with
-    /// its output captured: for tests that signal it. `home` must outlive the process.
-    pub fn spawn_wprescue(
-        &self,
-        protocol: Protocol,
-        args: &[&str],
-        env: &[(&str, String)],
-        home: &Path,
-    ) -> std::process::Child {
-        let (args, env) = self.connecting(protocol, args, env);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        hermetic(home, &args, &env)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("wprescue starts")
-    }
-
     /// The target URL for `protocol`: the hosting account's home, as a user would give it.
     pub fn target(&self, protocol: Protocol) -> String {
         match protocol {
@@ -347,113 +253,6 @@ pub enum Protocol {
     Ftp,
 }
 
-/// The binary with `args` and only `env` (plus `HOME` and `PATH`).
-fn hermetic(home: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_wprescue"));
-    command
-        .env_clear()
-        .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .args(args);
-    command
-}
-
-/// What a run of the binary produced.
-#[derive(Debug)]
-pub struct Run {
-    /// Exit status.
-    pub status: i32,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-impl Run {
-    /// A finished process's status and output. Killed by a signal (the fault hook aborts):
-    /// 128 + the signal, as a shell reports it.
-    pub fn of(output: std::process::Output) -> Run {
-        let status = output.status.code().unwrap_or_else(|| {
-            use std::os::unix::process::ExitStatusExt;
-            128 + output.status.signal().unwrap_or(0)
-        });
-        Run {
-            status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-/// Counts calls on the way to a real transport: every call is one round trip or more.
-#[derive(Debug)]
-pub struct Counting<'a> {
-    inner: &'a mut dyn Transport,
-    /// Calls that only read.
-    pub reads: usize,
-    /// Calls that change the server.
-    pub mutations: usize,
-    /// Commands run (each through [`Transport::as_exec`]).
-    pub execs: usize,
-}
-
-impl<'a> Counting<'a> {
-    /// Counts the calls made through it to `inner`.
-    pub fn new(inner: &'a mut dyn Transport) -> Self {
-        Self {
-            inner,
-            reads: 0,
-            mutations: 0,
-            execs: 0,
-        }
-    }
-}
-
-impl Transport for Counting<'_> {
-    fn origin(&self) -> &str {
-        self.inner.origin()
-    }
-    fn root(&self) -> &str {
-        self.inner.root()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn list(&mut self, dir: &RemotePath) -> TResult<Vec<Entry>> {
-        self.reads += 1;
-        self.inner.list(dir)
-    }
-    fn stat(&mut self, path: &RemotePath) -> TResult<Option<Meta>> {
-        self.reads += 1;
-        self.inner.stat(path)
-    }
-    fn read(&mut self, path: &RemotePath, sink: &mut dyn std::io::Write) -> TResult<u64> {
-        self.reads += 1;
-        self.inner.read(path, sink)
-    }
-    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.write(path, data, mode)
-    }
-    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.rename(from, to, mode)
-    }
-    fn mkdir(&mut self, path: &RemotePath) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.mkdir(path)
-    }
-    fn remove(&mut self, path: &RemotePath) -> TResult<()> {
-        self.mutations += 1;
-        self.inner.remove(path)
-    }
-    fn as_exec(&mut self) -> Option<&mut dyn transport::Exec> {
-        self.execs += 1;
-        self.inner.as_exec()
-    }
-}
-
 /// Every file and folder under `root`: size, modification time and contents.
 pub fn tree(root: &Path) -> BTreeMap<String, (u64, SystemTime, Vec<u8>)> {
     let mut out = BTreeMap::new();
@@ -535,23 +334,6 @@ impl Sandbox {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-    }
-
-    /// `wprescue unlock` from the locked address, journal in `state`, with `extra` (`--yes`,
-    /// `--dry-run`) and, with `login`, a real login as the admin.
-    pub fn unlock(&self, protocol: Protocol, state: &str, login: bool, extra: &str) -> Run {
-        let url = self.env("SANDBOX_HTTP_URL");
-        let locked = self.env("SANDBOX_LOCKED_IP");
-        let admin = self.env("SANDBOX_WP_ADMIN");
-        let mut args = vec!["unlock", "--url", &url, "--bind", &locked, extra];
-        if login {
-            args.extend(["--login", &admin]);
-        }
-        let env = [
-            ("WPRESCUE_STATE_DIR", state.to_owned()),
-            ("WPRESCUE_LOGIN_PASSWORD", self.env("SANDBOX_WP_PASSWORD")),
-        ];
-        self.wprescue_with_env(protocol, &args, &env)
     }
 
     /// [`Sandbox::login_from`] posted to `path` instead of `/wp-login.php`: the login page a

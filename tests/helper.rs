@@ -15,7 +15,8 @@ use wprescue::transport::{
     WriteMode,
 };
 
-use crate::harness::{Counting, Protocol, Sandbox, contents};
+use crate::harness::{Protocol, Sandbox, contents};
+use wprescue::transport::Counting;
 
 const WP_ROOT: &str = "public_html";
 
@@ -560,7 +561,7 @@ fn cost_of_one_call(mode: Mode) {
     let mut counting = Counting::new(t.as_mut());
     let answers = helper.call(&mut counting, &ops).unwrap();
     assert_eq!(answers.len(), 3);
-    let (reads, mutations, execs) = (counting.reads, counting.mutations, counting.execs);
+    let (reads, mutations, execs) = (counting.reads(), counting.mutations(), counting.execs());
     eprintln!(
         "helper {mode:?}: one call with 3 ops took {:?} (median of 5); \
          {reads} reads, {mutations} mutations, {execs} commands",

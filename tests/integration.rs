@@ -5,6 +5,11 @@
 //! and says so; none is skipped.
 
 mod allow_lists;
+// The transport contract's checks: compiled into the library only for its unit tests, and
+// here by path, against the sandbox's servers (see `transport.rs`).
+#[path = "../src/transport/conformance.rs"]
+mod conformance;
+mod conventions;
 mod diagnose;
 mod fixture_state;
 mod harness;
@@ -12,6 +17,7 @@ mod helper;
 mod plans;
 mod readme;
 mod scenarios;
+mod test;
 mod transport;
 mod unlock;
 mod whitelist;

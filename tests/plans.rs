@@ -5,15 +5,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{Protocol, Sandbox, contents};
+use crate::test::Test;
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
-
-fn state_env(state: &tempfile::TempDir) -> Vec<(&'static str, String)> {
-    vec![(
-        "WPRESCUE_STATE_DIR",
-        state.path().to_str().unwrap().to_owned(),
-    )]
-}
 
 #[test]
 fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
@@ -24,13 +18,28 @@ fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
         sb.scenario("htaccess-basic-auth");
         let before = contents(&sb.docroot());
         let state = tempfile::tempdir().unwrap();
-        let env = state_env(&state);
         let file = state.path().join("unlock.plan");
         let file = file.to_str().unwrap();
+        let plan = || {
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["plan"])
+                .target()
+                .args(["--url", &url, "-o", file])
+                .state(&state)
+                .run()
+        };
+        let apply = || {
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["apply", file])
+                .state(&state)
+                .run()
+        };
 
-        let plan = sb.wprescue_with_env(protocol, &["plan", "--url", &url, "-o", file], &env);
-        assert_eq!(plan.status, 2, "{what}: {plan:?}");
-        assert!(plan.stdout.contains("wprescue apply"), "{what}: {plan:?}");
+        plan().status(2).stdout_has("wprescue apply").stderr_empty();
         assert!(
             contents(&sb.docroot()) == before,
             "{what}: plan changed files"
@@ -59,30 +68,29 @@ fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
         text.extend_from_slice(b"# edited by hand\n");
         std::fs::write(&htaccess, &text).unwrap();
         let edited = contents(&sb.docroot());
-        let stale = sb.wprescue_connecting(protocol, &["apply", file], &env);
-        assert_eq!(stale.status, 1, "{what}: {stale:?}");
-        assert!(
-            stale
-                .stderr
-                .contains("the plan is stale: public_html/.htaccess")
-                && stale.stderr.contains("make a new plan"),
-            "{what}: {stale:?}"
-        );
+        apply()
+            .status(1)
+            .stderr_has("the plan is stale: public_html/.htaccess")
+            .stderr_has("make a new plan");
         assert!(
             contents(&sb.docroot()) == edited,
             "{what}: a stale apply wrote"
         );
 
         // A fresh plan applies, and lets the admin in.
-        let plan = sb.wprescue_with_env(protocol, &["plan", "--url", &url, "-o", file], &env);
-        assert_eq!(plan.status, 2, "{what}: {plan:?}");
-        let apply = sb.wprescue_connecting(protocol, &["apply", file], &env);
-        assert_eq!(apply.status, 0, "{what}: {apply:?}");
-        assert!(apply.stdout.contains("unlocked:"), "{what}: {apply:?}");
+        plan().status(2).stderr_empty();
+        apply().status(0).stdout_has("unlocked:").stderr_empty();
         assert_eq!(sb.get_locked("/wp-login.php").status, 200, "{what}");
 
-        let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
-        assert_eq!(back.status, 0, "{what}: {back:?}");
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stderr_empty();
         assert!(
             contents(&sb.docroot()) == edited,
             "{what}: rollback not byte-identical"
@@ -99,22 +107,19 @@ fn run_check_changes_nothing_and_run_applies_one_playbook() {
         sb.scenario("wordfence-block");
         let before = contents(&sb.docroot());
         let state = tempfile::tempdir().unwrap();
-        let env = state_env(&state);
 
-        let target = sb.target(protocol);
-        let check = sb.wprescue_connecting(
-            protocol,
-            &["run", "wordfence", &target, "--check", "--diff"],
-            &env,
-        );
-        assert_eq!(check.status, 2, "{what}: {check:?}");
-        assert!(
-            check
-                .stdout
-                .contains("rename public_html/wp-content/plugins/wordfence -> ")
-                && check.stdout.contains("none made"),
-            "{what}: {check:?}"
-        );
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["run", "wordfence"])
+            .target()
+            .args(["--check", "--diff"])
+            .state(&state)
+            .run()
+            .status(2)
+            .stdout_has("rename public_html/wp-content/plugins/wordfence -> ")
+            .stdout_has("none made")
+            .stderr_empty();
         assert!(
             contents(&sb.docroot()) == before,
             "{what}: --check changed files"
@@ -124,31 +129,40 @@ fn run_check_changes_nothing_and_run_applies_one_playbook() {
             "{what}: --check journals nothing"
         );
 
-        let run = sb.wprescue_connecting(protocol, &["run", "wordfence", &target], &env);
-        assert_eq!(run.status, 0, "{what}: {run:?}");
-        assert!(
-            run.stdout.contains("recap: ok=0 changed=1 failed=0"),
-            "{what}: {run:?}"
-        );
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["run", "wordfence", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has("recap: ok=0 changed=1 failed=0")
+            .stderr_empty();
         assert_ne!(sb.get_locked("/").status, 503, "{what}: still blocked");
 
-        let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
-        assert_eq!(back.status, 0, "{what}: {back:?}");
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stderr_empty();
         assert!(
             contents(&sb.docroot()) == before,
             "{what}: not byte-identical"
         );
     }
-    let target = sb.target(Protocol::Ftp);
-    let unknown = sb.wprescue_connecting(Protocol::Ftp, &["run", "wordfense", &target], &[]);
-    assert_eq!(unknown.status, 1);
-    assert!(
-        unknown
-            .stderr
-            .contains("no built-in playbook \"wordfense\"")
-            && unknown.stderr.contains("wordfence"),
-        "{unknown:?}"
-    );
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["run", "wordfense"])
+        .target()
+        .run()
+        .status(1)
+        .stderr_has("no built-in playbook \"wordfense\"")
+        .stderr_has("wordfence");
     sb.reset();
 }
 
@@ -172,37 +186,37 @@ fn a_user_playbook_backs_up_into_the_journal_and_a_failed_http_check_rolls_back(
     let url = sb.env("SANDBOX_HTTP_URL");
     let before = contents(&sb.docroot());
     let state = tempfile::tempdir().unwrap();
-    let env = state_env(&state);
 
     let failing = user_playbook(state.path(), "text that is not on the page");
-    let ftp = sb.target(Protocol::Ftp);
-    let run = sb.wprescue_connecting(Protocol::Ftp, &["run", &failing, &ftp, "--url", &url], &env);
-    assert_eq!(run.status, 1, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("does not show \"text that is not on the page\"")
-            && run.stdout.contains("rolled back: 1 change(s) undone")
-            && run.stdout.contains("failed=1"),
-        "{run:?}"
-    );
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["run", "--yes", &failing])
+        .target()
+        .args(["--url", &url])
+        .state(&state)
+        .run()
+        .status(1)
+        .stdout_has("does not show \"text that is not on the page\"")
+        .stdout_has("rolled back: 1 change(s) undone")
+        .stdout_has("failed=1")
+        .stderr_has("does not show \"text that is not on the page\"");
     assert!(
         contents(&sb.docroot()) == before,
         "not byte-identical after the failed check"
     );
 
     let passing = user_playbook(state.path(), "user_login");
-    let sftp = sb.target(Protocol::Sftp);
-    let run = sb.wprescue_connecting(
-        Protocol::Sftp,
-        &["run", &passing, &sftp, "--url", &url, "--diff"],
-        &env,
-    );
-    assert_eq!(run.status, 0, "{run:?}");
-    assert!(
-        run.stdout.contains("+# touched by ")
-            && run.stdout.contains("recap: ok=2 changed=1 failed=0"),
-        "{run:?}"
-    );
+    Test::new(&sb)
+        .over(Protocol::Sftp)
+        .args(["run", "--yes", &passing])
+        .target()
+        .args(["--url", &url, "--diff"])
+        .state(&state)
+        .run()
+        .status(0)
+        .stdout_has("+# touched by ")
+        .stdout_has("recap: ok=2 changed=1 failed=0")
+        .stderr_empty();
     // The backup is in the journal, private, and byte-identical to wp-config.php.
     let config = std::fs::read(sb.docroot().join("wp-config.php")).unwrap();
     let blobs: Vec<_> = std::fs::read_dir(state.path().join("runs"))
@@ -218,8 +232,14 @@ fn a_user_playbook_backs_up_into_the_journal_and_a_failed_http_check_rolls_back(
         std::fs::metadata(backup).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let back = sb.wprescue_with_env(Protocol::Sftp, &["rollback"], &env);
-    assert_eq!(back.status, 0, "{back:?}");
+    Test::new(&sb)
+        .over(Protocol::Sftp)
+        .args(["rollback", "--yes"])
+        .target()
+        .state(&state)
+        .run()
+        .status(0)
+        .stderr_empty();
     assert!(
         contents(&sb.docroot()) == before,
         "rollback not byte-identical"
@@ -233,41 +253,43 @@ fn unlock_json_is_one_document_on_stdout() {
     sb.scenario("broken-htaccess");
     let url = sb.env("SANDBOX_HTTP_URL");
     let state = tempfile::tempdir().unwrap();
-    let env = state_env(&state);
-    let parse = |stdout: &str| -> serde_json::Value {
-        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    let unlock = |args: [&str; 2]| {
+        Test::new(&sb)
+            .over(Protocol::Ftp)
+            .args(["unlock"])
+            .target()
+            .args(["--url", &url])
+            .args(args)
+            .state(&state)
+            .run()
     };
 
-    let dry = sb.wprescue_with_env(
-        Protocol::Ftp,
-        &["unlock", "--url", &url, "--dry-run", "--json"],
-        &env,
-    );
-    assert_eq!(dry.status, 2, "{dry:?}");
-    let doc = parse(&dry.stdout);
+    // Human lines go to stderr.
+    let doc = unlock(["--dry-run", "--json"])
+        .status(2)
+        .stderr_has("plan:")
+        .json();
     assert_eq!(doc["outcome"], "planned");
     assert_eq!(doc["cause"], "server-error");
-    assert_eq!(doc["changes"].as_array().unwrap().len(), 2, "{doc}");
-    assert!(
-        dry.stderr.contains("plan:"),
-        "human lines go to stderr: {dry:?}"
-    );
+    // Rung 1 comments out the refused line; rung 2 (set the file aside, write the default,
+    // and say what that drops) runs only if rung 1 does not help.
+    let changes = doc["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 4, "{doc}");
+    assert_eq!(changes[0]["playbook"], "broken-htaccess-lines", "{doc}");
+    assert_eq!(changes[3]["playbook"], "broken-htaccess", "{doc}");
 
-    let run = sb.wprescue_with_env(
-        Protocol::Ftp,
-        &["unlock", "--url", &url, "--yes", "--json"],
-        &env,
-    );
-    assert_eq!(run.status, 0, "{run:?}");
-    let doc = parse(&run.stdout);
+    let doc = unlock(["--yes", "--json"])
+        .status(0)
+        .stderr_has("unlocked:")
+        .json();
     assert_eq!(doc["outcome"], "unlocked", "{doc}");
-    assert_eq!(doc["recap"]["changed"], 2, "{doc}");
+    assert_eq!(doc["recap"]["changed"], 1, "rung 1 is enough: {doc}");
     let run_id = doc["run_id"].as_str().unwrap();
     assert!(
         doc["undo"]
             .as_str()
             .unwrap()
-            .ends_with(&format!("--run {run_id}")),
+            .contains(&format!("--run {run_id}")),
         "{doc}"
     );
     sb.reset();
@@ -277,24 +299,33 @@ fn unlock_json_is_one_document_on_stdout() {
 fn a_saved_plan_of_database_changes_is_refused_once_a_row_changed() {
     let sb = Sandbox::lock();
     sb.scenario("llar-lockout");
-    let (url, locked, admin) = (
-        sb.env("SANDBOX_HTTP_URL"),
-        sb.env("SANDBOX_LOCKED_IP"),
-        sb.env("SANDBOX_WP_ADMIN"),
-    );
+    let locked = sb.env("SANDBOX_LOCKED_IP");
     let options = "SELECT option_name, HEX(option_value) FROM wp_options \
                    WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
     let state = tempfile::tempdir().unwrap();
-    let mut env = state_env(&state);
-    env.push(("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD")));
     let file = state.path().join("llar.plan");
     let file = file.to_str().unwrap();
-    let plan_args = [
-        "plan", "--url", &url, "--bind", &locked, "--login", &admin, "-o", file,
-    ];
+    let plan = || {
+        Test::new(&sb)
+            .over(Protocol::Ftp)
+            .args(["plan"])
+            .target()
+            .locked_out()
+            .login()
+            .args(["-o", file])
+            .state(&state)
+            .run()
+    };
+    let apply = || {
+        Test::new(&sb)
+            .over(Protocol::Ftp)
+            .args(["apply", file])
+            .state(&state)
+            .env("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD"))
+            .run()
+    };
 
-    let plan = sb.wprescue_with_env(Protocol::Ftp, &plan_args, &env);
-    assert_eq!(plan.status, 2, "{plan:?}");
+    plan().status(2).stderr_empty();
     let saved = std::fs::read_to_string(file).unwrap();
     assert!(saved.contains(&format!("\"ip\": \"{locked}\"")), "{saved}");
 
@@ -304,25 +335,27 @@ fn a_saved_plan_of_database_changes_is_refused_once_a_row_changed() {
          WHERE option_name = 'limit_login_retries'",
     );
     let before = sb.sql(options);
-    let stale = sb.wprescue_connecting(Protocol::Ftp, &["apply", file], &env);
-    assert_eq!(stale.status, 1, "{stale:?}");
-    assert!(
-        stale.stderr.contains("the plan is stale")
-            && stale.stderr.contains("other changes than the saved plan"),
-        "{stale:?}"
-    );
+    apply()
+        .status(1)
+        .stderr_has("the plan is stale")
+        .stderr_has("other changes than the saved plan");
     assert_eq!(sb.sql(options), before, "a stale plan changed rows");
 
-    let plan = sb.wprescue_with_env(Protocol::Ftp, &plan_args, &env);
-    assert_eq!(plan.status, 2, "{plan:?}");
-    let apply = sb.wprescue_connecting(Protocol::Ftp, &["apply", file], &env);
-    assert_eq!(apply.status, 0, "{apply:?}");
+    plan().status(2).stderr_empty();
+    apply().status(0).stderr_empty();
     assert!(
         sb.comes_to(&locked, true, true),
         "still locked out after apply"
     );
-    let back = sb.wprescue_with_env(Protocol::Ftp, &["rollback"], &env);
-    assert_eq!(back.status, 0, "{back:?}");
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["rollback", "--yes"])
+        .target()
+        .state(&state)
+        .env("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD"))
+        .run()
+        .status(0)
+        .stderr_empty();
     assert_eq!(
         sb.sql(options),
         before,

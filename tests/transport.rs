@@ -15,11 +15,16 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wprescue::transport::{
-    Capabilities, ConnectOptions, Credentials, ErrorKind, FtpTls, Kind, Op, RemotePath, Secret,
-    SshConfig, Target, TlsTrust, Transport, TransportExt, WriteMode, conformance, connect,
-    fingerprint, is_staging_name,
+    ConnectOptions, Credentials, FtpTls, Secret, SshConfig, Target, TlsTrust, connect, fingerprint,
+};
+// The conformance checks (compiled here by path, see `integration.rs`) name these as
+// `crate::transport::…`, as they do inside the library.
+pub use wprescue::transport::{
+    Capabilities, Entry, Error, ErrorKind, Kind, Op, RemotePath, RenameMode, Result, Transport,
+    TransportExt, Upload, WriteMode, is_staging_name,
 };
 
+use crate::conformance;
 use crate::harness::Sandbox;
 
 /// The ways into the sandbox.

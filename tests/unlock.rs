@@ -4,11 +4,17 @@
 //! included. A run killed mid-way (by the test-only fault hook) is rolled back by a fresh
 //! process; the read-only plan is checked through the library with a counting transport.
 
-use wprescue::engine::{self, Access, Journal, Rung, Vars};
+use wprescue::engine::{
+    self, Access, Climb, Examine, Journal, Quiet, Rung, Session, SessionSpec, Step, Vars,
+};
 use wprescue::playbook::{Playbook, Playbooks};
+use wprescue::site::InvestigateOptions;
 use wprescue::transport::RemotePath;
+use wprescue::transport::{ConnectOptions, Faulty, Transport};
 
-use crate::harness::{Counting, Protocol, Sandbox, contents};
+use crate::harness::{Protocol, Sandbox, contents};
+use crate::test::Test;
+use wprescue::transport::Counting;
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 
@@ -48,28 +54,50 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                 "{what}: locked out to begin with"
             );
 
-            let dry = sb.unlock(protocol, &state, login, "--dry-run");
-            assert_eq!(dry.status, 2, "{what}: {dry:?}");
-            assert!(
-                dry.stdout.contains("plan:") && dry.stdout.contains("none made"),
-                "{what}: {dry:?}"
-            );
+            // From the locked address, with a real login as the admin where the lockout only
+            // shows on one.
+            let unlock = |extra: &str| {
+                Test::new(&sb)
+                    .note(&what)
+                    .over(protocol)
+                    .args(["unlock"])
+                    .target()
+                    .locked_out()
+                    .args([extra])
+                    .login_if(login)
+                    .state(&state)
+                    .run()
+            };
+            let rollback = || {
+                Test::new(&sb)
+                    .note(&what)
+                    .over(protocol)
+                    .args(["rollback", "--yes"])
+                    .target()
+                    .state(&state)
+                    .run()
+            };
+
+            unlock("--dry-run")
+                .status(2)
+                .stdout_has("plan:")
+                .stdout_has("none made")
+                .stderr_empty();
             assert!(
                 contents(&docroot) == before,
                 "{what}: the dry run changed the docroot"
             );
 
-            let run = sb.unlock(protocol, &state, login, "--yes");
-            assert_eq!(run.status, 0, "{what}: {run:?}");
-            assert!(run.stdout.contains("unlocked:"), "{what}: {run:?}");
+            unlock("--yes")
+                .status(0)
+                .stdout_has("unlocked:")
+                .stderr_empty();
             assert!(
                 sb.comes_to(&locked, login, true),
                 "{what}: still locked out after unlock"
             );
 
-            let env = [("WPRESCUE_STATE_DIR", state.clone())];
-            let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
-            assert_eq!(back.status, 0, "{what}: {back:?}");
+            rollback().status(0).stderr_empty();
             assert!(
                 contents(&docroot) == before,
                 "{what}: rollback is not byte-identical"
@@ -79,12 +107,17 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                 "{what}: the lockout is back after rollback"
             );
 
-            let history = sb.wprescue_plain(&["history"], &env);
+            let history = Test::new(&sb)
+                .note(&what)
+                .args(["history"])
+                .state(&state)
+                .run()
+                .stderr_empty();
             let counts = |key: &str| {
                 let at = history
                     .stdout
                     .find(key)
-                    .unwrap_or_else(|| panic!("{what}: {history:?}"));
+                    .unwrap_or_else(|| panic!("expected {key:?} on stdout\n{history}"));
                 history.stdout[at + key.len()..]
                     .split_whitespace()
                     .next()
@@ -92,21 +125,14 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                     .parse::<usize>()
                     .unwrap()
             };
-            assert_eq!(
-                history.stdout.lines().count(),
-                1,
-                "{what}: one run: {history:?}"
-            );
+            assert_eq!(history.stdout.lines().count(), 1, "one run:\n{history}");
             assert!(
                 counts("changed=") > 0 && counts("changed=") == counts("undone="),
-                "{what}: {history:?}"
+                "{history}"
             );
 
-            let again = sb.wprescue_with_env(protocol, &["rollback"], &env);
-            assert!(
-                again.stdout.contains("0 change(s) undone"),
-                "{what}: rollback is idempotent: {again:?}"
-            );
+            // Rollback is idempotent.
+            rollback().stdout_has("0 change(s) undone").stderr_empty();
         }
     }
     sb.reset();
@@ -131,7 +157,14 @@ fn site_vars() -> Vars {
 #[test]
 fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
     let sb = Sandbox::lock();
-    let steps = builtin("broken-htaccess").steps.len();
+    // The set-aside rung, run on its own: a rename and a write, each journalled (its note
+    // changes nothing).
+    let steps = builtin("broken-htaccess")
+        .steps
+        .iter()
+        .filter(|s| !matches!(s, Step::NoteSetAside { .. }))
+        .count();
+    assert_eq!(steps, 2);
     for protocol in PROTOCOLS {
         for killed_after in 0..=steps {
             let what = format!("{protocol:?}, killed after step {killed_after}");
@@ -146,26 +179,33 @@ fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
                 k => format!("applied:{}:abort", k - 1),
             };
             let url = sb.env("SANDBOX_HTTP_URL");
-            let env = [
-                ("WPRESCUE_STATE_DIR", state_dir.clone()),
-                ("WPRESCUE_TEST_FAULT", fault),
-            ];
-            let died = sb.wprescue_with_env(protocol, &["unlock", "--url", &url, "--yes"], &env);
-            assert_ne!(died.status, 0, "{what}: the fault hook killed it: {died:?}");
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["run", "broken-htaccess"])
+                .target()
+                .args(["--url", &url, "--yes"])
+                .state(&state_dir)
+                .env("WPRESCUE_TEST_FAULT", fault)
+                .run()
+                .fails()
+                .stderr_has("wprescue: test fault at ");
             assert!(
                 sb.docroot().join(".ht.wprescue.lock").exists(),
                 "{what}: the dead run left its lock"
             );
 
-            let env = [("WPRESCUE_STATE_DIR", state_dir)];
-            let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
-            assert_eq!(back.status, 0, "{what}: {back:?}");
-            assert!(
-                back.stdout
-                    .contains(&format!("{killed_after} change(s) undone"))
-                    && back.stdout.contains("removed the lock"),
-                "{what}: {back:?}"
-            );
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["rollback", "--yes"])
+                .target()
+                .state(&state_dir)
+                .run()
+                .status(0)
+                .stdout_has(format!("{killed_after} change(s) undone"))
+                .stdout_has("removed the lock")
+                .stderr_empty();
             assert!(
                 contents(&sb.docroot()) == before,
                 "{what}: not byte-identical (lock file included)"
@@ -191,9 +231,9 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
         };
         let plan = engine::plan(&mut Access::files(&mut counting), &[rung]).unwrap();
         assert_eq!(plan.len(), 1);
-        assert_eq!(counting.mutations, 0, "{protocol:?}");
+        assert_eq!(counting.mutations(), 0, "{protocol:?}");
         assert!(
-            counting.reads > 0,
+            counting.reads() > 0,
             "{protocol:?}: planning reads the live site"
         );
 
@@ -205,7 +245,7 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
         let state = tempfile::tempdir().unwrap();
         let mut journal =
             Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
-        let changes: Vec<_> = plan.iter().map(|p| p.change.clone()).collect();
+        let changes: Vec<_> = plan.iter().map(|p| p.action.clone()).collect();
         let mut access = Access::files(t.as_mut());
         let err = engine::apply(&mut access, &mut journal, &changes).unwrap_err();
         assert!(
@@ -227,14 +267,17 @@ fn nothing_to_unlock_on_a_clean_site() {
     let sb = Sandbox::lock();
     sb.scenario("clean");
     let state = tempfile::tempdir().unwrap();
-    let run = sb.unlock(
-        Protocol::Ftp,
-        state.path().to_str().unwrap(),
-        false,
-        "--yes",
-    );
-    assert_eq!(run.status, 0, "{run:?}");
-    assert!(run.stdout.contains("nothing to unlock"), "{run:?}");
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["unlock"])
+        .target()
+        .locked_out()
+        .args(["--yes"])
+        .state(&state)
+        .run()
+        .status(0)
+        .stdout_has("nothing to unlock")
+        .stderr_empty();
     assert!(
         !state.path().join("runs").exists(),
         "no run journal for a run that changes nothing"
@@ -254,14 +297,20 @@ fn a_second_run_on_the_same_site_is_refused_while_the_first_holds_the_lock() {
     std::fs::write(&lock, format!("1795000000-other {now}\n")).unwrap();
     let before = contents(&sb.docroot());
     let state = tempfile::tempdir().unwrap();
+    let unlock = |protocol| {
+        Test::new(&sb)
+            .over(protocol)
+            .args(["unlock"])
+            .target()
+            .locked_out()
+            .args(["--yes"])
+            .state(&state)
+            .run()
+    };
     for protocol in PROTOCOLS {
-        let run = sb.unlock(protocol, state.path().to_str().unwrap(), false, "--yes");
-        assert_eq!(run.status, 1, "{protocol:?}: {run:?}");
-        assert!(
-            run.stderr
-                .contains("1795000000-other is changing this site"),
-            "{run:?}"
-        );
+        unlock(protocol)
+            .status(1)
+            .stderr_has("1795000000-other is changing this site");
         assert!(
             contents(&sb.docroot()) == before,
             "{protocol:?}: the refused run changed files"
@@ -269,13 +318,7 @@ fn a_second_run_on_the_same_site_is_refused_while_the_first_holds_the_lock() {
     }
     // An abandoned lock (its run died long ago) is taken over, and released at the end.
     std::fs::write(&lock, "1795000000-dead 1795000000\n").unwrap();
-    let run = sb.unlock(
-        Protocol::Ftp,
-        state.path().to_str().unwrap(),
-        false,
-        "--yes",
-    );
-    assert_eq!(run.status, 0, "{run:?}");
+    unlock(Protocol::Ftp).status(0).stderr_empty();
     assert!(!lock.exists(), "the lock is released");
     sb.reset();
 }
@@ -287,37 +330,29 @@ fn a_fix_that_does_not_let_the_admin_in_is_rolled_back() {
     let before = contents(&sb.docroot());
     let options = sb.sql(LLAR_STATE);
     let state = tempfile::tempdir().unwrap();
-    let url = sb.env("SANDBOX_HTTP_URL");
-    let locked = sb.env("SANDBOX_LOCKED_IP");
     // The lockout answers every login alike, so diagnose names it; but with a wrong
     // password no fix can log the admin in, and verification must say so.
-    let env = [
-        (
-            "WPRESCUE_STATE_DIR",
-            state.path().to_str().unwrap().to_owned(),
-        ),
-        ("WPRESCUE_LOGIN_PASSWORD", "not-the-password".to_owned()),
-    ];
-    let args = [
-        "unlock", "--url", &url, "--bind", &locked, "--login", "admin", "--yes",
-    ];
-    let run = sb.wprescue_with_env(Protocol::Ftp, &args, &env);
-    assert_eq!(run.status, 3, "{run:?}");
-    assert!(
-        run.stdout
-            .contains("not unlocked: the site still refuses; rolling back"),
-        "{run:?}"
-    );
-    // Both rungs were tried (the allow-list, then the rename), and both undone.
-    assert!(
-        run.stdout
-            .contains("applied limit-login-attempts-reloaded-allowlist")
-            && run
-                .stdout
-                .contains("applied limit-login-attempts-reloaded (")
-            && run.stdout.contains("rolled back: 5 change(s) undone"),
-        "{run:?}"
-    );
+    let run = Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["unlock"])
+        .target()
+        .locked_out()
+        .args(["--login", "admin", "--yes"])
+        .state(&state)
+        .env("WPRESCUE_LOGIN_PASSWORD", "not-the-password")
+        .run()
+        .status(3)
+        // Both rungs were tried (the allow-list, then the rename), each undone before what
+        // came next.
+        .stdout_has("applied limit-login-attempts-reloaded-allowlist")
+        .stdout_has(
+            "not yet: the site still refuses after limit-login-attempts-reloaded-allowlist; undoing it",
+        )
+        .stdout_has("rolled back: 4 change(s) undone")
+        .stdout_has("applied limit-login-attempts-reloaded (")
+        .stdout_has("not unlocked: the site still refuses; rolling back")
+        .stdout_has("rolled back: 1 change(s) undone")
+        .stdout_has("changed=5 failed=2 undone=5");
     assert!(
         contents(&sb.docroot()) == before,
         "not byte-identical after the automatic rollback"
@@ -327,6 +362,131 @@ fn a_fix_that_does_not_let_the_admin_in_is_rolled_back() {
         sb.helper_leftovers().is_empty(),
         "the helper outlived a failed run"
     );
-    assert!(!run.stdout.contains("not-the-password") && !run.stderr.contains("not-the-password"));
+    run.stdout_lacks("not-the-password")
+        .stderr_lacks("not-the-password");
+    sb.reset();
+}
+
+#[test]
+fn a_broken_htaccess_keeps_the_users_other_rules() {
+    let sb = Sandbox::lock();
+    let htaccess = sb.docroot().join(".htaccess");
+    for protocol in PROTOCOLS {
+        let what = format!("{protocol:?}");
+        sb.scenario("broken-htaccess");
+        let before = std::fs::read_to_string(&htaccess).unwrap();
+        let site = contents(&sb.docroot());
+        let state = tempfile::tempdir().unwrap();
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["unlock"])
+            .target()
+            .locked_out()
+            .args(["--yes"])
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has("rung 1: broken-htaccess-lines")
+            .stdout_has("rung 2, only if rung 1 does not let you in: broken-htaccess")
+            .stdout_has(
+                "note: public_html/.htaccess is set aside whole, with the blocks Browser caching",
+            )
+            .stdout_has("unlocked:");
+        // Only the refused line is commented out; caching and WordPress's rules stay.
+        let after = std::fs::read_to_string(&htaccess).unwrap();
+        let changed: Vec<(&str, &str)> = before
+            .lines()
+            .zip(after.lines())
+            .filter(|(b, a)| b != a)
+            .collect();
+        assert_eq!(changed.len(), 1, "{what}: {after}");
+        assert!(
+            changed[0].1.starts_with("# wprescue-")
+                && changed[0]
+                    .1
+                    .ends_with(": ExpiresDefualt \"access plus 1 month\""),
+            "{what}: {changed:?}"
+        );
+        assert_eq!(before.lines().count(), after.lines().count(), "{what}");
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has("restore public_html/.htaccess");
+        assert!(
+            contents(&sb.docroot()) == site,
+            "{what}: not byte-identical"
+        );
+    }
+    sb.reset();
+}
+
+#[test]
+fn a_connection_dropped_mid_run_leaves_a_journal_that_rollback_restores() {
+    let sb = Sandbox::lock();
+    let playbooks = Playbooks::builtin().unwrap();
+    let rung = builtin("broken-htaccess");
+    for protocol in PROTOCOLS {
+        let what = format!("{protocol:?}");
+        sb.scenario("broken-htaccess");
+        let site = contents(&sb.docroot());
+        let state = tempfile::tempdir().unwrap();
+        let spec = SessionSpec {
+            target: sb.target(protocol),
+            connect: ConnectOptions::default(),
+            interactive: false,
+            examine: Examine::Survey,
+            options: InvestigateOptions::default(),
+            changes: false,
+            helper: None,
+            ip: None,
+            // The journal goes where the binary's rollback below looks.
+            state_dir: state.path().to_owned(),
+        };
+        // The connection drops after two changes: the lock and the rename go through, the
+        // write of the default .htaccess does not.
+        let faulty: Box<dyn Transport> = Box::new(Faulty::new(sb.connect(protocol), 2));
+        let mut session = Session::over(faulty, spec, playbooks.catalog(), &mut Quiet).unwrap();
+        let run_id = engine::new_run_id();
+        let rungs = session
+            .rungs(vec![rung.rung(session.inventory())], &run_id, &mut Quiet)
+            .unwrap();
+        let plan = session.plan(&rungs).unwrap();
+        let names = [rung.name.clone()];
+        let err = session
+            .apply(&plan, &names, &run_id, Climb::Unverified, &mut Quiet)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("the connection was closed"),
+            "{what}: {err}"
+        );
+        assert!(
+            contents(&sb.docroot()) != site,
+            "{what}: the rename went through before the drop"
+        );
+
+        // A fresh process, on a fresh connection, puts everything back.
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has(format!(
+                "rename public_html/.htaccess.wprescue-{run_id} back"
+            ))
+            .stdout_has("removed the lock");
+        assert!(
+            contents(&sb.docroot()) == site,
+            "{what}: not byte-identical"
+        );
+    }
     sb.reset();
 }

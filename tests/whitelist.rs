@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{Protocol, Sandbox, contents};
+use crate::test::{Outcome, Test};
 
 const PROTOCOLS: [Protocol; 2] = [Protocol::Ssh, Protocol::Ftp];
 
@@ -93,16 +94,21 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
 
             let state = tempfile::tempdir().unwrap();
             let state = state.path().to_str().unwrap().to_owned();
-            let run = sb.unlock(protocol, &state, case.login, "--yes");
-            assert_eq!(run.status, 0, "{what}: {run:?}");
-            assert!(
-                run.stdout.contains(&format!("applied {} (", case.rung))
-                    && run
-                        .stdout
-                        .contains(&format!("caller {locked} (from the web server"))
-                    && run.stdout.contains("unlocked:"),
-                "{what}: {run:?}"
-            );
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["unlock"])
+                .target()
+                .locked_out()
+                .args(["--yes"])
+                .login_if(case.login)
+                .state(&state)
+                .run()
+                .status(0)
+                .stdout_has(format!("applied {} (", case.rung))
+                .stdout_has(format!("caller {locked} (from the web server"))
+                .stdout_has("unlocked:")
+                .stderr_empty();
             assert!(plugin.is_dir(), "{what}: the plugin was renamed away");
             assert!(
                 sb.comes_to(&locked, case.login, true),
@@ -123,9 +129,15 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
                 "{what}: the plugin's state is unchanged"
             );
 
-            let env = [("WPRESCUE_STATE_DIR", state)];
-            let back = sb.wprescue_with_env(protocol, &["rollback"], &env);
-            assert_eq!(back.status, 0, "{what}: {back:?}");
+            Test::new(&sb)
+                .note(&what)
+                .over(protocol)
+                .args(["rollback", "--yes"])
+                .target()
+                .state(&state)
+                .run()
+                .status(0)
+                .stderr_empty();
             assert_eq!(
                 sb.sql(case.state),
                 rows,
@@ -148,15 +160,15 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
 /// Starts `unlock --yes` on solid-lockout over FTP, paused by the fault hook right after its
 /// first helper upload; returns once the helper is on the server.
 fn paused_unlock(sb: &Sandbox, state: &str, home: &std::path::Path) -> std::process::Child {
-    let url = sb.env("SANDBOX_HTTP_URL");
-    let locked = sb.env("SANDBOX_LOCKED_IP");
-    let env = [
-        ("WPRESCUE_STATE_DIR", state.to_owned()),
-        ("WPRESCUE_TEST_FAULT", "helper-uploaded:pause".to_owned()),
-    ];
-    let target = sb.target(Protocol::Ftp);
-    let args = ["unlock", &target, "--url", &url, "--bind", &locked, "--yes"];
-    let child = sb.spawn_wprescue(Protocol::Ftp, &args, &env, home);
+    let child = Test::new(sb)
+        .over(Protocol::Ftp)
+        .args(["unlock"])
+        .target()
+        .locked_out()
+        .args(["--yes"])
+        .state(state)
+        .env("WPRESCUE_TEST_FAULT", "helper-uploaded:pause")
+        .spawn(home);
     let deadline = Instant::now() + Duration::from_secs(20);
     while sb.helper_leftovers().is_empty() {
         assert!(Instant::now() < deadline, "the helper never appeared");
@@ -179,9 +191,7 @@ fn ctrl_c_while_the_helper_is_on_the_server_removes_it_and_changes_nothing() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let run = crate::harness::Run::of(child.wait_with_output().unwrap());
-    assert_eq!(run.status, 130, "{run:?}");
-    assert!(run.stderr.contains("interrupted"), "{run:?}");
+    Outcome::wait(child).status(130).stderr_has("interrupted");
     assert!(
         sb.helper_leftovers().is_empty(),
         "{:?}",
@@ -206,14 +216,17 @@ fn a_helper_left_by_a_killed_run_is_removed_by_the_next_one() {
     child.wait().unwrap();
     assert_eq!(sb.helper_leftovers().len(), 1, "kill -9 cleans nothing up");
 
-    let env = [(
-        "WPRESCUE_STATE_DIR",
-        state.path().to_str().unwrap().to_owned(),
-    )];
     let url = sb.env("SANDBOX_HTTP_URL");
-    let dry = sb.wprescue_with_env(Protocol::Ftp, &["unlock", "--url", &url, "--dry-run"], &env);
-    assert_eq!(dry.status, 2, "{dry:?}");
-    assert!(dry.stdout.contains("removed 1 helper folder(s)"), "{dry:?}");
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["unlock"])
+        .target()
+        .args(["--url", &url, "--dry-run"])
+        .state(&state)
+        .run()
+        .status(2)
+        .stdout_has("removed 1 helper folder(s)")
+        .stderr_empty();
     assert!(sb.helper_leftovers().is_empty());
     sb.reset();
 }
@@ -226,19 +239,88 @@ fn the_plugins_own_visitor_address_setting_is_read_and_said() {
     // back to REMOTE_ADDR, and unlock says so.
     sb.sql("UPDATE wp_wfconfig SET val = 'HTTP_X_FORWARDED_FOR' WHERE name = 'howGetIPs'");
     let state = tempfile::tempdir().unwrap();
-    let dry = sb.unlock(
-        Protocol::Ftp,
-        state.path().to_str().unwrap(),
-        false,
-        "--dry-run",
-    );
-    assert_eq!(dry.status, 2, "{dry:?}");
-    assert!(
-        dry.stdout.contains(
-            "wordfence-allowlist reads the visitor's address from X-Forwarded-For (setting \"HTTP_X_FORWARDED_FOR\"); requests from here carry none, so it falls back to 127.0.0.1"
-        ),
-        "{dry:?}"
-    );
-    assert!(dry.stdout.contains("127.0.0.1"), "{dry:?}");
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["unlock"])
+        .target()
+        .locked_out()
+        .args(["--dry-run"])
+        .state(&state)
+        .run()
+        .status(2)
+        .stdout_has(
+            "wordfence-allowlist reads the visitor's address from X-Forwarded-For (setting \"HTTP_X_FORWARDED_FOR\"); requests from here carry none, so it falls back to 127.0.0.1",
+        )
+        .stdout_has("127.0.0.1")
+        .stderr_empty();
+    sb.reset();
+}
+
+#[test]
+fn run_reads_the_plugins_visitor_address_setting_too() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    sb.sql("UPDATE wp_wfconfig SET val = 'HTTP_X_FORWARDED_FOR' WHERE name = 'howGetIPs'");
+    let state = tempfile::tempdir().unwrap();
+    // `run` plans one playbook through the same session as unlock: the plugin's own setting
+    // decides the address, and the run says so.
+    Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["run", "wordfence-allowlist"])
+        .target()
+        .locked_out()
+        .args(["--check"])
+        .state(&state)
+        .run()
+        .status(2)
+        .stdout_has(
+            "wordfence-allowlist reads the visitor's address from X-Forwarded-For (setting \"HTTP_X_FORWARDED_FOR\"); requests from here carry none, so it falls back to 127.0.0.1",
+        )
+        .stdout_has("none made")
+        .stderr_empty();
+    sb.reset();
+}
+
+#[test]
+fn an_allow_list_option_never_saved_is_created_and_rollback_removes_it() {
+    let sb = Sandbox::lock();
+    sb.scenario("llar-lockout");
+    // A site whose admin never saved LLAR's settings has no allow-list option at all.
+    sb.sql("DELETE FROM wp_options WHERE option_name = 'limit_login_whitelist'");
+    let llar = "SELECT option_name, HEX(option_value), autoload FROM wp_options \
+                WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
+    let before = sb.sql(llar);
+    let state = tempfile::tempdir().unwrap();
+    for protocol in PROTOCOLS {
+        let what = format!("{protocol:?}");
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["unlock"])
+            .target()
+            .locked_out()
+            .login()
+            .args(["--yes"])
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has("insert into table options the row option_name=limit_login_whitelist")
+            .stdout_has("unlocked:");
+        let allowed = sb
+            .sql("SELECT option_value FROM wp_options WHERE option_name = 'limit_login_whitelist'");
+        assert!(allowed.contains("127.0.0.1"), "{what}: {allowed}");
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(&state)
+            .run()
+            .status(0)
+            .stdout_has(
+                "delete the inserted row option_name=limit_login_whitelist of table options",
+            );
+        assert_eq!(sb.sql(llar), before, "{what}: the options are as they were");
+    }
     sb.reset();
 }

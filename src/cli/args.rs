@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::{Examine, SessionSpec};
+use crate::engine::{Examine, Journal, SessionSpec};
 use crate::helper::Mode;
 use crate::http::HttpOptions;
 use crate::site::InvestigateOptions;
@@ -459,6 +459,7 @@ impl SiteArgs {
             changes,
             helper: self.helper.mode(),
             ip: self.ip,
+            state_dir: Journal::state_dir()?,
         })
     }
 }
@@ -476,6 +477,7 @@ impl ConnectArgs {
             changes: true,
             helper: helper.mode(),
             ip: None,
+            state_dir: Journal::state_dir()?,
         })
     }
 

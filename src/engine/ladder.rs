@@ -46,7 +46,7 @@ impl Session {
                 None => RemotePath::new("")?,
             },
         };
-        let state_dir = Journal::state_dir()?;
+        let state_dir = self.state_dir().to_owned();
         let (origin, root) = self.place();
         let mut journal = Journal::create(&state_dir, run_id, &origin, &root, rungs.to_vec())?;
         obs.event(Event::JournalOpened {
@@ -96,7 +96,7 @@ impl Session {
         dry_run: bool,
         obs: &mut dyn Observer,
     ) -> Result<Outcome, EngineError> {
-        let state_dir = Journal::state_dir()?;
+        let state_dir = self.state_dir().to_owned();
         let (origin, root) = self.place();
         let run_id = match run_id {
             Some(run) => run.to_owned(),

@@ -4,6 +4,7 @@
 //! back are methods on it (see [`super::ladder`]), so a command is a few calls.
 
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::helper::db::Database;
@@ -57,6 +58,8 @@ pub struct SessionSpec {
     pub helper: Option<Mode>,
     /// `--ip`: the caller's address, overriding what the web server says.
     pub ip: Option<IpAddr>,
+    /// Where runs are journalled (see [`super::Journal::state_dir`]).
+    pub state_dir: PathBuf,
 }
 
 /// What examining the site found.
@@ -191,6 +194,11 @@ impl Session {
         });
         self.site = Some(site);
         Ok(())
+    }
+
+    /// Where this session's runs are journalled.
+    pub fn state_dir(&self) -> &std::path::Path {
+        &self.spec.state_dir
     }
 
     /// The target as the user typed it.
