@@ -50,6 +50,7 @@ pub fn apply(
                 path,
                 before,
                 after,
+                ..
             }) => {
                 let mode = if before.is_some() {
                     WriteMode::Replace

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::parse::wp_config;
+
+use super::meaning::Meaning;
 use crate::transport::RemotePath;
 
 use crate::helper::Row;
@@ -30,6 +32,9 @@ pub enum Change {
         before: Option<Vec<u8>>,
         /// What it will hold.
         after: Vec<u8>,
+        /// What the edit means, when it is one a rollback can undo on its own (a plugin's
+        /// file, which the plugin may rewrite before the rollback).
+        meaning: Option<Meaning>,
     },
     /// One database row inserted (`before` is `None`), changed, or deleted (`after` is
     /// `None`).
@@ -43,6 +48,26 @@ impl Change {
             path,
             before,
             after,
+            meaning: None,
+        }
+    }
+
+    /// A write that also records what it `meaning`s, for a rollback after the plugin has
+    /// rewritten the file.
+    pub fn meaning(self, meaning: Option<Meaning>) -> Self {
+        match self {
+            Change::Write {
+                path,
+                before,
+                after,
+                ..
+            } => Change::Write {
+                path,
+                before,
+                after,
+                meaning,
+            },
+            other => other,
         }
     }
 
@@ -85,6 +110,7 @@ impl Change {
                 path,
                 before,
                 after,
+                ..
             } => format!(
                 "write\0{}\0{}\0{}",
                 path.as_str(),
@@ -129,6 +155,7 @@ impl Change {
             path,
             before,
             after,
+            ..
         } = self
         else {
             return None;
@@ -252,6 +279,9 @@ pub enum Recorded {
         before: Option<String>,
         /// SHA-256 of what was written.
         after: String,
+        /// What the edit meant, when a rollback can undo it in a file rewritten since.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meaning: Option<Meaning>,
     },
     /// A backup: the file's bytes are in the blob store under this hash.
     Backup {
@@ -286,10 +316,12 @@ impl Recorded {
                 path,
                 before,
                 after,
+                meaning,
             } => Recorded::Write {
                 path: path.as_str().to_owned(),
                 before: before.as_deref().map(sha256_hex),
                 after: sha256_hex(after),
+                meaning: meaning.clone(),
             },
             Change::Row(row) => Recorded::Row {
                 table: row.table.clone(),

@@ -377,9 +377,14 @@ impl Journal {
         Ok(events)
     }
 
-    /// The original bytes stored under `sha256`.
+    /// Where the journal keeps the bytes with this hash: for a person restoring by hand.
+    pub fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join("blobs").join(sha256)
+    }
+
+    /// The original bytes stored under `sha256`, checked against it.
     pub fn blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
-        let bytes = fs::read(self.dir.join("blobs").join(sha256))?;
+        let bytes = fs::read(self.blob_path(sha256))?;
         if sha256_hex(&bytes) != sha256 {
             return Err(EngineError::CorruptBlob(sha256.to_owned()));
         }

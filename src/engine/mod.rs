@@ -26,6 +26,7 @@ pub mod fingerprint;
 pub mod journal;
 pub mod ladder;
 pub mod lock;
+pub mod meaning;
 pub mod observer;
 pub mod outcome;
 pub mod plan;

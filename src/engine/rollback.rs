@@ -121,23 +121,45 @@ fn undo(
             path,
             before,
             after,
+            meaning,
         } => {
             let path = RemotePath::new(path)?;
-            let now = read_file(t, &path)?.map(|bytes| sha256_hex(&bytes));
+            let current = read_file(t, &path)?;
+            let now = current.as_deref().map(sha256_hex);
             if now.as_deref() == Some(after.as_str()) {
                 match before {
                     Some(hash) => t.write_bytes(&path, &journal.blob(hash)?, WriteMode::Replace)?,
                     None => t.remove(&path)?,
                 }
-                Ok(true)
-            } else if now == *before {
-                Ok(false)
-            } else {
-                Err(EngineError::Conflict {
+                return Ok(true);
+            }
+            if now == *before {
+                return Ok(false);
+            }
+            // Someone rewrote the file since: the plugin itself, often. What the change meant
+            // can still be undone in what is there now; the rest of their edit stays.
+            let undone = match (meaning, &current) {
+                (Some(meaning), Some(current)) => meaning.undo(current),
+                _ => Err("nothing says what the change meant".to_owned()),
+            };
+            match undone {
+                Ok(Some(bytes)) => {
+                    t.write_bytes(&path, &bytes, WriteMode::Replace)?;
+                    Ok(true)
+                }
+                Ok(None) => Ok(false),
+                Err(why) => Err(EngineError::Conflict {
                     path: path.as_str().to_owned(),
-                    why: "it changed since wprescue wrote it; restore it by hand from the journal"
-                        .into(),
-                })
+                    why: match before {
+                        Some(hash) => format!(
+                            "it changed since wprescue wrote it ({why}); its original is {}: copy it back by hand if the change still matters",
+                            journal.blob_path(hash).display()
+                        ),
+                        None => format!(
+                            "it changed since wprescue created it ({why}); remove it by hand if it is not needed"
+                        ),
+                    },
+                }),
             }
         }
         // The copy stays in the journal; the site was never touched.
@@ -250,6 +272,70 @@ mod tests {
             (p.to_string(), state)
         })
         .collect()
+    }
+
+    #[test]
+    fn a_firewall_file_the_plugin_rewrote_gets_its_meaning_undone() {
+        use crate::engine::meaning::Meaning;
+        use crate::parse::firewall_files::WordfenceWafConfig;
+        const SYNCED: &[u8] = include_bytes!("../parse/testdata/wflogs-config-synced.php");
+        let path = RemotePath::new("wflogs/config-synced.php").unwrap();
+        let mut t = MemoryTransport::new();
+        t.mkdir_all(&path.parent().unwrap()).unwrap();
+        t.write_bytes(&path, SYNCED, WriteMode::Create).unwrap();
+        let ip = "127.0.0.1".parse().unwrap();
+        let mut config = WordfenceWafConfig::parse(SYNCED).unwrap();
+        assert!(config.allow(ip).unwrap());
+        let allowed = config.to_bytes();
+        let change = Change::write(path.clone(), Some(SYNCED.to_vec()), allowed)
+            .meaning(Some(Meaning::WordfenceAllowed { ip }));
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        apply(&mut files(&mut t), &mut journal, &[Action::Change(change)]).unwrap();
+
+        // The plugin syncs: it writes the file anew, our address still in it, another
+        // setting changed.
+        config.data.set_str("attackDataKey", "resynced").unwrap();
+        let resynced = config.to_bytes();
+        t.write_bytes(&path, &resynced, WriteMode::Replace).unwrap();
+
+        let mut reopened = Journal::open(state.path(), "1-abcdef").unwrap();
+        let undone = rollback(&mut files(&mut t), &mut reopened).unwrap();
+        assert_eq!((undone.undone, undone.conflicts.len()), (1, 0));
+        let now = WordfenceWafConfig::parse(&t.read_to_vec(&path).unwrap()).unwrap();
+        assert_eq!(
+            now.allowlist().unwrap(),
+            Vec::<&str>::new(),
+            "our address is gone"
+        );
+        assert_eq!(
+            now.data.get_str("attackDataKey").as_deref(),
+            Some("resynced"),
+            "the plugin's own edit stays"
+        );
+    }
+
+    #[test]
+    fn a_file_changed_without_a_meaning_names_the_journal_copy() {
+        let mut t = site();
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
+        let htaccess = RemotePath::new(".htaccess").unwrap();
+        t.write_bytes(&htaccess, b"someone else's", WriteMode::Replace)
+            .unwrap();
+        let undone = rollback(&mut files(&mut t), &mut journal).unwrap();
+        let why = undone.conflicts[0].to_string();
+        assert!(
+            why.contains(
+                &state
+                    .path()
+                    .join("runs/1-abcdef/blobs")
+                    .display()
+                    .to_string()
+            ),
+            "{why}"
+        );
     }
 
     #[test]

@@ -166,13 +166,31 @@ impl WordfenceWafConfig {
         Ok(true)
     }
 
+    /// Takes `ip` back out of the allow-list, where it stands as an entry of its own (what
+    /// [`WordfenceWafConfig::allow`] added): the inverse of `allow`. Returns whether the file
+    /// changed.
+    pub fn disallow(&mut self, ip: IpAddr) -> Result<bool, FirewallFileError> {
+        let entries = self.allowlist()?;
+        let entry = ip.to_string();
+        if !entries.contains(&entry.as_str()) {
+            return Ok(false);
+        }
+        let kept: Vec<&str> = entries.into_iter().filter(|e| *e != entry).collect();
+        let list = kept.join(",");
+        self.data
+            .set_str(Self::ALLOWLIST_KEY, &list)
+            .map_err(|e| wordfence_error(e.to_string()))?;
+        Ok(true)
+    }
+
     /// Removes `ip`'s blocks (`otherBlocks`) and login lockouts (`lockouts`) from the
     /// firewall's copy, the way the plugin's next sync would once the database rows are gone.
-    /// Returns how many entries were removed; the file is unchanged when none were.
-    pub fn remove_blocks(&mut self, ip: IpAddr) -> Result<usize, FirewallFileError> {
+    /// Returns what was removed (to put back with [`WordfenceWafConfig::restore_blocks`]); the
+    /// file is unchanged when nothing was.
+    pub fn remove_blocks(&mut self, ip: IpAddr) -> Result<Vec<RemovedBlock>, FirewallFileError> {
         let binary = ip_to_binary16(ip);
-        let mut removed = 0;
-        for (key, list_key) in [("otherBlocks", "blocks"), ("lockouts", "lockouts")] {
+        let mut removed = Vec::new();
+        for (key, list_key) in BLOCK_LISTS {
             // Before the first block, Wordfence stores nothing there, or `N;`, or "".
             let text = match self.data.get(key) {
                 None | Some(Value::Null | Value::Bool(false)) => continue,
@@ -192,9 +210,17 @@ impl WordfenceWafConfig {
                 return Err(wordfence_error(format!("{key}.{list_key} is not a list")));
             };
             let before = entries.len();
+            removed.extend(
+                entries
+                    .iter()
+                    .filter(|entry| block_ip(entry).as_deref() == Some(&binary[..]))
+                    .map(|entry| RemovedBlock {
+                        list: key.to_owned(),
+                        entry: entry.to_text(),
+                    }),
+            );
             entries.retain(|entry| block_ip(entry).as_deref() != Some(&binary[..]));
             if entries.len() < before {
-                removed += before - entries.len();
                 self.data
                     .set_str(key, &blocks.to_text())
                     .map_err(|e| wordfence_error(e.to_string()))?;
@@ -202,6 +228,57 @@ impl WordfenceWafConfig {
         }
         Ok(removed)
     }
+
+    /// Puts back block entries [`WordfenceWafConfig::remove_blocks`] took out, each unless an
+    /// equal one is there: the inverse of `remove_blocks` on a file the plugin may have
+    /// rewritten since. Returns how many were put back.
+    pub fn restore_blocks(&mut self, removed: &[RemovedBlock]) -> Result<usize, FirewallFileError> {
+        let mut restored = 0;
+        for block in removed {
+            let Some((key, list_key)) = BLOCK_LISTS.iter().find(|(key, _)| *key == block.list)
+            else {
+                return Err(wordfence_error(format!("no block list {:?}", block.list)));
+            };
+            let entry = Json::parse(&block.entry)
+                .map_err(|e| wordfence_error(format!("a journalled block is not JSON: {e}")))?;
+            let mut blocks = match self.data.get(key).and_then(Value::as_str) {
+                Some(text) if !text.trim().is_empty() => Json::parse(text)
+                    .map_err(|e| wordfence_error(format!("{key} is not valid JSON: {e}")))?,
+                _ => Json::Object(Vec::new()),
+            };
+            let Json::Object(members) = &mut blocks else {
+                return Err(wordfence_error(format!("{key} is not a JSON object")));
+            };
+            if !members.iter().any(|m| m.key == *list_key) {
+                members.push(Member::new(list_key, Json::Array(Vec::new())));
+            }
+            let Some(Json::Array(entries)) = member_mut(&mut blocks, list_key) else {
+                return Err(wordfence_error(format!("{key}.{list_key} is not a list")));
+            };
+            if entries.contains(&entry) {
+                continue;
+            }
+            entries.push(entry);
+            restored += 1;
+            self.data
+                .set_str(key, &blocks.to_text())
+                .map_err(|e| wordfence_error(e.to_string()))?;
+        }
+        Ok(restored)
+    }
+}
+
+/// Where Wordfence's firewall file keeps blocks: the setting and the list inside its JSON.
+const BLOCK_LISTS: [(&str, &str); 2] = [("otherBlocks", "blocks"), ("lockouts", "lockouts")];
+
+/// A block entry taken out of a Wordfence firewall file: which list, and the entry's JSON
+/// text, to put back exactly.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RemovedBlock {
+    /// `otherBlocks` or `lockouts`.
+    pub list: String,
+    /// The entry, as the file held it.
+    pub entry: String,
 }
 
 /// The 16-byte address of a block entry (`{"IP":"<base64>",…}`).
@@ -397,6 +474,20 @@ impl AiosAllowlist {
         true
     }
 
+    /// Takes `ip` back off the list, where it stands on a line of its own (what
+    /// [`AiosAllowlist::allow`] added): the inverse of `allow`. Returns whether the list
+    /// changed.
+    pub fn disallow(&mut self, ip: IpAddr) -> bool {
+        let entry = ip.to_string();
+        let lines: Vec<&str> = self.body.split('\n').collect();
+        if !lines.iter().any(|l| l.trim() == entry) {
+            return false;
+        }
+        let kept: Vec<&str> = lines.into_iter().filter(|l| l.trim() != entry).collect();
+        self.body = kept.join("\n");
+        true
+    }
+
     /// The file's bytes: the same as read when nothing was changed.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = aios_header(AIOS_ALLOWLIST_DESCRIPTION);
@@ -481,7 +572,11 @@ mod tests {
                 "{WORDFENCE_HEADER}a:{count}:{{s:14:\"whitelistedIPs\";s:0:\"\";{blocks}}}"
             );
             let mut config = WordfenceWafConfig::parse(file.as_bytes()).unwrap();
-            assert_eq!(config.remove_blocks(ip("127.0.0.1")), Ok(0), "{stored:?}");
+            assert_eq!(
+                config.remove_blocks(ip("127.0.0.1")).map(|r| r.len()),
+                Ok(0),
+                "{stored:?}"
+            );
             assert_eq!(config.to_bytes(), file.as_bytes(), "{stored:?}: unchanged");
         }
         let odd = format!("{WORDFENCE_HEADER}a:1:{{s:11:\"otherBlocks\";i:5;}}");
@@ -523,16 +618,54 @@ mod tests {
     #[test]
     fn wordfence_blocks_are_removed_as_a_fresh_sync_writes_them() {
         let mut config = WordfenceWafConfig::parse(SYNCED).unwrap();
-        assert_eq!(config.remove_blocks(ip("127.0.0.2")), Ok(0));
+        assert_eq!(
+            config.remove_blocks(ip("127.0.0.2")).map(|r| r.len()),
+            Ok(0)
+        );
         assert_eq!(config.to_bytes(), SYNCED);
-        assert_eq!(config.remove_blocks(ip("::ffff:127.0.0.1")), Ok(1));
+        assert_eq!(
+            config
+                .remove_blocks(ip("::ffff:127.0.0.1"))
+                .map(|r| r.len()),
+            Ok(1)
+        );
         // What synchronizeConfigSettings() writes with no wfblocks7 rows (checked with PHP).
         let expected = text(SYNCED.to_vec()).replace(
             r#"s:131:"{"blockedTime":"300","blocks":[{"id":1,"IP":"AAAAAAAAAAAAAP\/\/fwAAAQ==","reason":"Manual block by administrator","expiration":0}]}";"#,
             r#"s:33:"{"blockedTime":"300","blocks":[]}";"#,
         );
         assert_eq!(text(config.to_bytes()), expected);
-        assert_eq!(config.remove_blocks(ip("127.0.0.1")), Ok(0));
+        assert_eq!(
+            config.remove_blocks(ip("127.0.0.1")).map(|r| r.len()),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn wordfence_edits_have_inverses() {
+        let mut config = WordfenceWafConfig::parse(SYNCED).unwrap();
+        let removed = config.remove_blocks(ip("127.0.0.1")).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert!(config.allow(ip("127.0.0.1")).unwrap());
+        assert!(config.disallow(ip("127.0.0.1")).unwrap());
+        assert!(
+            !config.disallow(ip("127.0.0.1")).unwrap(),
+            "nothing left to take"
+        );
+        assert_eq!(config.restore_blocks(&removed), Ok(1));
+        assert_eq!(config.restore_blocks(&removed), Ok(0), "already back");
+        assert_eq!(config.to_bytes(), SYNCED, "byte for byte");
+
+        // Into a file that has no blocks at all any more.
+        let bare = format!("{WORDFENCE_HEADER}a:1:{{s:11:\"otherBlocks\";N;}}");
+        let mut config = WordfenceWafConfig::parse(bare.as_bytes()).unwrap();
+        assert_eq!(config.restore_blocks(&removed), Ok(1));
+        assert_eq!(config.remove_blocks(ip("127.0.0.1")), Ok(removed));
+
+        let mut list = AiosAllowlist::parse(AIOS_ALLOWLIST).unwrap();
+        assert!(list.allow(ip("203.0.113.77")));
+        assert!(list.disallow(ip("203.0.113.77")));
+        assert_eq!(list.to_bytes(), AIOS_ALLOWLIST);
     }
 
     #[test]
@@ -540,14 +673,20 @@ mod tests {
         let lockouts = r#"{"lockedOutTime":14400,"lockouts":[{"id":3,"IP":"AAAAAAAAAAAAAP\/\/fwAAAQ==","reason":"x","expiration":1795823275},{"id":4,"IP":"IAENuAAAAAAAAAAAAAAAAQ==","reason":"y","expiration":0}]}"#;
         let mut config = WordfenceWafConfig::parse(SYNCED).unwrap();
         config.data.set_str("lockouts", lockouts).unwrap();
-        assert_eq!(config.remove_blocks(ip("127.0.0.1")), Ok(2));
+        assert_eq!(
+            config.remove_blocks(ip("127.0.0.1")).map(|r| r.len()),
+            Ok(2)
+        );
         assert_eq!(
             config.data.get_str("lockouts"),
             Some(
                 r#"{"lockedOutTime":14400,"lockouts":[{"id":4,"IP":"IAENuAAAAAAAAAAAAAAAAQ==","reason":"y","expiration":0}]}"#
             )
         );
-        assert_eq!(config.remove_blocks(ip("2001:db8::1")), Ok(1));
+        assert_eq!(
+            config.remove_blocks(ip("2001:db8::1")).map(|r| r.len()),
+            Ok(1)
+        );
         config.data.set_str("lockouts", "{not json").unwrap();
         assert!(
             config

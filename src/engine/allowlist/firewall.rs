@@ -5,6 +5,8 @@ use crate::parse::firewall_files::{AiosAllowlist, WordfenceWafConfig};
 
 use super::super::EngineError;
 use super::super::action::Action;
+use super::super::change::Change;
+use super::super::meaning::Meaning;
 use super::super::vars::Vars;
 use super::super::view::View;
 use super::ForAddress;
@@ -25,22 +27,32 @@ pub(super) fn edit_firewall_file(
     let bad = |e: crate::parse::firewall_files::FirewallFileError| {
         EngineError::Step(format!("{}: {e}", path.as_str()))
     };
-    let after = match (format, action, &before) {
+    let (after, meaning) = match (format, action, &before) {
         (FileFormat::WordfenceWaf, _, None) => return Ok(Vec::new()),
         (FileFormat::WordfenceWaf, action, Some(bytes)) => {
             let mut config = WordfenceWafConfig::parse(bytes).map_err(bad)?;
-            let changed = match action {
-                ForAddress::Allow(ip) => config.allow(ip).map_err(bad)?,
-                ForAddress::Clear(ip) => config.remove_blocks(ip).map_err(bad)? > 0,
+            let meaning = match action {
+                ForAddress::Allow(ip) => config
+                    .allow(ip)
+                    .map_err(bad)?
+                    .then_some(Meaning::WordfenceAllowed { ip }),
+                ForAddress::Clear(ip) => {
+                    let removed = config.remove_blocks(ip).map_err(bad)?;
+                    (!removed.is_empty()).then_some(Meaning::WordfenceCleared { removed })
+                }
             };
-            changed.then(|| config.to_bytes())
+            (meaning.is_some().then(|| config.to_bytes()), meaning)
         }
         (FileFormat::AiosAllowlist, ForAddress::Allow(ip), bytes) => {
             let mut list = match bytes {
                 Some(bytes) => AiosAllowlist::parse(bytes).map_err(bad)?,
                 None => AiosAllowlist::new(),
             };
-            list.allow(ip).then(|| list.to_bytes())
+            let changed = list.allow(ip);
+            (
+                changed.then(|| list.to_bytes()),
+                changed.then_some(Meaning::AiosAllowed { ip }),
+            )
         }
         (FileFormat::AiosAllowlist, ForAddress::Clear(_), _) => {
             return Err(EngineError::Step(
@@ -48,8 +60,10 @@ pub(super) fn edit_firewall_file(
             ));
         }
     };
+    // What the edit meant goes into the journal too: the plugin may rewrite the file before
+    // a rollback, which then undoes the meaning instead of restoring the bytes.
     Ok(after
-        .map(|after| Action::write(path, before, after))
+        .map(|after| Action::Change(Change::write(path, before, after).meaning(meaning)))
         .into_iter()
         .collect())
 }
