@@ -309,7 +309,7 @@ mod tests {
             "our address is gone"
         );
         assert_eq!(
-            now.data.get_str("attackDataKey").as_deref(),
+            now.data.get_str("attackDataKey"),
             Some("resynced"),
             "the plugin's own edit stays"
         );
