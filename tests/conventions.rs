@@ -185,3 +185,30 @@ fn a_trace_shows_the_work_and_no_secret() {
     assert!(!run.stderr.contains("token"), "{}", run.stderr);
     sb.reset();
 }
+
+#[test]
+fn what_the_site_sends_cannot_drive_the_terminal() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    // An error-log line crafted to retitle the terminal, clear it and print a fake verdict;
+    // diagnose quotes the last such line as evidence.
+    let log = std::path::Path::new(&sb.env("SANDBOX_HOME")).join("logs/error.log");
+    let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+    text.push_str(
+        "[Sun Nov 29 10:00:00 2026] [php:error] PHP Fatal error: \u{1b}]0;pwned\u{7}\u{1b}[2Jall changes applied\n",
+    );
+    std::fs::write(&log, text).unwrap();
+    let diagnosed = Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["diagnose"])
+        .target()
+        .locked_out()
+        .run()
+        .status(2)
+        .stdout_has("pwned");
+    assert!(
+        !diagnosed.stdout.contains('\u{1b}') && !diagnosed.stderr.contains('\u{1b}'),
+        "{diagnosed:?}"
+    );
+    sb.reset();
+}

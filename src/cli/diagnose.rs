@@ -5,6 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::engine::{Examine, Outcome, Session};
+use crate::parse::text::printable;
 use crate::playbook::{Playbook, Playbooks};
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::Cause;
@@ -239,15 +240,17 @@ fn write_human(
         color.good(&verdict)
     };
     writeln!(out, "{} {verdict}", label("cause"))?;
+    // Evidence quotes logs and pages the site served: printable, never obeyed.
     for (i, line) in d.evidence.iter().enumerate() {
         writeln!(
             out,
-            "{} {line}",
-            label(if i == 0 { "evidence" } else { "" })
+            "{} {}",
+            label(if i == 0 { "evidence" } else { "" }),
+            printable(line)
         )?;
     }
     for note in &d.notes {
-        writeln!(out, "{} {note}", label("note"))?;
+        writeln!(out, "{} {}", label("note"), printable(note))?;
     }
     if let Some(first) = next.unlock_first {
         writeln!(out, "{} {first}", label("next"))?;

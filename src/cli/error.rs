@@ -3,6 +3,7 @@
 
 use crate::engine::EngineError;
 use crate::parse::suggest::closest;
+use crate::parse::text::printable;
 use crate::playbook::PlaybookError;
 use crate::site::SiteError;
 
@@ -10,12 +11,22 @@ use super::color::Color;
 
 /// Prints `error` on stderr.
 pub fn render(error: &anyhow::Error, color: Color) {
-    eprintln!("{} {error}", color.error("error:"));
+    // Messages carry what servers said (FTP replies, block pages): never let them drive the
+    // terminal.
+    eprintln!(
+        "{} {}",
+        color.error("error:"),
+        printable(&error.to_string())
+    );
     for cause in error.chain().skip(1) {
-        eprintln!("  {} {cause}", color.label("caused by:"));
+        eprintln!(
+            "  {} {}",
+            color.label("caused by:"),
+            printable(&cause.to_string())
+        );
     }
     if let Some(hint) = hint(error) {
-        eprintln!("{} {hint}", color.label("hint:"));
+        eprintln!("{} {}", color.label("hint:"), printable(&hint));
     }
 }
 

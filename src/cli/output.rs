@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::engine::{Action, Event, Observer, Outcome, Planned, Recap};
+use crate::parse::text::printable;
 
 use super::color::Color;
 
@@ -112,11 +113,13 @@ impl Out {
             };
             self.line(format_args!("  {}", color.label(&heading)))?;
             for action in actions {
-                self.line(format_args!("    {}", action.describe()))?;
+                self.line(format_args!("    {}", printable(&action.describe())))?;
                 let Some(diff) = action.diff().filter(|_| diffs) else {
                     continue;
                 };
                 for line in diff.lines() {
+                    // The diff shows the site's files: printable, never obeyed.
+                    let line = &printable(line);
                     let painted = match line.as_bytes().first() {
                         Some(b'+') if !line.starts_with("+++") => color.good(line),
                         Some(b'-') if !line.starts_with("---") => color.error(line),
@@ -243,11 +246,14 @@ impl Observer for Out {
                     self.say(format_args!("{} {note}", color.warn("note:")));
                 }
             }
-            Event::Note(note) => self.say(format_args!("{} {note}", color.warn("note:"))),
+            Event::Note(note) => {
+                self.say(format_args!("{} {}", color.warn("note:"), printable(note)))
+            }
             Event::Warning(text) => self.say(format_args!("{} {text}", color.warn("warning:"))),
             Event::RungSkipped { rung, why } => self.say(format_args!(
-                "{} {rung}: {why}",
-                color.warn("skipping rung")
+                "{} {rung}: {}",
+                color.warn("skipping rung"),
+                printable(&why.to_string())
             )),
             Event::JournalOpened { run_id, dir } => {
                 self.say(format_args!("run {run_id}: journal in {}", dir.display()))
@@ -257,6 +263,7 @@ impl Observer for Out {
                 color.label("applied")
             )),
             Event::ChangeFailed(e) => {
+                let e = printable(&e.to_string());
                 self.say(format_args!("{} {e}; rolling back", color.error("failed:")))
             }
             Event::Unlocked { real_login } => self.say(format_args!(
@@ -294,6 +301,7 @@ impl Observer for Out {
                     self.say(format_args!("  {line}"));
                 }
                 for conflict in conflicts {
+                    let conflict = printable(&conflict.to_string());
                     self.say(format_args!("{} {conflict}", color.error("left:")));
                 }
             }

@@ -9,6 +9,7 @@
 //! - [`markers`]: `# BEGIN`/`# END` marker blocks.
 //! - [`ip_list`]: addresses, ranges and the lists plugins keep them in.
 //! - [`suggest`]: the closest known name to a mistyped one.
+//! - [`text`]: server-sent text made safe to print on a terminal.
 
 pub mod firewall_files;
 pub mod htaccess;
@@ -16,4 +17,5 @@ pub mod ip_list;
 pub mod markers;
 pub mod serialized;
 pub mod suggest;
+pub mod text;
 pub mod wp_config;
