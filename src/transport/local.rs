@@ -265,7 +265,15 @@ impl Exec for LocalTransport {
                 .with_path(command)
                 .with_source(e)
         };
-        let mut child = Command::new("sh")
+        let mut sh = Command::new("sh");
+        // The command is the site's to run (`php` for the helper): none of wprescue's secrets
+        // go with it.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("WPRESCUE_") {
+                sh.env_remove(&name);
+            }
+        }
+        let mut child = sh
             .arg("-c")
             .arg(command)
             .current_dir(&self.root)
