@@ -31,7 +31,7 @@ pub fn apply(
                 continue;
             }
             Action::Note(_) => continue,
-            Action::Change(Change::Row(_)) => {
+            Action::Change(Change::Row { .. }) => {
                 altered += apply_rows(access, journal, piece)?;
                 continue;
             }
@@ -71,7 +71,7 @@ pub fn apply(
 /// `actions` in the pieces [`apply`] does at once: each run of consecutive row changes
 /// together, everything else one by one.
 pub fn pieces(actions: &[Action]) -> Vec<&[Action]> {
-    let is_row = |a: &Action| matches!(a, Action::Change(Change::Row(_)));
+    let is_row = |a: &Action| matches!(a, Action::Change(Change::Row { .. }));
     let mut pieces = Vec::new();
     let mut rest = actions;
     while let Some(first) = rest.first() {
@@ -97,7 +97,7 @@ fn apply_rows(
     let rows: Vec<&RowChange> = actions
         .iter()
         .filter_map(|a| match a {
-            Action::Change(Change::Row(row)) => Some(row),
+            Action::Change(Change::Row { row, .. }) => Some(row),
             _ => None,
         })
         .collect();
@@ -134,7 +134,7 @@ fn check_still_as_planned(t: &mut dyn Transport, action: &Action) -> Result<(), 
             }
         }
         // Row changes are compare-and-swap: the database itself refuses a stale one.
-        Action::Change(Change::Row(_)) | Action::Check(_) | Action::Note(_) => {}
+        Action::Change(Change::Row { .. }) | Action::Check(_) | Action::Note(_) => {}
     }
     Ok(())
 }

@@ -38,7 +38,13 @@ pub enum Change {
     },
     /// One database row inserted (`before` is `None`), changed, or deleted (`after` is
     /// `None`).
-    Row(RowChange),
+    Row {
+        /// The row, before and after.
+        row: RowChange,
+        /// What the edit means, when a rollback can undo it in a row changed since (the
+        /// plugin saving its settings again).
+        meaning: Option<Meaning>,
+    },
 }
 
 impl Change {
@@ -84,7 +90,7 @@ impl Change {
                 path, before: None, ..
             } => format!("create {}", path.as_str()),
             Change::Write { path, .. } => format!("edit {}", path.as_str()),
-            Change::Row(row) => {
+            Change::Row { row, .. } => {
                 let verb = match (&row.before, &row.after) {
                     (None, _) => "insert into",
                     (_, None) => "delete from",
@@ -117,7 +123,7 @@ impl Change {
                 hash(before.as_deref()),
                 hash(Some(after))
             ),
-            Change::Row(row) => format!(
+            Change::Row { row, .. } => format!(
                 "row\0{}\0{}\0{}",
                 row.table,
                 row_text(row.before.as_ref()),
@@ -131,14 +137,14 @@ impl Change {
     pub fn original(&self) -> Option<&[u8]> {
         match self {
             Change::Write { before, .. } => before.as_deref(),
-            Change::Rename { .. } | Change::Row(_) => None,
+            Change::Rename { .. } | Change::Row { .. } => None,
         }
     }
 
     /// A unified diff of a write (`None` for a rename), with secrets redacted: wp-config.php
     /// keys, salts and passwords, and password hashes in `.htpasswd`-style files.
     pub fn diff(&self) -> Option<String> {
-        if let Change::Row(row) = self {
+        if let Change::Row { row, .. } = self {
             let name = format!(
                 "table {} row {}={}",
                 row.table,
@@ -301,6 +307,9 @@ pub enum Recorded {
         before: Option<Vec<(String, Option<String>)>>,
         /// The row after, if there is one.
         after: Option<Vec<(String, Option<String>)>>,
+        /// What the edit meant, when a rollback can undo it in a row changed since.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meaning: Option<Meaning>,
     },
 }
 
@@ -323,11 +332,12 @@ impl Recorded {
                 after: sha256_hex(after),
                 meaning: meaning.clone(),
             },
-            Change::Row(row) => Recorded::Row {
+            Change::Row { row, meaning } => Recorded::Row {
                 table: row.table.clone(),
                 key: (row.key.0.clone(), BASE64.encode(&row.key.1)),
                 before: row.before.as_ref().map(encode_row),
                 after: row.after.as_ref().map(encode_row),
+                meaning: meaning.clone(),
             },
         }
     }
@@ -353,6 +363,7 @@ impl Recorded {
                 key,
                 before,
                 after,
+                ..
             } => {
                 let (column, value) = key;
                 let value = BASE64

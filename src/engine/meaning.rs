@@ -8,6 +8,9 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::parse::firewall_files::{AiosAllowlist, RemovedBlock, WordfenceWafConfig};
+use crate::parse::serialized::{self, Value};
+
+use super::allowlist::ListFormat;
 
 /// What a change to a firewall file meant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +30,18 @@ pub enum Meaning {
     AiosAllowed {
         /// The address.
         ip: IpAddr,
+    },
+    /// `entry` was added to a list a plugin keeps in a database cell or a file: `keys` deep
+    /// into a serialized array, written as `list`.
+    ListEntryAdded {
+        /// The cell's column, for a list in a database row.
+        column: Option<String>,
+        /// Keys into the serialized array holding the list.
+        keys: Vec<String>,
+        /// How the list is written.
+        list: ListFormat,
+        /// The entry added.
+        entry: String,
     },
 }
 
@@ -51,6 +66,17 @@ impl Meaning {
                 let mut list = AiosAllowlist::parse(current).map_err(bad)?;
                 Ok(list.disallow(*ip).then(|| list.to_bytes()))
             }
+            Meaning::ListEntryAdded {
+                keys, list, entry, ..
+            } => remove_entry(current, keys, *list, entry),
+        }
+    }
+
+    /// The column of the row the meaning is about, for a change to a database row.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            Meaning::ListEntryAdded { column, .. } => column.as_deref(),
+            _ => None,
         }
     }
 
@@ -63,6 +89,49 @@ impl Meaning {
             Meaning::WordfenceCleared { removed } => {
                 format!("put back {} block(s) and lockout(s)", removed.len())
             }
+            Meaning::ListEntryAdded { entry, .. } => format!("take {entry} back off the list"),
         }
     }
+}
+
+/// `value` (a list, or a serialized array holding one at `keys`) without `entry`; `None`
+/// when it does not hold it any more.
+fn remove_entry(
+    value: &[u8],
+    keys: &[String],
+    list: ListFormat,
+    entry: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let sep = match list {
+        ListFormat::Comma => ",",
+        _ => "\n",
+    };
+    let without = |text: &str| -> Option<String> {
+        let entries: Vec<&str> = text.split(sep).collect();
+        let kept: Vec<&str> = entries
+            .iter()
+            .copied()
+            .filter(|e| e.trim() != entry)
+            .collect();
+        (kept.len() < entries.len()).then(|| kept.join(sep))
+    };
+    let serialized = !keys.is_empty() || matches!(list, ListFormat::PhpArray | ListFormat::PhpMap);
+    if !serialized {
+        return Ok(without(&String::from_utf8_lossy(value)).map(String::into_bytes));
+    }
+    let mut document = serialized::parse(value).map_err(|e| e.to_string())?;
+    let path: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let target = document.get_path_mut(&path).map_err(|e| e.to_string())?;
+    let changed = match target {
+        Value::Str(bytes) => match without(&String::from_utf8_lossy(bytes)) {
+            Some(text) => {
+                *bytes = text.into_bytes();
+                true
+            }
+            None => false,
+        },
+        Value::Array(_) => target.list_remove(entry).map_err(|e| e.to_string())? > 0,
+        other => return Err(format!("the list is {}, not a list", other.kind())),
+    };
+    Ok(changed.then(|| document.to_bytes()))
 }

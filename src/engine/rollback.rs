@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::helper::db::{Database, Row, row_matches};
+use crate::helper::db::{Database, Row, cell, row_matches, with_cell};
 use crate::transport::{RemotePath, RenameMode, Transport, TransportExt, WriteMode};
 
 use super::EngineError;
@@ -13,6 +13,7 @@ use super::access::Access;
 use super::apply::read_file;
 use super::change::{Recorded, decode_row, sha256_hex};
 use super::journal::{Event, Journal};
+use super::meaning::Meaning;
 
 /// What a rollback did.
 #[derive(Debug, Default)]
@@ -169,6 +170,7 @@ fn undo(
             key,
             before,
             after,
+            meaning,
         } => {
             let corrupt = |_| EngineError::CorruptBlob(format!("the journalled row of {table}"));
             let decode = |row: &Option<Vec<(String, Option<String>)>>| {
@@ -177,34 +179,71 @@ fn undo(
             let (before, after) = (decode(before)?, decode(after)?);
             let key_value = BASE64.decode(&key.1).map_err(corrupt)?;
             let db = db.ok_or(EngineError::NoDatabase)?;
-            undo_row(t, db, table, (&key.0, key_value), before, after)
+            let row = RowUndo {
+                table,
+                key: (&key.0, key_value),
+                before,
+                after,
+                meaning: meaning.as_ref(),
+            };
+            undo_row(t, db, row)
         }
     }
 }
 
+/// A journalled row change to undo.
+struct RowUndo<'a> {
+    table: &'a str,
+    key: (&'a str, Vec<u8>),
+    before: Option<Row>,
+    after: Option<Row>,
+    meaning: Option<&'a Meaning>,
+}
+
 /// Puts a row back as it was, if the database shows the change happened and nothing changed
-/// the row since.
+/// the row since; when something did (the plugin saving its settings again), undoes what the
+/// change meant in the row as it is now, where that is well defined.
 fn undo_row(
     t: &mut dyn Transport,
     db: &dyn Database,
-    table: &str,
-    (column, value): (&str, Vec<u8>),
-    before: Option<Row>,
-    after: Option<Row>,
+    row: RowUndo<'_>,
 ) -> Result<bool, EngineError> {
+    let RowUndo {
+        table,
+        key: (column, value),
+        before,
+        after,
+        meaning,
+    } = row;
     let now = db.select(t, table, column, &[value])?;
     let present = |pattern: &Option<Row>| match pattern {
         Some(pattern) => now.iter().any(|row| row_matches(row, pattern)),
         None => false,
     };
-    let conflict = || EngineError::Conflict {
+    let conflict = |why: String| EngineError::Conflict {
         path: format!("table {table} ({column})"),
-        why: "the row changed since wprescue wrote it; its original is in the journal".into(),
+        why: format!(
+            "the row changed since wprescue wrote it ({why}); its original is in the journal (wprescue history names the run's folder)"
+        ),
     };
     match (&before, &after) {
         (Some(b), Some(a)) if present(&after) => Ok(db.update(t, table, a, b).map(|()| true)?),
         (Some(_), Some(_)) if present(&before) => Ok(false),
-        (Some(_), Some(_)) => Err(conflict()),
+        (Some(_), Some(_)) => {
+            let (Some(meaning), [current]) = (meaning, now.as_slice()) else {
+                return Err(conflict("nothing says what the change meant".into()));
+            };
+            let column = meaning.column().unwrap_or_default();
+            let cell_now = cell(current, column).unwrap_or_default();
+            match meaning.undo(cell_now).map_err(conflict)? {
+                Some(undone) => {
+                    let fresh = with_cell(current, column, undone);
+                    db.update(t, table, current, &fresh)?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
         (Some(_), None) if present(&before) => Ok(false),
         (Some(b), None) => Ok(db.insert(t, table, b).map(|()| true)?),
         (None, Some(a)) if present(&after) => Ok(db.delete(t, table, a).map(|()| true)?),
@@ -368,12 +407,15 @@ mod tests {
     #[test]
     fn consecutive_row_changes_go_together() {
         let row = |n: u8| {
-            Action::Change(Change::Row(RowChange {
-                table: "t".into(),
-                key: ("id".into(), vec![n]),
-                before: Some(vec![("id".into(), Some(vec![n]))]),
-                after: None,
-            }))
+            Action::Change(Change::Row {
+                row: RowChange {
+                    table: "t".into(),
+                    key: ("id".into(), vec![n]),
+                    before: Some(vec![("id".into(), Some(vec![n]))]),
+                    after: None,
+                },
+                meaning: None,
+            })
         };
         let all = [row(1), row(2), changes().remove(0), row(3)];
         let sizes: Vec<usize> = pieces(&all).iter().map(|p| p.len()).collect();

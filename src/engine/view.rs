@@ -154,7 +154,7 @@ impl<'a> View<'a> {
             Change::Write { path, after, .. } => {
                 self.overlay.insert(path.clone(), Some(after.clone()));
             }
-            Change::Row(row) => {
+            Change::Row { row, .. } => {
                 let key = (row.table.clone(), row.key.0.clone(), row.key.1.clone());
                 let rows = self.rows.entry(key).or_default();
                 if let Some(before) = &row.before {

@@ -27,6 +27,7 @@ use super::EngineError;
 use super::access::Access;
 use super::action::Action;
 use super::change::Change;
+use super::meaning::Meaning;
 use super::vars::Vars;
 use super::view::View;
 use crate::helper::db::RowChange;
@@ -186,7 +187,7 @@ impl WhitelistIp {
             Place::List(list_at) => list_at,
         };
         let entry = ip.to_string();
-        edit(view, vars, list_at, |list, siblings| {
+        edit(view, vars, list_at, Some(&entry), |list, siblings| {
             let changed = match list {
                 ListTarget::Array(value) => {
                     if list_covers(array_strings(value).iter().map(String::as_str), ip) {
@@ -224,7 +225,7 @@ impl ClearLockouts {
             }
             ClearLockouts::At(Place::List(list_at)) => {
                 let ip = vars.ip()?.to_string();
-                edit(view, vars, list_at, |list, _| match list {
+                edit(view, vars, list_at, None, |list, _| match list {
                     ListTarget::Array(value) => Ok(match list_at.list {
                         ListFormat::PhpMap => value.remove_key(&ip).map_err(edit_error)?.is_some(),
                         _ => value.list_remove(&ip).map_err(edit_error)? > 0,
@@ -258,12 +259,15 @@ fn delete_rows(view: &mut View<'_>, vars: &Vars, rows: &Rows) -> Result<Vec<Acti
     let mut changes = Vec::new();
     for table in view.tables(&rows.table)? {
         for row in view.rows(&table, &rows.column, &value)? {
-            changes.push(Action::Change(Change::Row(RowChange {
-                table: table.clone(),
-                key: (rows.column.clone(), value.clone()),
-                before: Some(row),
-                after: None,
-            })));
+            changes.push(Action::Change(Change::Row {
+                row: RowChange {
+                    table: table.clone(),
+                    key: (rows.column.clone(), value.clone()),
+                    before: Some(row),
+                    after: None,
+                },
+                meaning: None,
+            }));
         }
     }
     Ok(changes)
@@ -280,10 +284,14 @@ enum ListTarget<'a> {
 /// Reads the value at `place`, lets `change` edit its list (and the array around it, when
 /// there is one), and returns the change that writes it back; none when `change` says
 /// nothing changed.
+///
+/// `added` is the entry the edit adds, if it adds one: recorded as what the change means, so
+/// that a rollback can take it back out of a value the plugin has saved again since.
 fn edit(
     view: &mut View<'_>,
     vars: &Vars,
     place: &ListAt,
+    added: Option<&str>,
     change: impl FnOnce(ListTarget<'_>, Option<&mut Value>) -> Result<bool, EngineError>,
 ) -> Result<Vec<Action>, EngineError> {
     let source = read(view, vars, &place.store)?;
@@ -347,8 +355,18 @@ fn edit(
         return Ok(Vec::new());
     }
     let after = encode(doc);
+    let meaning = |column: Option<&str>| {
+        added.map(|entry| Meaning::ListEntryAdded {
+            column: column.map(str::to_owned),
+            keys: place.keys.clone(),
+            list: place.list,
+            entry: entry.to_owned(),
+        })
+    };
     Ok(vec![match source {
-        Source::File { path, before } => Action::write(path, before, after),
+        Source::File { path, before } => {
+            Action::Change(Change::write(path, before, after).meaning(meaning(None)))
+        }
         Source::Row(RowSource {
             table,
             key,
@@ -359,12 +377,16 @@ fn edit(
                 Some(row) => with_cell(row, &column, after),
                 None => new_row(&table, &key, &column, after),
             };
-            Action::Change(Change::Row(RowChange {
-                table,
-                key,
-                before: row,
-                after: Some(after_row),
-            }))
+            let meaning = meaning(Some(&column));
+            Action::Change(Change::Row {
+                row: RowChange {
+                    table,
+                    key,
+                    before: row,
+                    after: Some(after_row),
+                },
+                meaning,
+            })
         }
     }])
 }
@@ -636,6 +658,44 @@ mod tests {
         assert!(
             round_trip(&db2, yaml).is_empty(),
             "a CIDR entry already covers it"
+        );
+    }
+
+    #[test]
+    fn a_setting_the_plugin_saved_again_gets_the_address_taken_back_out() {
+        let storage = br#"a:1:{s:6:"global";a:2:{s:18:"lockout_white_list";a:1:{i:0;s:7:"8.8.8.8";}s:5:"proxy";s:6:"manual";}}"#;
+        let db = db(&[("options", vec![option("itsec-storage", storage)])]);
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let planned = step(
+            "whitelist_ip: {at: {option: itsec-storage, keys: [global, lockout_white_list], list: php_array}}",
+        )
+        .plan(&mut View::new(&mut access), &vars())
+        .unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        apply(&mut access, &mut journal, &planned).unwrap();
+
+        // Solid's cron saves its storage again: our address still in, a new key beside it.
+        let resaved = br#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:2:{i:0;s:7:"8.8.8.8";i:1;s:9:"127.0.0.1";}s:5:"proxy";s:6:"manual";}s:4:"core";a:1:{s:17:"last_seen_lockout";i:5;}}"#;
+        *db.tables.borrow_mut() =
+            [("options".to_owned(), vec![option("itsec-storage", resaved)])].into();
+        let undone = rollback(&mut access, &mut journal).unwrap();
+        assert_eq!((undone.undone, undone.conflicts.len()), (1, 0));
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "itsec-storage",
+                "option_value"
+            ),
+            r#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:1:{i:0;s:7:"8.8.8.8";}s:5:"proxy";s:6:"manual";}s:4:"core";a:1:{s:17:"last_seen_lockout";i:5;}}"#,
+            "the address is gone; the plugin's own save stays"
         );
     }
 

@@ -74,7 +74,7 @@ pub struct Setting {
 }
 
 /// How a list of addresses is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ListFormat {
     /// A PHP array of address strings.
