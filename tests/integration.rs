@@ -16,6 +16,7 @@ mod harness;
 mod helper;
 mod plans;
 mod readme;
+mod real_plugins;
 mod scenarios;
 mod test;
 mod transport;
