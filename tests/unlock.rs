@@ -151,6 +151,7 @@ fn site_vars() -> Vars {
         wp_root: RemotePath::new("public_html").unwrap(),
         plugin_folder: None,
         ip: None,
+        wp_version: None,
     }
 }
 

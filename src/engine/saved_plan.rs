@@ -50,6 +50,9 @@ pub struct SavedPlan {
     pub ip: Option<IpAddr>,
     /// How the database was reached, when it was.
     site: Option<SiteRef>,
+    /// The site's WordPress version, which decides how new rows are written.
+    #[serde(default)]
+    wp_version: Option<String>,
     /// The rungs, least invasive first.
     pub rungs: Vec<SavedRung>,
     fingerprints: Vec<Fingerprint>,
@@ -113,6 +116,7 @@ impl SavedPlan {
             login: options.login.as_ref().map(|(user, _)| user.clone()),
             ip: caller,
             site: session.site_ref(),
+            wp_version: rungs.first().and_then(|r| r.vars.wp_version.clone()),
             rungs: rungs
                 .iter()
                 .map(|rung| SavedRung {
@@ -219,6 +223,7 @@ impl SavedPlan {
             wp_root: RemotePath::new(&self.wp_root)?,
             plugin_folder: rung.plugin_folder.clone(),
             ip: rung.ip,
+            wp_version: self.wp_version.clone(),
         })
     }
 

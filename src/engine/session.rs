@@ -335,6 +335,7 @@ impl Session {
             Some(inventory) => inventory.root.path.clone(),
             None => RemotePath::new("")?,
         };
+        let wp_version = self.inventory().and_then(|i| i.root.version.clone());
         let caller = if specs.iter().any(RungSpec::needs_ip) {
             self.caller(obs)
         } else {
@@ -363,6 +364,7 @@ impl Session {
                     wp_root: wp_root.clone(),
                     plugin_folder: spec.plugin_folder,
                     ip,
+                    wp_version: wp_version.clone(),
                 },
                 playbook: spec.playbook,
                 steps: spec.steps,

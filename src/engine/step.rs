@@ -513,6 +513,7 @@ mod tests {
             wp_root: RemotePath::new("public_html").unwrap(),
             plugin_folder: Some("wp-content/plugins/wordfence".into()),
             ip: None,
+            wp_version: None,
         }
     }
 

@@ -21,9 +21,30 @@ pub struct Vars {
     /// in hex (Wordfence's transient names), and `{ip_escaped}`, with its dots escaped as in
     /// a regular expression (Solid's `SetEnvIF REMOTE_ADDR "^1\.2\.3\.4$"` bans).
     pub ip: Option<IpAddr>,
+    /// The site's WordPress version (`6.8.8`), when known: rows are written the way that
+    /// version writes them (`autoload` is `on`/`off` from 6.6, `yes`/`no` before).
+    pub wp_version: Option<String>,
 }
 
 impl Vars {
+    /// The `autoload` value of an option this site's WordPress would add: `on` from 6.6,
+    /// `yes` before (and when the version is unknown: 6.6 and later read it as `on` too).
+    pub fn autoload_on(&self) -> &'static str {
+        // `7.0-beta1`: the leading digits of the first two parts.
+        let number = |part: &str| -> Option<u32> {
+            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        };
+        let version = |text: &str| -> Option<(u32, u32)> {
+            let mut parts = text.split('.');
+            Some((number(parts.next()?)?, number(parts.next()?)?))
+        };
+        match self.wp_version.as_deref().and_then(version) {
+            Some(v) if v >= (6, 6) => "on",
+            _ => "yes",
+        }
+    }
+
     /// `text` with its templates filled in; an error names a template this run has no value
     /// for.
     pub fn expand(&self, text: &str) -> Result<String, EngineError> {
@@ -70,5 +91,27 @@ impl Vars {
         }
         let joined = format!("{}/{expanded}", self.wp_root.as_str());
         Ok(RemotePath::new(&joined)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_autoloaded_the_way_the_sites_wordpress_writes_them() {
+        let vars = |version: Option<&str>| Vars {
+            run_id: "1-abcdef".into(),
+            wp_root: RemotePath::root(),
+            plugin_folder: None,
+            ip: None,
+            wp_version: version.map(str::to_owned),
+        };
+        assert_eq!(vars(Some("6.8.8")).autoload_on(), "on");
+        assert_eq!(vars(Some("6.6")).autoload_on(), "on");
+        assert_eq!(vars(Some("6.5.5")).autoload_on(), "yes");
+        assert_eq!(vars(Some("6.1.9")).autoload_on(), "yes");
+        assert_eq!(vars(None).autoload_on(), "yes");
+        assert_eq!(vars(Some("7.0-beta1")).autoload_on(), "on");
     }
 }

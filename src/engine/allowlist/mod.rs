@@ -375,7 +375,7 @@ fn edit(
         }) => {
             let after_row = match &row {
                 Some(row) => with_cell(row, &column, after),
-                None => new_row(&table, &key, &column, after),
+                None => new_row(&table, &key, &column, after, vars.autoload_on()),
             };
             let meaning = meaning(Some(&column));
             Action::Change(Change::Row {
@@ -408,13 +408,19 @@ fn replace_entry(parent: &mut Value, key: &str, value: Value) -> Result<(), Engi
 }
 
 /// A row for a setting that does not exist yet.
-fn new_row(table: &str, key: &(String, Vec<u8>), column: &str, value: Vec<u8>) -> Row {
+fn new_row(
+    table: &str,
+    key: &(String, Vec<u8>),
+    column: &str,
+    value: Vec<u8>,
+    autoload: &str,
+) -> Row {
     let mut row = vec![
         (key.0.clone(), Some(key.1.clone())),
         (column.to_owned(), Some(value)),
     ];
     if table == OPTIONS {
-        row.push(("autoload".into(), Some(b"yes".to_vec())));
+        row.push(("autoload".into(), Some(autoload.as_bytes().to_vec())));
     }
     row
 }
@@ -556,6 +562,7 @@ mod tests {
             wp_root: RemotePath::new("public_html").unwrap(),
             plugin_folder: None,
             ip: Some(IP.parse().unwrap()),
+            wp_version: None,
         }
     }
 
