@@ -69,7 +69,8 @@ pub enum Command {
     /// (auto_prepend_file names a missing file: 500 for everyone), server-error (another 500),
     /// hidden-login (wp-login.php moved by a plugin), reachable (nothing in the way), unknown.
     ///
-    /// Exit status: 0 no lockout found, 2 a lockout found, 1 error.
+    /// Exit status: 0 no lockout found, 2 a lockout found, 1 error (no HTTP answer at all
+    /// included), 64 a usage error.
     #[command(after_long_help = TARGET_HELP)]
     Diagnose(DiagnoseArgs),
 
@@ -85,12 +86,12 @@ pub enum Command {
     /// password, or replace a broken .htaccess. After confirmation (or
     /// --yes) it applies them one rung at a time, from least to most invasive, writing each
     /// change and the original bytes to a local journal before touching the server, and
-    /// re-checks over HTTP, as the caller, after each rung. When the site still refuses, every
-    /// change is rolled back.
+    /// re-checks over HTTP, as the caller, after each rung. A rung that does not let the admin
+    /// in is undone before the next one is tried; after the last, nothing of the run stays.
     ///
-    /// Exit status: 0 unlocked, or nothing to do; 2 --dry-run found changes to make; 3 the
-    /// fix did not let the admin in and was rolled back; 130 interrupted by Ctrl-C (the
-    /// changes made so far stay, journaled, for rollback); 1 error.
+    /// Exit status: 0 unlocked, or nothing to do; 2 --dry-run found changes to make; 3 no rung
+    /// let the admin in, and all was undone; 130 interrupted by Ctrl-C (the changes made so far
+    /// stay, journaled, for rollback); 1 error; 64 a usage error.
     #[command(after_long_help = TARGET_HELP)]
     Unlock(UnlockArgs),
 
@@ -101,7 +102,8 @@ pub enum Command {
     /// time, SHA-256) of every path the plan touches; `apply` refuses it once any of them has
     /// changed. It holds no file contents and no passwords.
     ///
-    /// Exit status: 0 nothing to change, 2 a plan with changes was saved, 1 error.
+    /// Exit status: 0 nothing to change, 2 a plan with changes was saved, 1 error, 64 a usage
+    /// error.
     #[command(after_long_help = TARGET_HELP)]
     Plan(PlanArgs),
 
@@ -110,20 +112,25 @@ pub enum Command {
     /// cannot get in, like unlock.
     ///
     /// Exit status: 0 unlocked; 3 the fix did not let the admin in and was rolled back; 1
-    /// error (including a stale plan).
+    /// error (including a stale plan); 64 a usage error.
     Apply(ApplyArgs),
 
     /// Run one playbook (a built-in by name, or a YAML file) on a site, whatever the
     /// diagnosis: --check only plans it (zero changes to the site), --diff shows each file's
     /// diff. Changes are journaled and undone with `wprescue rollback`.
     ///
-    /// Exit status: 0 applied, or nothing to change; 2 --check found changes to make; 1 error
-    /// (a failed http_check step rolls the run back).
+    /// Exit status: 0 applied, nothing to change, or declined; 2 --check found changes to make;
+    /// 1 error (a failed http_check step rolls the run back); 64 a usage error.
     #[command(after_long_help = TARGET_HELP)]
     Run(RunArgs),
 
     /// Undo a run of unlock from its journal, in a fresh process if need be (after a crash or
-    /// a dropped connection). Files changed since are left alone and reported.
+    /// a dropped connection). It lists what it would put back and asks first (--yes to skip);
+    /// where the plugin rewrote a file or setting since, what the change meant is undone in
+    /// what is there now; a real conflict is left alone and reported.
+    ///
+    /// Exit status: 0 undone, or declined; 2 --dry-run found changes to undo; 1 error, or a
+    /// change that could not be undone safely; 64 a usage error.
     #[command(after_long_help = TARGET_HELP)]
     Rollback(RollbackArgs),
 
@@ -155,20 +162,18 @@ pub enum Command {
 /// `wprescue diagnose`.
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    #[command(flatten)]
-    pub site: SiteArgs,
-
     /// Print the report as JSON (shape documented in README.md).
     #[arg(long)]
     pub json: bool,
+
+    // Last, so that the site's headed groups of flags come after this command's own.
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 /// `wprescue unlock`.
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
-    #[command(flatten)]
-    pub site: SiteArgs,
-
     /// Show the plan, with a diff of every file, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -181,17 +186,20 @@ pub struct UnlockArgs {
     /// stderr.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 /// `wprescue plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    #[command(flatten)]
-    pub site: SiteArgs,
-
     /// Where to save the plan (a JSON file, created with mode 0600).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 /// `wprescue apply`.
@@ -204,12 +212,12 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t, value_name = "HOW")]
     pub helper: HelperChoice,
 
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-
     /// Print a JSON document at the end, as unlock --json does.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// `wprescue run`.
@@ -217,9 +225,6 @@ pub struct ApplyArgs {
 pub struct RunArgs {
     /// A built-in playbook's name (see `wprescue playbooks`) or a playbook file.
     pub playbook: String,
-
-    #[command(flatten)]
-    pub site: SiteArgs,
 
     /// Only plan: show what would change, change nothing.
     #[arg(long)]
@@ -236,6 +241,9 @@ pub struct RunArgs {
     /// Print a JSON document at the end, as unlock --json does.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 /// `wprescue rollback`.
@@ -272,6 +280,7 @@ pub struct RollbackArgs {
 
 /// Which site, and how to reach it over files and over HTTP.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Site")]
 pub struct SiteArgs {
     /// Where the site is: sftp://, ssh://, ftp://, ftps://, USER@HOST:PATH, an ~/.ssh/config
     /// alias, or a local folder (see TARGETS below).
@@ -320,6 +329,7 @@ pub enum HelperChoice {
 
 /// How HTTP requests to the site are made.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "HTTP, as the locked-out browser")]
 pub struct HttpArgs {
     /// Send HTTP requests from this local address (like curl --interface): the address a
     /// security plugin sees, for machines with several addresses or a VPN.
@@ -338,6 +348,7 @@ pub struct HttpArgs {
 
 /// How to reach the hosting account.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection (SSH, FTP, FTPS)")]
 pub struct ConnectArgs {
     /// SSH private key to try first (repeatable). Its passphrase comes from
     /// WPRESCUE_KEY_PASSPHRASE or a prompt.
