@@ -131,7 +131,9 @@ impl Session {
         if let Some(site) = journal.site_ref()? {
             self.attach(site, obs)?;
         }
+        obs.busy(&format!("undoing run {run_id}"));
         let undone = undo(&mut self.access(), &mut journal, obs);
+        obs.idle();
         // A run that died holding the site's lock would block the next one for half an hour.
         if let Some(lock) = journal.held_lock()? {
             if SiteLock::clear_if_held_by(self.transport(), &RemotePath::new(&lock)?, &run_id)? {
