@@ -13,20 +13,37 @@ use super::color::Color;
 pub fn render(error: &anyhow::Error, color: Color) {
     // Messages carry what servers said (FTP replies, block pages): never let them drive the
     // terminal.
-    eprintln!(
-        "{} {}",
-        color.error("error:"),
-        printable(&error.to_string())
-    );
+    let message = error.to_string();
+    eprintln!("{} {}", color.error("error:"), printable(&message));
+    let mut said = message;
     for cause in error.chain().skip(1) {
-        eprintln!(
-            "  {} {}",
-            color.label("caused by:"),
-            printable(&cause.to_string())
-        );
+        let cause = cause.to_string();
+        let cause = without_library_code(&cause);
+        // A cause the message already quotes says nothing new.
+        if said.contains(cause) {
+            continue;
+        }
+        eprintln!("  {} {}", color.label("caused by:"), printable(cause));
+        said = cause.to_owned();
     }
     if let Some(hint) = hint(error) {
         eprintln!("{} {}", color.label("hint:"), printable(&hint));
+    }
+}
+
+/// `text` without libssh2's code in front (`[Session(-9)] Timed out…`): the message says it in
+/// words, and the code means nothing to the user.
+fn without_library_code(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix('[') else {
+        return text;
+    };
+    match rest.split_once("] ") {
+        Some((code, message))
+            if ["Session(", "SFTP("].iter().any(|p| code.starts_with(p)) && code.ends_with(')') =>
+        {
+            message
+        }
+        _ => text,
     }
 }
 
@@ -84,6 +101,20 @@ fn site_hint(error: &SiteError) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_codes_are_left_out_of_causes() {
+        assert_eq!(
+            without_library_code("[Session(-9)] Timed out waiting on socket"),
+            "Timed out waiting on socket"
+        );
+        assert_eq!(
+            without_library_code("[SFTP(2)] No such file"),
+            "No such file"
+        );
+        assert_eq!(without_library_code("[not a code] x"), "[not a code] x");
+        assert_eq!(without_library_code("plain"), "plain");
+    }
 
     #[test]
     fn a_mistyped_playbook_gets_a_suggestion() {
