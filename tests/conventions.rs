@@ -212,3 +212,36 @@ fn what_the_site_sends_cannot_drive_the_terminal() {
     );
     sb.reset();
 }
+
+#[test]
+fn diagnose_says_what_unlock_would_do_first() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let diagnosed = Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["diagnose"])
+        .target()
+        .locked_out()
+        .run()
+        .status(2)
+        .stdout_has("next      unlock first runs wordfence-allowlist: Wordfence, kept running")
+        .stdout_has("Only if that does not let you in: wordfence.")
+        .stdout_has("by hand   rename public_html/wp-content/plugins/wordfence");
+    drop(diagnosed);
+    let json = Test::new(&sb)
+        .over(Protocol::Ftp)
+        .args(["diagnose", "--json"])
+        .target()
+        .locked_out()
+        .run()
+        .status(2)
+        .json();
+    assert!(
+        json["unlock_first"]
+            .as_str()
+            .unwrap()
+            .starts_with("unlock first runs wordfence-allowlist"),
+        "{json:#}"
+    );
+    sb.reset();
+}
