@@ -103,6 +103,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_run_errors_say_what_to_do() {
+        let errors = [
+            EngineError::NoRuns {
+                place: "ftp://u@h:21/".into(),
+                state_dir: "/s".into(),
+            },
+            EngineError::BadRunId("../x".into()),
+            EngineError::NotUndone {
+                run_id: "1-abcdef".into(),
+                left: 1,
+            },
+            EngineError::BadPlan {
+                path: "p".into(),
+                why: "not JSON".into(),
+            },
+            EngineError::Interrupted {
+                changed: 1,
+                run_id: Some("1-abcdef".into()),
+            },
+        ];
+        for error in errors {
+            let shown = error.to_string();
+            assert!(hint(&error.into()).is_some(), "no hint for {shown}");
+        }
+    }
+
+    #[test]
     fn library_codes_are_left_out_of_causes() {
         assert_eq!(
             without_library_code("[Session(-9)] Timed out waiting on socket"),

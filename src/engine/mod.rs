@@ -301,6 +301,24 @@ impl EngineError {
                 "steps that change the database need the site's address (--url) to reach it"
                     .into(),
             ),
+            EngineError::Interrupted { run_id: Some(_), .. } => Some(
+                "undo what was made with the `undo with:` line above, or run unlock again to go on".into(),
+            ),
+            EngineError::NoRuns { .. } => Some(
+                "use the same target as the run (its origin and folder must match), or name the run with --run; `wprescue history` lists the runs recorded here".into(),
+            ),
+            EngineError::OtherSite { .. } | EngineError::BadRunId(_) => Some(
+                "`wprescue history` lists each run with the site it changed".into(),
+            ),
+            EngineError::NotUndone { .. } => Some(
+                "each `left:` line names what is in the way; put it right by hand, then run rollback again: what was undone stays undone".into(),
+            ),
+            EngineError::BadPlan { .. } => Some(
+                "make a new plan with `wprescue plan TARGET -o FILE` (or run unlock --dry-run)".into(),
+            ),
+            EngineError::SshConfig(_) => {
+                Some("fix the line ~/.ssh/config complains about, or move the file aside".into())
+            }
             _ => None,
         }
     }

@@ -144,6 +144,9 @@ impl Session {
     }
 
     fn examine(&mut self, obs: &mut dyn Observer) -> Result<(), EngineError> {
+        if let Examine::Nothing = self.spec.examine {
+            return Ok(());
+        }
         obs.busy(&format!("examining {}", self.transport.origin()));
         let t = self.transport.as_mut();
         let options = &self.spec.options;
