@@ -217,7 +217,7 @@ fn what_the_site_sends_cannot_drive_the_terminal() {
 fn diagnose_says_what_unlock_would_do_first() {
     let sb = Sandbox::lock();
     sb.scenario("wordfence-block");
-    let diagnosed = Test::new(&sb)
+    Test::new(&sb)
         .over(Protocol::Ftp)
         .args(["diagnose"])
         .target()
@@ -227,7 +227,6 @@ fn diagnose_says_what_unlock_would_do_first() {
         .stdout_has("next      unlock first runs wordfence-allowlist: Wordfence, kept running")
         .stdout_has("Only if that does not let you in: wordfence.")
         .stdout_has("by hand   rename public_html/wp-content/plugins/wordfence");
-    drop(diagnosed);
     let json = Test::new(&sb)
         .over(Protocol::Ftp)
         .args(["diagnose", "--json"])

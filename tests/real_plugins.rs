@@ -502,11 +502,10 @@ fn unlock_and_roll_back(scenario: &Scenario, protocol: Protocol) {
             scenario,
         )
         .run();
-    let diagnose = diagnose
+    diagnose
         .status(2)
         .stdout_has("plugin-block")
         .stdout_has(scenario.plugin);
-    drop(diagnose);
 
     // unlock lets 127.0.0.1 in; the plugin stays; 127.0.0.3 stays out; no helper is left.
     real.as_locked_out(
