@@ -210,6 +210,8 @@ fn read_response(
     url: &str,
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<Response, HttpError> {
+    // PHP ran on the server (or may have): what a transport remembers of its files is stale.
+    crate::transport::site_may_have_changed();
     let wrap = |source: ureq::Error| match source {
         ureq::Error::BadUri(reason) => HttpError::BadUrl {
             url: url.to_owned(),

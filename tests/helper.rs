@@ -569,10 +569,25 @@ fn cost_of_one_call(mode: Mode) {
     );
     match mode {
         Mode::Exec => assert_eq!((reads, mutations, execs), (0, 0, 1)),
-        // The folder and its three files; then one listing finds it gone (the helper deleted
-        // itself and its folder after answering).
-        Mode::Http => assert_eq!((reads, mutations, execs), (1, 4, 0)),
+        // The folder and its three files, then the same four removed by name.
+        Mode::Http => assert_eq!((reads, mutations, execs), (0, 8, 0)),
     }
+
+    // A kept helper is uploaded once for any number of calls, and removed when done.
+    let kept = helper.kept();
+    let mut counting = Counting::new(t.as_mut());
+    for _ in 0..3 {
+        kept.call(&mut counting, &ops).unwrap();
+    }
+    let uploads = match mode {
+        Mode::Exec => 0,
+        Mode::Http => 4,
+    };
+    assert_eq!(counting.mutations(), uploads, "{mode:?}: three calls");
+    assert_eq!(helper_files(&sb).len(), uploads.min(1));
+    kept.finish(&mut counting).unwrap();
+    assert_eq!(counting.mutations(), 2 * uploads, "{mode:?}: removed");
+    assert!(helper_files(&sb).is_empty());
 }
 
 macro_rules! both_modes {
@@ -724,9 +739,16 @@ fn http_helper_refuses_requests_without_its_token() {
     let options = sb.sql(ALL_OPTIONS);
     let client = HttpClient::new(&http_from(&sb.env("SANDBOX_FREE_IP")));
     let wrong = "0".repeat(64);
-    let attempts: [(&str, &[(&str, &str)]); 3] = [
-        ("POST without a token", &[]),
-        ("POST with a wrong token", &[("X-Wprescue-Token", &wrong)]),
+    let attempts: [(&str, &[(&str, &str)]); 4] = [
+        ("POST unsigned", &[]),
+        (
+            "POST with a wrong signature",
+            &[("X-Wprescue-Seq", "1"), ("X-Wprescue-Mac", &wrong)],
+        ),
+        (
+            "POST with a bad sequence number",
+            &[("X-Wprescue-Seq", "-1"), ("X-Wprescue-Mac", &wrong)],
+        ),
         ("GET", &[]),
     ];
     for (what, headers) in attempts {
@@ -741,7 +763,7 @@ fn http_helper_refuses_requests_without_its_token() {
         assert_eq!(response.status, 403, "{what}: {response:?}");
         assert_eq!(response.body, "wprescue helper: refused\n", "{what}");
         assert_eq!(response.header("cache-control"), Some("no-store"));
-        // It deleted itself after answering.
+        // A refused request takes the helper out of service for good.
         assert!(!local(&sb, uploaded.path()).exists(), "{what}");
         uploaded.remove(t.as_mut()).unwrap();
     }
@@ -768,11 +790,15 @@ fn http_helper_refuses_once_expired_and_deletes_itself() {
     assert_eq!(sb.sql(ALL_OPTIONS), options);
     uploaded.remove(t.as_mut()).unwrap();
 
-    // Just uploaded, the same request with the token is answered.
+    // Just uploaded, the same request, signed, is answered; the helper stays for the next
+    // one until wprescue removes it.
     let uploaded = helper.upload(t.as_mut(), Purpose::Ops).unwrap();
     let response = uploaded.post(&body).unwrap();
     assert_eq!(response.status, 200, "{response:?}");
-    assert!(!local(&sb, uploaded.path()).exists());
+    let file = local(&sb, uploaded.path());
+    assert!(file.exists());
+    uploaded.remove(t.as_mut()).unwrap();
+    assert!(!file.exists());
     assert_eq!(
         sb.sql("SELECT option_value FROM wp_options WHERE option_name = 'blogname'"),
         "hacked"

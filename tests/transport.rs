@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wprescue::transport::{
-    ConnectOptions, Credentials, FtpTls, Secret, SshConfig, Target, TlsTrust, connect, fingerprint,
+    Cached, ConnectOptions, Credentials, FtpTls, Secret, SshConfig, StatBy, Target, TlsTrust,
+    connect, fingerprint,
 };
 // The conformance checks (compiled here by path, see `integration.rs`) name these as
 // `crate::transport::…`, as they do inside the library.
@@ -154,6 +155,21 @@ fn conformance_suite(proto: Proto) {
     let mut observer = open_at(&sb, proto, "");
     let dir = scratch(t.as_mut(), &format!("{}-conformance", proto.name()));
     conformance::run_all(t.as_mut(), observer.as_mut(), &proto.capabilities(), &dir);
+    t.remove_all(&dir).unwrap();
+}
+
+/// The same promises hold through the cache every session puts in front of its transport.
+fn conformance_suite_cached(proto: Proto) {
+    let sb = Sandbox::lock();
+    let stat_by = if proto.is_ssh() {
+        StatBy::Path
+    } else {
+        StatBy::Listing
+    };
+    let mut t = Cached::new(open_at(&sb, proto, ""), stat_by);
+    let mut observer = open_at(&sb, proto, "");
+    let dir = scratch(&mut t, &format!("{}-conformance-cached", proto.name()));
+    conformance::run_all(&mut t, observer.as_mut(), &proto.capabilities(), &dir);
     t.remove_all(&dir).unwrap();
 }
 
@@ -340,6 +356,11 @@ macro_rules! every_protocol {
             #[test]
             fn conformance() {
                 conformance_suite($proto);
+            }
+
+            #[test]
+            fn conformance_through_the_cache() {
+                conformance_suite_cached($proto);
             }
 
             #[test]

@@ -4,7 +4,7 @@
 //! from its journal, in a fresh process.
 
 use crate::interrupt;
-use crate::transport::RemotePath;
+use crate::transport::{self, RemotePath};
 
 use super::access::Access;
 use super::check::Web;
@@ -39,6 +39,9 @@ impl Session {
         climb: Climb,
         obs: &mut dyn Observer,
     ) -> Result<(Outcome, Recap), EngineError> {
+        // The plan may have waited on the user for minutes while the site went on: nothing
+        // learnt before this point is taken for granted.
+        transport::site_may_have_changed();
         let wp_root = match self.inventory() {
             Some(inventory) => inventory.root.path.clone(),
             None => match self.site_ref() {
@@ -81,6 +84,7 @@ impl Session {
             recap: Recap::default(),
         };
         let result = run.climb(plan, rungs, verify);
+        self.finish_helper_or_warn(obs);
         lock.release(self.transport())?;
         journal.unlock()?;
         result
@@ -134,6 +138,7 @@ impl Session {
         obs.busy(&format!("undoing run {run_id}"));
         let undone = undo(&mut self.access(), &mut journal, obs);
         obs.idle();
+        self.finish_helper_or_warn(obs);
         // A run that died holding the site's lock would block the next one for half an hour.
         if let Some(lock) = journal.held_lock()? {
             if SiteLock::clear_if_held_by(self.transport(), &RemotePath::new(&lock)?, &run_id)? {

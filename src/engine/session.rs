@@ -13,8 +13,8 @@ use crate::site::catalog::Catalog;
 use crate::site::inventory::Inventory;
 use crate::site::{InvestigateOptions, Report, UrlSource, investigate, site_url, survey};
 use crate::transport::{
-    self, ConnectOptions, Credentials, RemotePath, SshConfig, Target, TlsTrust, Traced, Transport,
-    TransportExt,
+    self, Cached, ConnectOptions, Credentials, RemotePath, SshConfig, StatBy, Target, TlsTrust,
+    Traced, Transport, TransportExt,
 };
 
 use super::access::Access;
@@ -96,7 +96,7 @@ impl Session {
         obs.busy(&format!("connecting to {}", spec.target));
         let opened = Self::connect(&spec);
         obs.idle();
-        let transport: Box<dyn Transport> = Box::new(Traced::new(opened?));
+        let transport = opened?;
         tracing::info!(
             origin = transport.origin(),
             root = transport.root(),
@@ -136,11 +136,14 @@ impl Session {
         let ssh_config = SshConfig::load_user().map_err(EngineError::SshConfig)?;
         let target = Target::parse(&spec.target, &ssh_config)?;
         let mut credentials = Credentials::from_env(spec.interactive);
-        Ok(transport::connect(
-            &target,
-            &spec.connect,
-            &mut credentials,
-        )?)
+        let connected = transport::connect(&target, &spec.connect, &mut credentials)?;
+        // Over FTP, a stat is a listing of the parent anyway: keep the whole listing.
+        let stat_by = match target {
+            Target::Ftp(_) => StatBy::Listing,
+            Target::Ssh(_) | Target::Local(_) => StatBy::Path,
+        };
+        // Traced inside the cache, so the trace shows only what reaches the server.
+        Ok(Box::new(Cached::new(Traced::new(connected), stat_by)))
     }
 
     fn examine(&mut self, obs: &mut dyn Observer) -> Result<(), EngineError> {
@@ -191,10 +194,11 @@ impl Session {
             &site.url,
             self.spec.options.http.clone(),
         );
-        self.helper = Some(match self.spec.helper {
+        let helper = match self.spec.helper {
             Some(mode) => helper.with_mode(mode),
             None => helper,
-        });
+        };
+        self.helper = Some(helper.kept());
         self.site = Some(site);
         Ok(())
     }
@@ -265,6 +269,26 @@ impl Session {
             wp_config: inventory.root.config.as_ref()?.as_str().to_owned(),
             url: self.url()?.to_owned(),
         })
+    }
+
+    /// Removes the helper kept for the calls of one phase, if one is uploaded: before
+    /// anything that may wait on a person, and when the session ends.
+    pub(super) fn finish_helper(&mut self) -> Result<(), EngineError> {
+        match &self.helper {
+            Some(helper) => Ok(helper.finish(self.transport.as_mut())?),
+            None => Ok(()),
+        }
+    }
+
+    /// Like [`Session::finish_helper`] at the end of a run, where a helper left behind must
+    /// not hide how the run went: a failure is a warning.
+    pub(super) fn finish_helper_or_warn(&mut self, obs: &mut dyn Observer) {
+        if let Err(e) = self.finish_helper() {
+            obs.event(Event::Warning(&format!(
+                "the helper's folder (wprescue-…) may still be in the WordPress root: the next \
+                 unlock, run or rollback removes it, or delete it by hand ({e})"
+            )));
+        }
     }
 
     /// Whether the site's database is reachable (through the helper).
@@ -383,7 +407,10 @@ impl Session {
         rungs: &[Rung],
         obs: &mut dyn Observer,
     ) -> Result<Ladder, EngineError> {
-        let ladder = plan_ladder(&mut self.access(), rungs)?;
+        let ladder = plan_ladder(&mut self.access(), rungs);
+        // What follows may be a question to the user: no helper waits on the site meanwhile.
+        self.finish_helper()?;
+        let ladder = ladder?;
         for (rung, why) in &ladder.skipped {
             obs.event(Event::RungSkipped { rung, why });
         }
@@ -394,7 +421,9 @@ impl Session {
     /// Every rung's plan against the live site, reading only; any rung that cannot be
     /// planned is an error.
     pub fn plan(&mut self, rungs: &[Rung]) -> Result<Vec<Planned>, EngineError> {
-        let planned = plan(&mut self.access(), rungs)?;
+        let planned = plan(&mut self.access(), rungs);
+        self.finish_helper()?;
+        let planned = planned?;
         stop_if_interrupted()?;
         Ok(planned)
     }
@@ -419,6 +448,13 @@ impl Session {
 }
 
 /// What the user should know about a connection that is not private.
+impl Drop for Session {
+    /// A session that ends on an error or a panic removes its kept helper all the same.
+    fn drop(&mut self) {
+        let _ = self.finish_helper();
+    }
+}
+
 fn connection_warnings(origin: &str, connect: &ConnectOptions) -> Vec<&'static str> {
     let mut warnings = Vec::new();
     if origin.starts_with("ftp://") {

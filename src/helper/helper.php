@@ -1,4 +1,4 @@
-<?php /* wprescue-helper: a one-shot database helper left by wprescue; safe to delete. */
+<?php /* wprescue-helper: a short-lived database helper left by wprescue; safe to delete. */
 
 // Reads and changes a few database values for wprescue, without loading WordPress (loading it
 // would run the very plugins that lock the admin out). A closed set of operations on rows of
@@ -7,9 +7,13 @@
 // - exec mode: run by `php` over SSH with this text on stdin; the request is embedded.
 // - http mode: uploaded into a folder of its own with a random name in the WordPress root
 //   (whose .htaccess / .user.ini switch off auto_prepend_file firewalls for that folder only)
-//   and POSTed to once, with a token whose SHA-256 is embedded; it refuses everything else and
-//   deletes itself and its folder.
-// - whoami mode: as http mode, but only answers what the web server saw of the caller.
+//   and POSTed to for a few minutes. Each request is signed with the embedded key (an
+//   HMAC-SHA256 of its sequence number and body, which never crosses the wire alone), and so
+//   is each answer. The first request that is not signed, or that comes once the file is past
+//   its lifetime, is refused and the helper deletes itself and its folder: whoever sent it
+//   knows where it is. wprescue deletes it when done.
+// - whoami mode: as http mode, but only answers what the web server saw of the caller, once,
+//   then deletes itself.
 // Works on PHP 7.0 and later, with mysqli.
 
 error_reporting(E_ALL);
@@ -17,7 +21,7 @@ ini_set('display_errors', '0');
 ini_set('html_errors', '0');
 
 const WPR_MODE = '{{MODE}}';
-const WPR_TOKEN_SHA256 = '{{TOKEN_SHA256}}';
+const WPR_KEY = '{{KEY}}';
 const WPR_TTL = {{TTL}};
 const WPR_CONFIG = '{{CONFIG}}';
 const WPR_REQUEST = '{{REQUEST}}';
@@ -44,12 +48,17 @@ if (WPR_MODE === 'exec') {
     wpr_serve();
 }
 
-/** HTTP modes: expiry, method and token checks, one answer, then the file removes itself. */
+/** HTTP modes: expiry, method and signature checks, then a signed answer. */
 function wpr_serve()
 {
     ignore_user_abort(true);
-    // Whatever happens below, even a fatal error, this file does not outlive its answer.
+    // Whatever happens below, even a fatal error, a one-shot helper does not outlive its
+    // answer, nor does any helper outlive a request it refused.
+    $GLOBALS['wpr_remove'] = WPR_MODE === 'whoami';
     register_shutdown_function(function () {
+        if (!$GLOBALS['wpr_remove']) {
+            return;
+        }
         @unlink(__FILE__);
         // The folder made for this helper goes too: its two configuration files, then itself.
         if (basename(__DIR__) . '.php' === basename(__FILE__)) {
@@ -67,22 +76,35 @@ function wpr_serve()
     // The server's own clock judges the age, so skew between machines does not matter.
     $mtime = @filemtime(__FILE__);
     if ($mtime === false || time() > $mtime + WPR_TTL) {
+        $GLOBALS['wpr_remove'] = true;
         wpr_text(410, 'wprescue helper: expired');
         return;
     }
-    $token = isset($_SERVER['HTTP_X_WPRESCUE_TOKEN']) ? $_SERVER['HTTP_X_WPRESCUE_TOKEN'] : '';
+    $seq = isset($_SERVER['HTTP_X_WPRESCUE_SEQ']) ? $_SERVER['HTTP_X_WPRESCUE_SEQ'] : '';
+    $mac = isset($_SERVER['HTTP_X_WPRESCUE_MAC']) ? $_SERVER['HTTP_X_WPRESCUE_MAC'] : '';
     $method = isset($_SERVER['REQUEST_METHOD']) ? $_SERVER['REQUEST_METHOD'] : '';
-    if ($method !== 'POST' || !is_string($token) || $token === ''
-        || !hash_equals(WPR_TOKEN_SHA256, hash('sha256', $token))) {
+    $body = (string) file_get_contents('php://input');
+    if ($method !== 'POST' || !is_string($seq) || !preg_match('/^[0-9]{1,18}$/', $seq)
+        || !is_string($mac) || $mac === ''
+        || !hash_equals(wpr_sign('wprescue-request', $seq, $body), $mac)) {
+        $GLOBALS['wpr_remove'] = true;
         wpr_text(403, 'wprescue helper: refused');
         return;
     }
-    header('Content-Type: application/json');
     if (WPR_MODE === 'whoami') {
-        echo wpr_encode(array('wprescue' => 1, 'ok' => true, 'seen' => wpr_seen()));
+        $out = wpr_encode(array('wprescue' => 1, 'ok' => true, 'seen' => wpr_seen()));
     } else {
-        echo wpr_encode(wpr_answer(file_get_contents('php://input'), __DIR__));
+        $out = wpr_encode(wpr_answer($body, __DIR__));
     }
+    header('Content-Type: application/json');
+    header('X-Wprescue-Mac: ' . wpr_sign('wprescue-answer', $seq, $out));
+    echo $out;
+}
+
+/** The signature of one message: HMAC-SHA256 of its direction, sequence number and body. */
+function wpr_sign($label, $seq, $body)
+{
+    return hash_hmac('sha256', $label . "\n" . $seq . "\n" . $body, WPR_KEY);
 }
 
 function wpr_text($status, $text)

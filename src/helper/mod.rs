@@ -17,15 +17,17 @@
 //!   `wprescue-<32 hex>/` in the WordPress root (not under `wp-content`, where some plugins
 //!   forbid `.php`), whose `.htaccess` and `.user.ini` switch off `auto_prepend_file` for that
 //!   folder alone, so a firewall loaded before every PHP request (Wordfence, AIOS) does not
-//!   block the helper that is there to let the caller in. It is called once with a POST
-//!   carrying a 256-bit token (only its SHA-256 is in the file), and deleted with its folder.
-//!   The script itself refuses anything without the token, refuses to run once it is five
-//!   minutes old by the server's clock (its file's mtime), and deletes itself after
-//!   answering; wprescue deletes it too on every path out of [`Helper::call`], and
-//!   [`Helper::sweep`] removes what a killed run left.
+//!   block the helper that is there to let the caller in. Each request and each answer is
+//!   signed with a 256-bit key written into the script (HMAC-SHA256 over a sequence number
+//!   and the body; the key itself never travels over HTTP). The script refuses anything
+//!   unsigned and runs for five minutes by the server's clock (its file's mtime); a refused
+//!   request makes it delete itself. A plain helper is uploaded, called once and deleted in
+//!   [`Helper::call`]; one made with [`Helper::kept`] stays for the calls of one phase of
+//!   work (over FTP an upload costs some twenty round trips, a call two), until
+//!   [`Helper::finish`]. [`Helper::sweep`] removes what a killed run left.
 //!
-//! [`Helper::whoami`] uses the same upload-POST-delete path (always over HTTP) to ask which
-//! address the web server sees for this machine, and which proxy headers came with it.
+//! [`Helper::whoami`] uploads a one-shot helper (always over HTTP) to ask which address the
+//! web server sees for this machine, and which proxy headers came with it.
 
 pub mod db;
 mod script;
@@ -36,7 +38,10 @@ use crate::http::{HttpClient, HttpError, HttpOptions, Response};
 use crate::interrupt;
 use crate::transport::{self, ErrorKind, RemotePath, Transport, TransportExt, WriteMode};
 
-use script::{Role, Token};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use script::{Direction, Key, Role};
 
 /// One row: (column, value) in the table's column order; `None` is SQL NULL. Values are bytes:
 /// some columns are binary (Wordfence's `wfblocks7.IP` is `binary(16)`).
@@ -275,7 +280,7 @@ impl HelperError {
 }
 
 /// How to reach the helper for one site.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Helper {
     wp_root: RemotePath,
     /// wp-config.php relative to the transport root: where `php` runs in Exec mode.
@@ -286,7 +291,15 @@ pub struct Helper {
     http: HttpOptions,
     mode: Mode,
     origin: String,
+    /// Whether an uploaded helper stays for the next call ([`Helper::kept`]).
+    keep: bool,
+    /// The helper uploaded and kept, if any.
+    kept: RefCell<Option<Uploaded>>,
 }
+
+/// How long wprescue goes on using a kept helper: well within its lifetime on the server, so
+/// a slow request or clocks that run apart do not meet an expired helper.
+const KEEP_FOR: Duration = Duration::from_secs(script::TTL_SECS / 2);
 
 impl Helper {
     /// The helper for the WordPress site at `wp_root` (relative to the transport root, e.g.
@@ -313,6 +326,23 @@ impl Helper {
                 Mode::Http
             },
             origin: t.origin().to_owned(),
+            keep: false,
+            kept: RefCell::new(None),
+        }
+    }
+
+    /// The same helper, kept uploaded between calls (Http mode) until [`Helper::finish`], or
+    /// for at most a few minutes. The owner must call `finish` before anything that may
+    /// wait on a person, and on every way out.
+    pub fn kept(self) -> Helper {
+        Helper { keep: true, ..self }
+    }
+
+    /// Removes the kept helper, if one is uploaded.
+    pub fn finish(&self, t: &mut dyn Transport) -> Result<(), HelperError> {
+        match self.kept.borrow_mut().take() {
+            Some(uploaded) => uploaded.remove(t),
+            None => Ok(()),
         }
     }
 
@@ -327,7 +357,8 @@ impl Helper {
     }
 
     /// Runs `ops` in one transaction and returns one answer per op. One request: one `php`
-    /// process in Exec mode; one upload, one POST and one delete in Http mode. After Ctrl-C
+    /// process in Exec mode; one POST in Http mode, with an upload before it and a delete after
+    /// it unless the helper is [kept](Helper::kept). After Ctrl-C
     /// ([`interrupt`]) the current request is finished and the file deleted, then
     /// [`HelperError::Interrupted`] is returned.
     pub fn call(&self, t: &mut dyn Transport, ops: &[Op]) -> Result<Vec<Answer>, HelperError> {
@@ -340,6 +371,9 @@ impl Helper {
             Mode::Exec => self
                 .run_php(t, &request)
                 .and_then(|reply| wire::decode_answers(&reply, ops)),
+            Mode::Http if self.keep => self
+                .exchange_kept(t, &request)
+                .and_then(|response| wire::decode_answers(wire::http_reply(&response)?, ops)),
             Mode::Http => self
                 .exchange(t, Purpose::Ops, &request)
                 .and_then(|response| wire::decode_answers(wire::http_reply(&response)?, ops)),
@@ -423,12 +457,11 @@ impl Helper {
     /// and [`Helper::whoami`] do upload, POST and delete in one go; this step alone is for
     /// checking the helper's own defences.
     pub fn upload(&self, t: &mut dyn Transport, purpose: Purpose) -> Result<Uploaded, HelperError> {
-        let token = Token::new().map_err(HelperError::NoRandom)?;
+        let key = Key::new().map_err(HelperError::NoRandom)?;
         let (folder_name, name) = script::folder_and_file_names().map_err(HelperError::NoRandom)?;
-        let token_sha256 = &token.sha256_hex();
         let role = match purpose {
-            Purpose::Ops => Role::Http { token_sha256 },
-            Purpose::Whoami => Role::Whoami { token_sha256 },
+            Purpose::Ops => Role::Http { key: key.hex() },
+            Purpose::Whoami => Role::Whoami { key: key.hex() },
         };
         let folder = join(&self.wp_root, &folder_name);
         let text = script::render(role, &script::relative(&folder, &self.wp_config));
@@ -437,8 +470,11 @@ impl Helper {
             url: format!("{}/{folder_name}/{name}", self.site_url),
             path: join(&folder, &name),
             folder,
-            token,
-            http: self.http.clone(),
+            key,
+            seq: std::cell::Cell::new(0),
+            client: HttpClient::new(&self.http),
+            uploaded_at: Instant::now(),
+            self_deleting: purpose == Purpose::Whoami,
         };
         let files = script::FOLDER_FILES
             .iter()
@@ -506,15 +542,54 @@ impl Helper {
         removed?;
         Ok(response)
     }
+
+    /// Http mode, kept: POSTs to the kept helper, uploading one first when there is none or
+    /// it is getting old. A helper that is gone or expired by the server's clock ran nothing,
+    /// so the request goes once more to a fresh one.
+    fn exchange_kept(&self, t: &mut dyn Transport, body: &[u8]) -> Result<Response, HelperError> {
+        let mut kept = self.kept.borrow_mut();
+        if let Some(old) = kept.take_if(|u| u.uploaded_at.elapsed() > KEEP_FOR) {
+            old.remove(t)?;
+        }
+        for attempt in 0..2 {
+            let uploaded = match kept.take() {
+                Some(uploaded) => uploaded,
+                None => {
+                    let fresh = self.upload(t, Purpose::Ops)?;
+                    fault::point("helper-uploaded");
+                    fresh
+                }
+            };
+            if interrupt::requested() {
+                uploaded.remove(t)?;
+                return Err(HelperError::Interrupted);
+            }
+            let response = uploaded.post(body);
+            let ran_nothing = matches!(&response, Ok(r) if wire::is_gone_or_expired(r));
+            if ran_nothing && attempt == 0 {
+                uploaded.remove(t)?;
+                continue;
+            }
+            *kept = Some(uploaded);
+            return response;
+        }
+        unreachable!("the second attempt returns")
+    }
 }
 
-/// A helper uploaded by [`Helper::upload`], not yet called.
+/// A helper uploaded by [`Helper::upload`].
 pub struct Uploaded {
     path: RemotePath,
     folder: RemotePath,
     url: String,
-    token: Token,
-    http: HttpOptions,
+    key: Key,
+    /// The sequence number of the last request signed.
+    seq: std::cell::Cell<u64>,
+    /// One client for every request, so they share a connection.
+    client: HttpClient,
+    uploaded_at: Instant,
+    /// A one-shot helper, which deletes itself and its folder after answering.
+    self_deleting: bool,
 }
 
 impl std::fmt::Debug for Uploaded {
@@ -537,17 +612,52 @@ impl Uploaded {
         &self.url
     }
 
-    /// POSTs `body` to it with the token, as the caller. The helper answers once, then
-    /// deletes itself.
+    /// POSTs `body` to it as the caller, signed. A helper's answer (a 200 that carries
+    /// JSON) must carry the helper's signature for this request, else
+    /// [`HelperError::Protocol`]: something on the way wrote it.
     pub fn post(&self, body: &[u8]) -> Result<Response, HelperError> {
-        let client = HttpClient::new(&self.http);
-        let token = [("X-Wprescue-Token", self.token.secret())];
-        Ok(client.post_json(&self.url, &token, body)?)
+        let seq = self.seq.get() + 1;
+        self.seq.set(seq);
+        let mac = self.key.sign(Direction::Request, seq, body);
+        let headers = [("X-Wprescue-Seq", seq.to_string()), ("X-Wprescue-Mac", mac)];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let response = self.client.post_json(&self.url, &headers, body)?;
+        if wire::is_reply(&response) {
+            // Signed as the helper printed it; anything the server put around it is not part.
+            let signed = response.body.trim().as_bytes();
+            let expected = self.key.sign(Direction::Answer, seq, signed);
+            if response.header("X-Wprescue-Mac") != Some(expected.as_str()) {
+                return Err(HelperError::Protocol {
+                    why: "the answer does not carry the helper's signature: something between \
+                          here and the server wrote it"
+                        .into(),
+                });
+            }
+        }
+        Ok(response)
     }
 
     /// Deletes it and its folder; fine if it already deleted itself.
     pub fn remove(self, t: &mut dyn Transport) -> Result<(), HelperError> {
-        remove_helper_folder(t, &self.folder).map(|_| ())
+        if self.self_deleting {
+            // Most likely gone already: one look at the folder says what is left.
+            return remove_helper_folder(t, &self.folder).map(|_| ());
+        }
+        // The folder is this run's own, made fresh under a random name: its files go by
+        // name, one request each, without being read first.
+        let script = self.path.file_name().unwrap_or_default();
+        let names = script::FOLDER_FILES.iter().map(|(name, _)| *name);
+        for name in names.chain([script]) {
+            remove_if_present(t, &join(&self.folder, name))?;
+        }
+        match t.remove(&self.folder) {
+            Err(e) if *e.kind() == ErrorKind::NotFound => Ok(()),
+            // Something else landed in it: the careful way, which keeps what is not ours.
+            Err(e) if *e.kind() == ErrorKind::NotEmpty => {
+                remove_helper_folder(t, &self.folder).map(|_| ())
+            }
+            other => Ok(other?),
+        }
     }
 }
 

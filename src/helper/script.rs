@@ -1,11 +1,12 @@
-//! The PHP helper's text filled in for one use, and the random name and token of an uploaded
+//! The PHP helper's text filled in for one use, and the random name and key of an uploaded
 //! copy.
 
 use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::transport::{RemotePath, is_staging_name};
 
@@ -29,31 +30,32 @@ pub(super) enum Role<'a> {
         /// Body of the request, JSON.
         request: &'a [u8],
     },
-    /// Uploaded and POSTed to: answers a request that comes with the token.
+    /// Uploaded and POSTed to: answers each request signed with the key, until it is
+    /// removed or expires.
     Http {
-        /// SHA-256 of the token, in hex.
-        token_sha256: &'a str,
+        /// The key, in hex.
+        key: &'a str,
     },
-    /// Uploaded and POSTed to: answers only what the web server saw of the caller.
+    /// Uploaded and POSTed to once: answers only what the web server saw of the caller.
     Whoami {
-        /// SHA-256 of the token, in hex.
-        token_sha256: &'a str,
+        /// The key, in hex.
+        key: &'a str,
     },
 }
 
 /// The helper's text for `role`. `config` is the path of wp-config.php relative to the folder
 /// the script runs in (the transport root over SSH, the WordPress root over HTTP).
 pub(super) fn render(role: Role<'_>, config: &str) -> String {
-    let (mode, token_sha256, request) = match role {
+    let (mode, key, request) = match role {
         Role::Exec { request } => ("exec", "", request),
-        Role::Http { token_sha256 } => ("http", token_sha256, &b""[..]),
-        Role::Whoami { token_sha256 } => ("whoami", token_sha256, &b""[..]),
+        Role::Http { key } => ("http", key, &b""[..]),
+        Role::Whoami { key } => ("whoami", key, &b""[..]),
     };
     // Every value lands inside a single-quoted PHP string, so each is hex or base64: nothing
     // in a path or a request can close the quote.
     [
         ("{{MODE}}", mode.to_owned()),
-        ("{{TOKEN_SHA256}}", token_sha256.to_owned()),
+        ("{{KEY}}", key.to_owned()),
         ("{{TTL}}", TTL_SECS.to_string()),
         ("{{CONFIG}}", STANDARD.encode(config)),
         ("{{REQUEST}}", STANDARD.encode(request)),
@@ -133,31 +135,50 @@ pub(super) fn is_helper_text(contents: &[u8]) -> bool {
     })
 }
 
-/// The secret a request to an uploaded helper must carry: 256 random bits. Only its SHA-256 is
-/// written to the server, so the file alone does not give it away.
+/// The secret an uploaded helper and wprescue share: 256 random bits, written into the helper
+/// and never sent over HTTP. Each request and each answer carries an HMAC-SHA256 of its
+/// sequence number and body under it ([`Key::sign`]), so someone who sees one request on the
+/// way can neither send another of their own nor pass off an answer of theirs as the helper's.
 #[derive(Clone, PartialEq, Eq)]
-pub(super) struct Token(String);
+pub(super) struct Key(String);
 
-impl Token {
-    /// A fresh token from the operating system's random source.
+/// Which way a signed message goes: a request and its answer never sign the same text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    /// wprescue to the helper.
+    Request,
+    /// The helper's answer.
+    Answer,
+}
+
+impl Key {
+    /// A fresh key from the operating system's random source.
     pub(super) fn new() -> Result<Self, getrandom::Error> {
         random_hex(32).map(Self)
     }
 
-    /// The token itself, for the request header.
-    pub(super) fn secret(&self) -> &str {
+    /// The key in hex, for the script (which uses these hex characters as the HMAC key).
+    pub(super) fn hex(&self) -> &str {
         &self.0
     }
 
-    /// Its SHA-256 in hex, for the script.
-    pub(super) fn sha256_hex(&self) -> String {
-        hex(&Sha256::digest(self.0.as_bytes()))
+    /// HMAC-SHA256, in hex, of `"wprescue-request\n<seq>\n<body>"` (or `wprescue-answer`).
+    pub(super) fn sign(&self, direction: Direction, seq: u64, body: &[u8]) -> String {
+        let label = match direction {
+            Direction::Request => "wprescue-request",
+            Direction::Answer => "wprescue-answer",
+        };
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(format!("{label}\n{seq}\n").as_bytes());
+        mac.update(body);
+        hex(&mac.finalize().into_bytes())
     }
 }
 
-impl fmt::Debug for Token {
+impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([redacted])")
+        f.write_str("Key([redacted])")
     }
 }
 
@@ -200,12 +221,8 @@ mod tests {
     fn every_placeholder_is_filled_and_the_signature_comes_first() {
         for role in [
             Role::Exec { request: b"{}" },
-            Role::Http {
-                token_sha256: "ab12",
-            },
-            Role::Whoami {
-                token_sha256: "ab12",
-            },
+            Role::Http { key: "ab12" },
+            Role::Whoami { key: "ab12" },
         ] {
             let text = render(role, "../wp-config.php");
             assert!(!text.contains("{{"), "{role:?} left a placeholder");
@@ -227,21 +244,16 @@ mod tests {
             "const WPR_REQUEST = '{}';",
             STANDARD.encode("{\"v\":1}")
         )));
-        let text = render(
-            Role::Whoami {
-                token_sha256: "ab12",
-            },
-            "wp-config.php",
-        );
+        let text = render(Role::Whoami { key: "ab12" }, "wp-config.php");
         assert!(text.contains("const WPR_MODE = 'whoami';"));
-        assert!(text.contains("const WPR_TOKEN_SHA256 = 'ab12';"));
+        assert!(text.contains("const WPR_KEY = 'ab12';"));
     }
 
     #[test]
     fn each_placeholder_appears_once_in_the_template() {
         for placeholder in [
             "{{MODE}}",
-            "{{TOKEN_SHA256}}",
+            "{{KEY}}",
             "{{TTL}}",
             "{{CONFIG}}",
             "{{REQUEST}}",
@@ -293,15 +305,20 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_256_bits_hashed_and_never_printed() {
-        let token = Token::new().unwrap();
-        assert_eq!(token.secret().len(), 64);
-        assert_ne!(token, Token::new().unwrap());
+    fn keys_are_256_bits_sign_each_way_apart_and_are_never_printed() {
+        let key = Key::new().unwrap();
+        assert_eq!(key.hex().len(), 64);
+        assert_ne!(key, Key::new().unwrap());
+        // The same value as PHP's hash_hmac('sha256', "wprescue-request\n7\n{}", 'key').
         assert_eq!(
-            Token("abc".into()).sha256_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            Key("key".into()).sign(Direction::Request, 7, b"{}"),
+            "d2ecc1b759f7aa1d71df1b30202906c220258fbc22d19a440fc2fc20a2c58906"
         );
-        assert!(!format!("{token:?}").contains(token.secret()));
+        let request = key.sign(Direction::Request, 1, b"{}");
+        assert_ne!(request, key.sign(Direction::Answer, 1, b"{}"));
+        assert_ne!(request, key.sign(Direction::Request, 2, b"{}"));
+        assert_ne!(request, key.sign(Direction::Request, 1, b"{ }"));
+        assert!(!format!("{key:?}").contains(key.hex()));
     }
 
     #[test]

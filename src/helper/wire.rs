@@ -118,15 +118,31 @@ pub(super) fn find_reply(output: &[u8]) -> Option<&[u8]> {
 }
 
 /// The helper's answer in an HTTP response; anything else was said by whatever ran first.
+/// Whether `response` is the helper's JSON answer (not a refusal, nor someone else's page).
+pub(super) fn is_reply(response: &Response) -> bool {
+    response.status == 200 && response.body.trim_start().starts_with(REPLY_START)
+}
+
+/// Whether the helper was not there to answer (deleted meanwhile) or had expired: either way
+/// it ran nothing.
+pub(super) fn is_gone_or_expired(response: &Response) -> bool {
+    match response.status {
+        404 => true,
+        410 => response.body.trim() == EXPIRED,
+        _ => false,
+    }
+}
+
 pub(super) fn http_reply(response: &Response) -> Result<&[u8], HelperError> {
     let body = response.body.trim_start();
-    if response.status == 200 && body.starts_with(REPLY_START) {
+    if is_reply(response) {
         return Ok(body.as_bytes());
     }
     match (response.status, body.trim_end()) {
         (403, REFUSED) => Err(HelperError::Protocol {
-            why: "the helper refused the request as unauthenticated: something between here \
-                  and PHP (a proxy, a firewall) dropped the X-Wprescue-Token header"
+            why: "the helper refused the request as unsigned: something between here and PHP \
+                  (a proxy, a firewall) changed the request or dropped its X-Wprescue-Seq and \
+                  X-Wprescue-Mac headers"
                 .into(),
         }),
         (410, EXPIRED) => Err(HelperError::Protocol {
@@ -411,7 +427,7 @@ mod tests {
             Err(HelperError::Blocked { status: 200, .. })
         ));
         for (status, body, says) in [
-            (403, "wprescue helper: refused\n", "X-Wprescue-Token"),
+            (403, "wprescue helper: refused\n", "X-Wprescue-Mac"),
             (410, "wprescue helper: expired\n", "300 s"),
         ] {
             match http_reply(&response(status, body)) {

@@ -49,13 +49,24 @@ impl PathProbe {
 }
 
 /// Probes each of [`PROBE_PATHS`] under `base_url` (the site URL, no trailing slash needed),
-/// naming block pages from `catalog`.
+/// naming block pages from `catalog`. The paths are probed side by side: each costs at least
+/// two round trips (connect, request), and none depends on another.
 pub fn probe_site(client: &HttpClient, base_url: &str, catalog: &Catalog) -> Vec<PathProbe> {
     let base = base_url.trim_end_matches('/');
-    PROBE_PATHS
-        .iter()
-        .map(|path| follow(client, base, path, catalog))
-        .collect()
+    std::thread::scope(|scope| {
+        let probes: Vec<_> = PROBE_PATHS
+            .iter()
+            .map(|path| scope.spawn(move || follow(client, base, path, catalog)))
+            .collect();
+        probes
+            .into_iter()
+            .map(|probe| {
+                probe
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            })
+            .collect()
+    })
 }
 
 fn follow(client: &HttpClient, base: &str, path: &str, catalog: &Catalog) -> PathProbe {

@@ -473,7 +473,10 @@ impl Transport for FtpTransport {
 
     fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
         let abs = self.abs(path);
-        let size = self.ftp.size(&abs).ok().map(|s| s as u64);
+        let size = match Progress::can_show(self.progress) {
+            true => self.ftp.size(&abs).ok().map(|s| s as u64),
+            false => None,
+        };
         let mut stream = match self.data(|ftp| ftp.retr_as_stream(&abs)) {
             Ok(stream) => stream,
             Err(e) if reply_code(&e) == Some(550) => {
@@ -543,12 +546,17 @@ impl Transport for FtpTransport {
 
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
         let abs = self.abs(path);
-        let result = match self.stat(path)? {
-            None => return Err(self.fail(ErrorKind::NotFound, Op::Remove, path)),
-            Some(Meta {
-                kind: Kind::Dir, ..
-            }) => self.ftp.rmdir(&abs),
-            Some(_) => self.ftp.rm(&abs),
+        // Most removals are of files: try DELE, then RMD, and only list the parent to learn
+        // why when both are refused.
+        let result = match self.ftp.rm(&abs) {
+            Err(e) if reply_code(&e) == Some(550) => match self.stat(path)? {
+                None => return Err(self.fail(ErrorKind::NotFound, Op::Remove, path)),
+                Some(Meta {
+                    kind: Kind::Dir, ..
+                }) => self.ftp.rmdir(&abs),
+                Some(_) => Err(e),
+            },
+            other => other,
         };
         match result {
             Ok(()) => Ok(()),

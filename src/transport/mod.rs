@@ -51,6 +51,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod credentials;
 mod error;
 mod ftp;
@@ -73,6 +74,7 @@ pub mod conformance;
 use std::io::{Read, Write};
 use std::time::SystemTime;
 
+pub use cache::{Cached, StatBy, site_may_have_changed};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use ftp::FtpTransport;

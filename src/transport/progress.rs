@@ -35,11 +35,17 @@ impl Progress {
     /// Nothing is drawn unless `enabled`, stderr is a terminal and the transfer runs long.
     pub(crate) fn new(enabled: bool, label: String, total: Option<u64>) -> Self {
         Self {
-            enabled: enabled && io::stderr().is_terminal(),
+            enabled: Self::can_show(enabled),
             label,
             total,
             bar: None,
         }
+    }
+
+    /// Whether a display made with `enabled` could ever be drawn: when not, a transfer's
+    /// size need not be asked for (over FTP, a round trip).
+    pub(crate) fn can_show(enabled: bool) -> bool {
+        enabled && io::stderr().is_terminal()
     }
 
     /// Copies everything from `from` to `to`; returns the number of bytes.

@@ -48,7 +48,12 @@ pub(crate) fn write_atomically<T: Staging + ?Sized>(
     let Some(name) = target.file_name() else {
         return refuse(t, ErrorKind::IsADirectory);
     };
-    let file_mode = match t.stat(target)? {
+    // A new file needs no look first: committing it refuses whatever is there by then.
+    let existing = match mode {
+        WriteMode::Create => None,
+        WriteMode::Replace => t.stat(target)?,
+    };
+    let file_mode = match existing {
         None => NEW_FILE_MODE,
         Some(Meta {
             kind: Kind::Dir, ..

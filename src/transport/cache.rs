@@ -1,0 +1,315 @@
+//! Remembering what the server's folders hold, so a question asked twice costs one round trip.
+//!
+//! Discovery and planning ask "does this exist?" dozens of times, often of the same folders
+//! (a site's root, `wp-content`, the plugins folder). Over FTP every such question is a
+//! listing of the parent folder (CWD, EPSV, a data connection, LIST: four or five round
+//! trips); over SFTP a stat is one. [`Cached`] keeps the listings and stats it has seen and
+//! answers from them, including "missing" for anything below a folder known to be absent.
+//!
+//! What is remembered is only ever what the folders held, never file contents, and it is
+//! forgotten:
+//! - on every change made through the cache (write, rename, mkdir, remove) and every command
+//!   run, since those change the server;
+//! - whenever the site was asked something over HTTP ([`site_may_have_changed`]): PHP running
+//!   on the server (a probe, the helper, a verification) may create or delete files itself.
+//!
+//! Changes themselves always check afresh: the inner transport's own existence checks (for
+//! [`WriteMode::Create`], [`RenameMode::NoReplace`]) never go through the cache.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{
+    Capabilities, Entry, Error, ErrorKind, Exec, Kind, Meta, Op, RemotePath, RenameMode, Result,
+    Transport, Upload, WriteMode,
+};
+
+/// Bumped each time something outside the transport may have changed the site's files.
+static OUTSIDE_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// Tells every [`Cached`] transport that the site's files may have changed by other hands
+/// (the HTTP client calls it after each request), so none answers from memory again.
+pub fn site_may_have_changed() {
+    OUTSIDE_CHANGES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// How a [`Cached`] transport answers a stat it has not seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatBy {
+    /// Ask the server about the path alone (SFTP: one request).
+    Path,
+    /// List the parent folder and remember all of it (FTP, where a stat is a listing anyway).
+    Listing,
+}
+
+/// A transport that remembers folder listings and stats (see the module docs).
+#[derive(Debug)]
+pub struct Cached<T> {
+    inner: T,
+    stat_by: StatBy,
+    listings: HashMap<RemotePath, Vec<Entry>>,
+    stats: HashMap<RemotePath, Option<Meta>>,
+    seen_changes: u64,
+}
+
+impl<T: Transport> Cached<T> {
+    /// Remembers what `inner` answers; unseen stats are answered as `stat_by` says.
+    pub fn new(inner: T, stat_by: StatBy) -> Self {
+        Cached {
+            inner,
+            stat_by,
+            listings: HashMap::new(),
+            stats: HashMap::new(),
+            seen_changes: OUTSIDE_CHANGES.load(Ordering::Relaxed),
+        }
+    }
+
+    fn forget(&mut self) {
+        self.listings.clear();
+        self.stats.clear();
+    }
+
+    /// Forgets everything if the site may have changed since it was learnt.
+    fn catch_up(&mut self) {
+        let now = OUTSIDE_CHANGES.load(Ordering::Relaxed);
+        if now != self.seen_changes {
+            self.seen_changes = now;
+            self.forget();
+        }
+    }
+
+    /// What memory says of `path`: `Some(answer)` when it knows, `None` when it must ask.
+    fn recall(&self, path: &RemotePath) -> Option<Option<Meta>> {
+        if let Some(known) = self.stats.get(path) {
+            return Some(known.clone());
+        }
+        let (parent, name) = (path.parent()?, path.file_name()?);
+        if let Some(entries) = self.listings.get(&parent) {
+            return Some(
+                entries
+                    .iter()
+                    .find(|e| e.name == name)
+                    .map(|e| e.meta.clone()),
+            );
+        }
+        // Nothing is below a folder that is missing, or that is not a folder.
+        match self.recall(&parent) {
+            Some(None) => Some(None),
+            Some(Some(meta)) if meta.kind != Kind::Dir => Some(None),
+            _ => None,
+        }
+    }
+
+    fn not_found(&self, dir: &RemotePath) -> Error {
+        Error::new(ErrorKind::NotFound, Op::List, self.inner.origin())
+            .with_path(dir.under(self.inner.root()))
+    }
+
+    /// Runs a change on the server: nothing remembered survives it.
+    fn change<R>(&mut self, call: impl FnOnce(&mut T) -> Result<R>) -> Result<R> {
+        self.forget();
+        let result = call(&mut self.inner);
+        self.forget();
+        result
+    }
+}
+
+impl<T: Transport> Transport for Cached<T> {
+    fn origin(&self) -> &str {
+        self.inner.origin()
+    }
+    fn root(&self) -> &str {
+        self.inner.root()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn list(&mut self, dir: &RemotePath) -> Result<Vec<Entry>> {
+        self.catch_up();
+        if let Some(entries) = self.listings.get(dir) {
+            return Ok(entries.clone());
+        }
+        if let Some(None) = self.recall(dir) {
+            return Err(self.not_found(dir));
+        }
+        match self.inner.list(dir) {
+            Ok(entries) => {
+                self.listings.insert(dir.clone(), entries.clone());
+                Ok(entries)
+            }
+            Err(e) => {
+                if *e.kind() == ErrorKind::NotFound {
+                    self.stats.insert(dir.clone(), None);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn stat(&mut self, path: &RemotePath) -> Result<Option<Meta>> {
+        self.catch_up();
+        if let Some(known) = self.recall(path) {
+            return Ok(known);
+        }
+        if let (StatBy::Listing, Some(parent)) = (self.stat_by, path.parent()) {
+            // From the top down, so a missing folder is seen in its parent's listing and
+            // nothing below it is ever asked for.
+            match self.stat(&parent)? {
+                Some(Meta {
+                    kind: Kind::Dir | Kind::Symlink,
+                    ..
+                }) => {}
+                _ => return Ok(None),
+            }
+            match self.list(&parent) {
+                Ok(_) => {
+                    return Ok(self
+                        .recall(path)
+                        .expect("the parent's listing is remembered"));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                    self.stats.insert(path.clone(), None);
+                    return Ok(None);
+                }
+                // A folder we may not list: ask about the path itself, which says why.
+                Err(_) => {}
+            }
+        }
+        let meta = self.inner.stat(path)?;
+        self.stats.insert(path.clone(), meta.clone());
+        Ok(meta)
+    }
+
+    fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
+        self.catch_up();
+        self.inner.read(path, sink)
+    }
+    fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
+        self.change(|t| t.write(path, data, mode))
+    }
+    fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
+        self.change(|t| t.rename(from, to, mode))
+    }
+    fn mkdir(&mut self, path: &RemotePath) -> Result<()> {
+        self.change(|t| t.mkdir(path))
+    }
+    fn remove(&mut self, path: &RemotePath) -> Result<()> {
+        self.change(|t| t.remove(path))
+    }
+    fn as_exec(&mut self) -> Option<&mut dyn Exec> {
+        // A command may change anything.
+        self.forget();
+        self.inner.as_exec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Counting, MemoryTransport, TransportExt};
+
+    fn path(p: &str) -> RemotePath {
+        RemotePath::new(p).unwrap()
+    }
+
+    fn site() -> MemoryTransport {
+        let mut t = MemoryTransport::new();
+        t.mkdir_all(&path("public_html/wp-content/plugins"))
+            .unwrap();
+        t.write_bytes(
+            &path("public_html/wp-config.php"),
+            b"<?php",
+            WriteMode::Create,
+        )
+        .unwrap();
+        t
+    }
+
+    #[test]
+    fn a_folder_is_listed_once_for_every_stat_in_it() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Listing);
+        assert!(t.exists(&path("public_html/wp-config.php")).unwrap());
+        assert!(!t.exists(&path("public_html/wordfence-waf.php")).unwrap());
+        assert!(t.exists(&path("public_html/wp-content")).unwrap());
+        assert_eq!(t.list(&path("public_html")).unwrap().len(), 2);
+        // The root's stat (free over FTP), then one listing each of the root and public_html.
+        assert_eq!(tally.reads(), 3);
+    }
+
+    #[test]
+    fn nothing_is_asked_below_a_missing_folder() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Listing);
+        assert!(!t.exists(&path("home/wpsite/public_html")).unwrap());
+        assert!(
+            !t.exists(&path("home/wpsite/public_html/wp-config.php"))
+                .unwrap()
+        );
+        assert_eq!(
+            t.list(&path("home/x")).unwrap_err().kind(),
+            &ErrorKind::NotFound
+        );
+        assert!(!t.exists(&path("public_html/wp-config.php/x")).unwrap());
+        assert_eq!(
+            tally.reads(),
+            3,
+            "the root's stat, then the root and public_html listed"
+        );
+    }
+
+    #[test]
+    fn stats_by_path_are_remembered_one_by_one() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Path);
+        for _ in 0..3 {
+            assert!(t.exists(&path("public_html/wp-config.php")).unwrap());
+            assert!(!t.exists(&path("public_html/.htaccess")).unwrap());
+        }
+        assert_eq!(tally.reads(), 2);
+    }
+
+    #[test]
+    fn changes_and_the_site_itself_make_it_ask_again() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Listing);
+        let htaccess = path("public_html/.htaccess");
+        assert!(!t.exists(&htaccess).unwrap());
+        t.write_bytes(&htaccess, b"# BEGIN", WriteMode::Create)
+            .unwrap();
+        assert!(t.exists(&htaccess).unwrap(), "a write is seen at once");
+        t.rename(&htaccess, &path("public_html/x"), RenameMode::NoReplace)
+            .unwrap();
+        assert!(!t.exists(&htaccess).unwrap(), "so is a rename");
+
+        let before = tally.reads();
+        site_may_have_changed();
+        assert!(!t.exists(&htaccess).unwrap());
+        assert_eq!(tally.reads(), before + 3, "asked again after HTTP");
+        t.as_exec();
+        assert!(!t.exists(&htaccess).unwrap());
+        assert_eq!(tally.reads(), before + 6, "and after a command");
+    }
+
+    #[test]
+    fn the_cache_passes_the_conformance_suite() {
+        let caps = Capabilities {
+            exec: false,
+            modes: true,
+        };
+        let mut inner = MemoryTransport::new();
+        let dir = path("scratch");
+        inner.mkdir(&dir).unwrap();
+        let mut observer = inner.clone();
+        for stat_by in [StatBy::Listing, StatBy::Path] {
+            let mut t = Cached::new(inner.clone(), stat_by);
+            crate::transport::conformance::run_all(&mut t, &mut observer, &caps, &dir);
+        }
+    }
+}
