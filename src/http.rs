@@ -131,11 +131,24 @@ impl fmt::Debug for Response {
 pub struct HttpClient {
     agent: ureq::Agent,
     cookies: Vec<(String, String)>,
+    /// Whether a request may run the site's own code (see [`HttpClient::to_helper`]).
+    runs_site_code: bool,
 }
 
 impl HttpClient {
     /// A client with these options.
     pub fn new(options: &HttpOptions) -> Self {
+        Self::build(options, true)
+    }
+
+    /// A client for requests to wprescue's own helper only, which loads neither WordPress
+    /// nor its plugins and changes no file but its own: what transports remember of the
+    /// site's files stays good across these requests, and one connection carries them all.
+    pub fn to_helper(options: &HttpOptions) -> Self {
+        Self::build(options, false)
+    }
+
+    fn build(options: &HttpOptions, runs_site_code: bool) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -145,11 +158,13 @@ impl HttpClient {
         let connector = BoundTcpConnector {
             local: options.bind,
             connect_timeout: options.timeout,
+            reuse: !runs_site_code,
         }
         .chain(RustlsConnector::default());
         Self {
             agent: ureq::Agent::with_parts(config, connector, DefaultResolver::default()),
             cookies: Vec::new(),
+            runs_site_code,
         }
     }
 
@@ -162,13 +177,13 @@ impl HttpClient {
     /// `GET url`.
     pub fn get(&self, url: &str) -> Result<Response, HttpError> {
         let request = self.with_cookies(self.agent.get(url));
-        read_response(url, request.call())
+        self.answer(url, request.call())
     }
 
     /// `POST url` with an `application/x-www-form-urlencoded` body.
     pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Response, HttpError> {
         let request = self.with_cookies(self.agent.post(url));
-        read_response(url, request.send_form(form.iter().copied()))
+        self.answer(url, request.send_form(form.iter().copied()))
     }
 
     /// `POST url` with a JSON body and extra request headers.
@@ -184,7 +199,20 @@ impl HttpClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        read_response(url, request.send(body))
+        self.answer(url, request.send(body))
+    }
+
+    fn answer(
+        &self,
+        url: &str,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Response, HttpError> {
+        if self.runs_site_code {
+            // PHP ran on the server (or may have): what a transport remembers of its files
+            // is stale.
+            crate::transport::site_may_have_changed();
+        }
+        read_response(url, result)
     }
 
     fn with_cookies<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -210,8 +238,6 @@ fn read_response(
     url: &str,
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<Response, HttpError> {
-    // PHP ran on the server (or may have): what a transport remembers of its files is stale.
-    crate::transport::site_may_have_changed();
     let wrap = |source: ureq::Error| match source {
         ureq::Error::BadUri(reason) => HttpError::BadUrl {
             url: url.to_owned(),
@@ -257,6 +283,8 @@ fn read_response(
 struct BoundTcpConnector {
     local: Option<IpAddr>,
     connect_timeout: Duration,
+    /// Whether a connection may carry more than one request.
+    reuse: bool,
 }
 
 impl Connector for BoundTcpConnector {
@@ -280,7 +308,11 @@ impl Connector for BoundTcpConnector {
                         details.config.input_buffer_size(),
                         details.config.output_buffer_size(),
                     );
-                    return Ok(Some(BoundTcpTransport { stream, buffers }));
+                    return Ok(Some(BoundTcpTransport {
+                        stream,
+                        buffers,
+                        reuse: self.reuse,
+                    }));
                 }
                 Err(e) => last_error = Some(e),
             }
@@ -322,12 +354,13 @@ impl BoundTcpConnector {
     }
 }
 
-/// A plain TCP transport for ureq. Connections are not reused (`is_open` is false): a probe
-/// makes a handful of requests, and a fresh connection per request is what a block decision
-/// keyed on the client address should see.
+/// A plain TCP transport for ureq. Probes' connections are not reused: a fresh connection
+/// per request is what a block decision keyed on the client address should see. The helper's
+/// are, while the server keeps them open: each saves a round trip.
 struct BoundTcpTransport {
     stream: TcpStream,
     buffers: LazyBuffers,
+    reuse: bool,
 }
 
 impl fmt::Debug for BoundTcpTransport {
@@ -363,7 +396,17 @@ impl Transport for BoundTcpTransport {
     }
 
     fn is_open(&mut self) -> bool {
-        false
+        if !self.reuse || self.stream.set_nonblocking(true).is_err() {
+            return false;
+        }
+        // Open is: nothing to read yet. End of file is a close; bytes nobody asked for are a
+        // connection not to trust with another request.
+        let mut byte = [0u8; 1];
+        let open = matches!(
+            self.stream.peek(&mut byte),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        );
+        open && self.stream.set_nonblocking(false).is_ok()
     }
 }
 

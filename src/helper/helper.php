@@ -94,7 +94,8 @@ function wpr_serve()
     if (WPR_MODE === 'whoami') {
         $out = wpr_encode(array('wprescue' => 1, 'ok' => true, 'seen' => wpr_seen()));
     } else {
-        $out = wpr_encode(wpr_answer($body, __DIR__));
+        // Every answer says what the web server saw of the caller: asking costs no upload.
+        $out = wpr_encode(wpr_answer($body, __DIR__) + array('seen' => wpr_seen()));
     }
     header('Content-Type: application/json');
     header('X-Wprescue-Mac: ' . wpr_sign('wprescue-answer', $seq, $out));
@@ -137,6 +138,9 @@ function wpr_answer($raw, $base)
 {
     try {
         $ops = wpr_parse_request($raw);
+        if (count($ops) === 0) {
+            return array('wprescue' => 1, 'ok' => true, 'answers' => array());
+        }
         $config = wpr_read_config($base . '/' . base64_decode(WPR_CONFIG));
         $db = wpr_connect($config);
         return array('wprescue' => 1, 'ok' => true, 'answers' => wpr_run($db, $config['prefix'], $ops));

@@ -426,9 +426,13 @@ impl Helper {
     }
 
     /// Asks the web server, as the caller, which address it sees. Always over HTTP, in both
-    /// modes: uploads a helper that touches no database, POSTs to it, deletes it.
+    /// modes: a kept Http helper answers it among its calls; otherwise a one-shot helper that
+    /// touches no database is uploaded, POSTed to and deleted.
     pub fn whoami(&self, t: &mut dyn Transport) -> Result<Seen, HelperError> {
-        let response = self.exchange(t, Purpose::Whoami, b"{}")?;
+        let response = match (self.mode, self.keep) {
+            (Mode::Http, true) => self.exchange_kept(t, &wire::encode_request(&[]))?,
+            _ => self.exchange(t, Purpose::Whoami, b"{}")?,
+        };
         wire::decode_seen(wire::http_reply(&response)?)
     }
 
@@ -472,7 +476,7 @@ impl Helper {
             folder,
             key,
             seq: std::cell::Cell::new(0),
-            client: HttpClient::new(&self.http),
+            client: HttpClient::to_helper(&self.http),
             uploaded_at: Instant::now(),
             self_deleting: purpose == Purpose::Whoami,
         };

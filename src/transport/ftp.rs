@@ -151,6 +151,17 @@ impl FtpTransport {
         Ok(listing::parse(&lines))
     }
 
+    /// Whether something is at `path`, as cheaply as the server allows: `SIZE` is one round
+    /// trip where a listing is four or five. Its 550 means no file there (a folder there
+    /// would refuse the rename anyway); a server without `SIZE` gets the listing.
+    fn file_may_exist(&mut self, path: &RemotePath) -> Result<bool> {
+        match self.ftp.size(self.abs(path)) {
+            Ok(_) => Ok(true),
+            Err(e) if reply_code(&e) == Some(550) => Ok(false),
+            Err(_) => Ok(self.stat(path)?.is_some()),
+        }
+    }
+
     /// Why the server refused something about `path` with a 550-like reply: it is missing,
     /// or it exists and we may not.
     fn refused(&mut self, path: &RemotePath) -> Result<ErrorKind> {
@@ -549,12 +560,11 @@ impl Transport for FtpTransport {
         // Most removals are of files: try DELE, then RMD, and only list the parent to learn
         // why when both are refused.
         let result = match self.ftp.rm(&abs) {
-            Err(e) if reply_code(&e) == Some(550) => match self.stat(path)? {
-                None => return Err(self.fail(ErrorKind::NotFound, Op::Remove, path)),
-                Some(Meta {
-                    kind: Kind::Dir, ..
-                }) => self.ftp.rmdir(&abs),
-                Some(_) => Err(e),
+            Err(e) if reply_code(&e) == Some(550) => match self.ftp.rmdir(&abs) {
+                Err(e) if reply_code(&e) == Some(550) && self.stat(path)?.is_none() => {
+                    return Err(self.fail(ErrorKind::NotFound, Op::Remove, path));
+                }
+                other => other,
             },
             other => other,
         };
@@ -639,7 +649,7 @@ impl Staging for FtpTransport {
         target: &RemotePath,
         mode: WriteMode,
     ) -> Result<()> {
-        if mode == WriteMode::Create && self.stat(target)?.is_some() {
+        if mode == WriteMode::Create && self.file_may_exist(target)? {
             return Err(self.fail(ErrorKind::AlreadyExists, Op::Write, target));
         }
         let (src, dst) = (self.abs(staging), self.abs(target));
