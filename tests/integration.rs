@@ -17,6 +17,7 @@ mod helper;
 mod plans;
 mod readme;
 mod real_plugins;
+mod round_trips;
 mod scenarios;
 mod test;
 mod transport;

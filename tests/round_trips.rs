@@ -1,0 +1,120 @@
+//! How many requests each job sends to the server. Users sit 20–300 ms from their host, so
+//! every sequential request costs at least that (`benches/wan` measures the wall time).
+//!
+//! Counted from the program's own trace (`WPRESCUE_LOG=debug` prints one line per file
+//! operation, command and HTTP request that reaches the server; what the transport answers
+//! from memory is not traced), per protocol, on a real Wordfence block, against budgets. A
+//! change that adds requests fails here: lower a budget when a change saves some, raise one
+//! only on purpose, saying why in the commit.
+
+use crate::harness::{Protocol, Sandbox};
+use crate::test::{Outcome, Test};
+
+/// Requests one job sent, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Requests {
+    /// File operations: list, stat, read, write, rename, mkdir, remove.
+    files: usize,
+    /// Commands run over SSH (the database helper's `php`, the caller's `SSH_CLIENT`).
+    commands: usize,
+    /// HTTP requests: probes, the uploaded helper, verification.
+    http: usize,
+}
+
+impl Requests {
+    /// Counts the requests in a debug trace.
+    fn traced(stderr: &str) -> Requests {
+        let count = |marker: &str| stderr.lines().filter(|l| l.contains(marker)).count();
+        Requests {
+            files: count(" DEBUG ok op=") + count(" DEBUG failed op="),
+            commands: count(" DEBUG exec"),
+            http: count(" DEBUG http url="),
+        }
+    }
+
+    fn within(self, budget: Requests) -> bool {
+        self.files <= budget.files && self.commands <= budget.commands && self.http <= budget.http
+    }
+}
+
+/// The budgets, per job and protocol: (files, commands, HTTP).
+fn budget(job: &str, protocol: Protocol) -> Requests {
+    // Measured, plus two file requests for noise; verification polls until the site
+    // answers, so an unlock's HTTP requests get some room too.
+    let (files, commands, http) = match (job, protocol) {
+        ("diagnose", Protocol::Ssh) => (24, 0, 3),
+        ("diagnose", _) => (19, 0, 3),
+        ("unlock --dry-run", Protocol::Ssh) => (36, 11, 4),
+        ("unlock --dry-run", _) => (33, 0, 13),
+        ("unlock", Protocol::Ssh) => (44, 13, 12),
+        ("unlock", _) => (49, 0, 23),
+        ("rollback", Protocol::Ssh) => (9, 4, 0),
+        ("rollback", _) => (17, 0, 4),
+        _ => unreachable!("no budget for {job}"),
+    };
+    Requests {
+        files,
+        commands,
+        http,
+    }
+}
+
+#[test]
+fn each_job_stays_within_its_request_budget() {
+    let sb = Sandbox::lock();
+    let mut over = Vec::new();
+    for protocol in [Protocol::Ssh, Protocol::Ftp] {
+        sb.scenario("wordfence-block");
+        let state = tempfile::tempdir().unwrap();
+        let job = |args: &[&str]| -> Outcome {
+            let test = Test::new(&sb)
+                .note(&format!("{} over {protocol:?}", args.join(" ")))
+                .over(protocol)
+                .args(&args[..1])
+                .target();
+            // Rollback needs no site address: it undoes what the journal says.
+            let test = match args[0] {
+                "rollback" => test,
+                _ => test.locked_out(),
+            };
+            test.args(&args[1..])
+                .state(state.path())
+                .env("WPRESCUE_LOG", "debug")
+                .run()
+        };
+        let runs = [
+            ("diagnose", job(&["diagnose"]).status(2)),
+            ("unlock --dry-run", job(&["unlock", "--dry-run"]).status(2)),
+            ("unlock", job(&["unlock", "--yes"]).status(0)),
+            ("rollback", job(&["rollback", "--yes"]).status(0)),
+        ];
+        for (name, run) in runs {
+            let (used, allowed) = (Requests::traced(&run.stderr), budget(name, protocol));
+            eprintln!("REQUESTS {name} over {protocol:?}: {used:?} (budget {allowed:?})");
+            if !used.within(allowed) {
+                over.push(format!("{name} over {protocol:?}: {used:?} > {allowed:?}"));
+            }
+        }
+    }
+    sb.reset();
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
+
+#[test]
+fn the_trace_counts_what_it_should() {
+    let trace = "\
+2026-11-29T18:17:38.461325Z DEBUG ok op=\"list\" path=\"\" ms=403
+2026-11-29T18:17:38.461325Z DEBUG failed op=\"stat\" path=\"x\" ms=1 error=denied
+2026-11-29T18:17:42.265184Z DEBUG http url=\"http://127.0.0.10:18080/\" status=503
+2026-11-29T18:17:46.684000Z DEBUG exec
+2026-11-29T18:17:46.888904Z DEBUG helper call mode=Exec ops=1
+2026-11-29T18:17:38.461325Z  INFO connected origin=\"ssh://x\"";
+    assert_eq!(
+        Requests::traced(trace),
+        Requests {
+            files: 2,
+            commands: 1,
+            http: 1,
+        }
+    );
+}
