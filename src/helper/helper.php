@@ -5,6 +5,8 @@
 // named tables: no SQL comes in, no code is evaluated. wprescue fills in the constants below
 // before sending this file:
 // - exec mode: run by `php` over SSH with this text on stdin; the request is embedded.
+// - serve mode: run by `php` over SSH and kept running: a request per line on stdin, an
+//   answer per line on stdout, until stdin ends.
 // - http mode: uploaded into a folder of its own with a random name in the WordPress root
 //   (whose .htaccess / .user.ini switch off auto_prepend_file firewalls for that folder only)
 //   and POSTed to for a few minutes. Each request is signed with the embedded key (an
@@ -44,6 +46,12 @@ class WprFail extends Exception
 
 if (WPR_MODE === 'exec') {
     echo wpr_encode(wpr_answer(base64_decode(WPR_REQUEST), getcwd())), "\n";
+} elseif (WPR_MODE === 'serve') {
+    // Kept running over SSH: one request per line on stdin (base64), one answer per line.
+    while (($line = fgets(STDIN)) !== false) {
+        echo wpr_encode(wpr_answer(base64_decode(trim($line)), getcwd())), "\n";
+        flush();
+    }
 } else {
     wpr_serve();
 }

@@ -295,7 +295,37 @@ pub struct Helper {
     keep: bool,
     /// The helper uploaded and kept, if any.
     kept: RefCell<Option<Uploaded>>,
+    /// Exec mode, kept: the `php` process answering every call, if one runs.
+    serving: RefCell<Serving>,
 }
+
+/// Whether a kept Exec-mode helper runs as one process for all calls.
+enum Serving {
+    /// Not tried yet.
+    NotYet,
+    /// Running.
+    Running(Box<dyn transport::Conversation>),
+    /// The server cannot keep it running: one `php` per call.
+    Unavailable,
+}
+
+impl std::fmt::Debug for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Serving::NotYet => "NotYet",
+            Serving::Running(_) => "Running",
+            Serving::Unavailable => "Unavailable",
+        })
+    }
+}
+
+/// Starts a kept Exec-mode helper: reads the script's length and the script from stdin, puts
+/// it in a private temporary file (never under the web root, removed when `php` exits) and
+/// runs it, which leaves stdin for the requests. Nothing secret is in this command line.
+const SERVE: &str = "php -r '$n = (int) fgets(STDIN); $s = \"\"; \
+    while (strlen($s) < $n && !feof(STDIN)) { $s .= fread(STDIN, $n - strlen($s)); } \
+    $f = tempnam(sys_get_temp_dir(), \"wprescue-\"); file_put_contents($f, $s); \
+    register_shutdown_function(function () use ($f) { @unlink($f); }); include $f;'";
 
 /// The command that writes an uploaded helper's files in Exec mode: a fresh folder (refused
 /// if anything is there) and the files named on stdin, as JSON with base64 contents.
@@ -338,6 +368,7 @@ impl Helper {
             origin: t.origin().to_owned(),
             keep: false,
             kept: RefCell::new(None),
+            serving: RefCell::new(Serving::NotYet),
         }
     }
 
@@ -348,8 +379,12 @@ impl Helper {
         Helper { keep: true, ..self }
     }
 
-    /// Removes the kept helper, if one is uploaded.
+    /// Removes the kept helper, if one is uploaded, and ends a kept `php` process.
     pub fn finish(&self, t: &mut dyn Transport) -> Result<(), HelperError> {
+        let mut serving = self.serving.borrow_mut();
+        if let Serving::Running(_) = *serving {
+            *serving = Serving::NotYet;
+        }
         match self.kept.borrow_mut().take() {
             Some(uploaded) => uploaded.remove(t),
             None => Ok(()),
@@ -550,8 +585,66 @@ impl Helper {
         }
     }
 
+    /// Exec mode, kept: asks the `php` process kept running for this phase, starting it
+    /// first. `None` when the server cannot keep one running (then one `php` per call);
+    /// a process that fails its first request is not tried again.
+    fn ask_serving(
+        &self,
+        t: &mut dyn Transport,
+        request: &[u8],
+    ) -> Result<Option<Vec<u8>>, HelperError> {
+        use base64::Engine;
+        let mut serving = self.serving.borrow_mut();
+        let first = matches!(*serving, Serving::NotYet);
+        if first {
+            let script = script::render(Role::Serve, &self.config_from_root);
+            let preamble = format!("{}\n{script}", script.len());
+            let started = match t.as_exec() {
+                Some(exec) => exec.converse(SERVE, preamble.as_bytes())?,
+                None => None,
+            };
+            *serving = match started {
+                Some(conversation) => Serving::Running(conversation),
+                None => Serving::Unavailable,
+            };
+        }
+        let Serving::Running(conversation) = &mut *serving else {
+            return Ok(None);
+        };
+        let line = base64::engine::general_purpose::STANDARD.encode(request);
+        match conversation.ask(line.as_bytes()) {
+            Ok(answer) => Ok(Some(answer)),
+            // No php, or one that cannot run this way: the request ran nowhere, and one
+            // `php` per call says why, if it fails too.
+            Err(e) if first => {
+                tracing::debug!(error = %e, "the helper cannot be kept running");
+                *serving = Serving::Unavailable;
+                Ok(None)
+            }
+            Err(e) => {
+                *serving = Serving::NotYet;
+                Err(e.into())
+            }
+        }
+    }
+
     /// Exec mode: `php` with the script, request embedded, on stdin; returns its answer.
     fn run_php(&self, t: &mut dyn Transport, request: &[u8]) -> Result<Vec<u8>, HelperError> {
+        if self.keep
+            && let Some(reply) = self.ask_serving(t, request)?
+        {
+            return wire::find_reply(&reply).map(<[u8]>::to_vec).ok_or_else(|| {
+                HelperError::Protocol {
+                    why: format!(
+                        "php answered something else: {}",
+                        crate::parse::text::printable(&String::from_utf8_lossy(&reply))
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    ),
+                }
+            });
+        }
         let script = script::render(Role::Exec { request }, &self.config_from_root);
         let Some(exec) = t.as_exec() else {
             let what = "running commands (the helper's Exec mode)".to_owned();

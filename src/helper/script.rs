@@ -30,6 +30,8 @@ pub(super) enum Role<'a> {
         /// Body of the request, JSON.
         request: &'a [u8],
     },
+    /// Run by `php` over SSH and kept running: answers a request per line of stdin.
+    Serve,
     /// Uploaded and POSTed to: answers each request signed with the key, until it is
     /// removed or expires.
     Http {
@@ -48,6 +50,7 @@ pub(super) enum Role<'a> {
 pub(super) fn render(role: Role<'_>, config: &str) -> String {
     let (mode, key, request) = match role {
         Role::Exec { request } => ("exec", "", request),
+        Role::Serve => ("serve", "", &b""[..]),
         Role::Http { key } => ("http", key, &b""[..]),
         Role::Whoami { key } => ("whoami", key, &b""[..]),
     };
@@ -221,6 +224,7 @@ mod tests {
     fn every_placeholder_is_filled_and_the_signature_comes_first() {
         for role in [
             Role::Exec { request: b"{}" },
+            Role::Serve,
             Role::Http { key: "ab12" },
             Role::Whoami { key: "ab12" },
         ] {

@@ -249,6 +249,26 @@ pub trait Exec {
     /// exits without reading all of it is not an error. Data that must stay out of the
     /// command line (where `ps` and shell histories show it) goes here.
     fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput>;
+
+    /// Starts `command` in the site folder with `preamble` on its stdin, and keeps it running
+    /// for [`Conversation::ask`]: each request then costs one round trip instead of a new
+    /// command's four or five. `None` where a command cannot be kept running (then run one
+    /// per request). The command's stdin is closed when the conversation is dropped.
+    fn converse(
+        &mut self,
+        command: &str,
+        preamble: &[u8],
+    ) -> Result<Option<Box<dyn Conversation>>> {
+        let _ = (command, preamble);
+        Ok(None)
+    }
+}
+
+/// A command kept running by [`Exec::converse`]: one line in, one line out.
+pub trait Conversation {
+    /// Writes `line` and a newline to the command's stdin, and returns the next line it
+    /// prints on stdout, without its newline. `line` must hold no newline.
+    fn ask(&mut self, line: &[u8]) -> Result<Vec<u8>>;
 }
 
 /// Conveniences built on [`Transport`], for every transport alike.

@@ -1,5 +1,5 @@
 //! Commands over SSH (`ssh://` targets): one exec channel per command, stdin fed while the
-//! output is read.
+//! output is read; or one kept open for a conversation, a line in and a line out.
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::net::TcpStream;
@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use ssh2::{BlockDirections, Session};
 
-use super::super::{Error, Exec, ExecOutput, Op, Result, net};
+use super::super::{Conversation, Error, ErrorKind, Exec, ExecOutput, Op, Result, net};
 use super::SshTransport;
 use super::kinds::session_kind;
 
@@ -52,6 +52,98 @@ impl Exec for SshTransport {
             stderr,
             status,
         })
+    }
+
+    fn converse(
+        &mut self,
+        command: &str,
+        preamble: &[u8],
+    ) -> Result<Option<Box<dyn Conversation>>> {
+        let fail = |e: ssh2::Error| {
+            Error::new(
+                session_kind(&e, self.timeout),
+                Op::Exec,
+                self.origin.as_str(),
+            )
+            .with_path(command)
+            .with_source(e)
+        };
+        let mut channel = self.session.channel_session().map_err(fail)?;
+        channel
+            .exec(&format!("cd {} && {command}", shell_quote(&self.root)))
+            .map_err(fail)?;
+        let mut conversation = SshConversation {
+            channel,
+            pending: Vec::new(),
+            origin: self.origin.clone(),
+            command: command.to_owned(),
+            timeout: self.timeout,
+        };
+        conversation.channel.write_all(preamble).map_err(|e| {
+            conversation
+                .fail(net::io_kind(&e, self.timeout))
+                .with_source(e)
+        })?;
+        Ok(Some(Box::new(conversation)))
+    }
+}
+
+/// A command kept running over its own channel ([`Exec::converse`]).
+struct SshConversation {
+    channel: ssh2::Channel,
+    /// Output read past the last answer.
+    pending: Vec<u8>,
+    origin: String,
+    command: String,
+    timeout: std::time::Duration,
+}
+
+impl SshConversation {
+    fn fail(&self, kind: ErrorKind) -> Error {
+        Error::new(kind, Op::Exec, self.origin.as_str()).with_path(self.command.as_str())
+    }
+}
+
+impl Conversation for SshConversation {
+    fn ask(&mut self, line: &[u8]) -> Result<Vec<u8>> {
+        tracing::debug!(command = self.command.as_str(), "exec: one more request");
+        let io =
+            |this: &Self, e: io::Error| this.fail(net::io_kind(&e, this.timeout)).with_source(e);
+        let sent = self
+            .channel
+            .write_all(line)
+            .and_then(|()| self.channel.write_all(b"\n"))
+            .and_then(|()| self.channel.flush());
+        sent.map_err(|e| io(self, e))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let rest = self.pending.split_off(end + 1);
+                let mut answer = std::mem::replace(&mut self.pending, rest);
+                answer.pop();
+                return Ok(answer);
+            }
+            // Blocking: the session's timeout bounds the wait.
+            let n = self.channel.read(&mut buf).map_err(|e| io(self, e))?;
+            if n == 0 {
+                let mut stderr = String::new();
+                let _ = self.channel.stderr().read_to_string(&mut stderr);
+                let message = format!(
+                    "the command ended without an answer: {}",
+                    stderr.chars().take(300).collect::<String>().trim()
+                );
+                return Err(self.fail(ErrorKind::Protocol { message }));
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+        }
+    }
+}
+
+impl Drop for SshConversation {
+    fn drop(&mut self) {
+        // End of input ends the command; nothing more is wanted from it.
+        let _ = self.channel.send_eof();
+        let _ = self.channel.close();
     }
 }
 
