@@ -13,7 +13,7 @@ use crate::test::{Outcome, Test};
 /// Requests one job sent, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Requests {
-    /// File operations: list, stat, read, write, rename, mkdir, remove.
+    /// File operations: list, stat, read, write, rename, mkdir, remove, and a prefetch.
     files: usize,
     /// Commands run over SSH (the database helper's `php`, the caller's `SSH_CLIENT`), and
     /// requests to one kept running (the helper's, a line each).
@@ -43,11 +43,11 @@ fn budget(job: &str, protocol: Protocol) -> Requests {
     // Measured, plus two file requests for noise; verification polls until the site
     // answers, so an unlock's HTTP requests get some room too.
     let (files, commands, http) = match (job, protocol) {
-        ("diagnose", Protocol::Ssh) => (24, 0, 3),
+        ("diagnose", Protocol::Ssh) => (11, 0, 3),
         ("diagnose", _) => (19, 0, 3),
-        ("unlock --dry-run", Protocol::Ssh) => (33, 12, 4),
+        ("unlock --dry-run", Protocol::Ssh) => (20, 12, 4),
         ("unlock --dry-run", _) => (33, 0, 13),
-        ("unlock", Protocol::Ssh) => (41, 15, 12),
+        ("unlock", Protocol::Ssh) => (28, 15, 12),
         ("unlock", _) => (49, 0, 23),
         ("rollback", Protocol::Ssh) => (9, 5, 0),
         ("rollback", _) => (17, 0, 4),

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wprescue::transport::{
-    Cached, ConnectOptions, Credentials, FtpTls, Secret, SshConfig, StatBy, Target, TlsTrust,
-    connect, fingerprint,
+    Cached, ConnectOptions, Credentials, FtpTls, Prefetch, Secret, SshConfig, StatBy, Target,
+    TlsTrust, connect, fingerprint,
 };
 // The conformance checks (compiled here by path, see `integration.rs`) name these as
 // `crate::transport::…`, as they do inside the library.
@@ -601,6 +601,59 @@ fn sftp_targets_cannot_run_commands() {
     let mut t = open_at(&sb, Proto::Sftp, "");
     assert!(t.as_exec().is_none());
     assert!(!t.capabilities().exec);
+}
+
+/// What one prefetch over `ssh://` brings back is exactly what listing and reading one by one
+/// give, so a cache filled from it answers as the server would; over `sftp://` (no shell)
+/// there is nothing to prefetch.
+#[test]
+fn ssh_prefetch_agrees_with_listing_and_reading() {
+    let sb = Sandbox::lock();
+    let mut t = open_at(&sb, Proto::Ssh, "");
+    let dir = scratch(t.as_mut(), "prefetch");
+    let site = dir.join("site").unwrap();
+    t.mkdir_all(&path("transport-tests/prefetch/site/wp-content/plugins"))
+        .unwrap();
+    for (name, text) in [
+        ("wp-config.php", &b"<?php define('DB_NAME', 'x');"[..]),
+        (".htaccess", b"# BEGIN WordPress\n"),
+        ("two  spaces.txt", b"odd"),
+    ] {
+        t.write_bytes(&site.join(name).unwrap(), text, WriteMode::Create)
+            .unwrap();
+    }
+    let wanted = Prefetch {
+        folders: vec![
+            "transport-tests/prefetch/*",
+            "transport-tests/prefetch/*/wp-content",
+        ],
+        files: vec![
+            "transport-tests/prefetch/*/wp-config.php",
+            "transport-tests/prefetch/*/.htaccess",
+        ],
+        max_file_bytes: 1 << 20,
+    };
+    let snapshot = t
+        .prefetch(&wanted)
+        .unwrap()
+        .expect("a shell with find and base64");
+    let folders: Vec<&str> = snapshot.listings.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        folders,
+        [site.as_str(), site.join("wp-content").unwrap().as_str()]
+    );
+    for (folder, entries) in &snapshot.listings {
+        assert_eq!(entries, &t.list(folder).unwrap(), "{folder}");
+    }
+    assert_eq!(snapshot.files.len(), 2);
+    for (file, contents) in &snapshot.files {
+        assert_eq!(contents, &t.read_to_vec(file).unwrap(), "{file}");
+    }
+    assert_eq!(
+        open_at(&sb, Proto::Sftp, "").prefetch(&wanted).unwrap(),
+        None
+    );
+    t.remove_all(&dir).unwrap();
 }
 
 // --- FTP and FTPS ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::transport::{Entry, Kind, RemotePath, Transport, TransportExt};
+use crate::transport::{Entry, Kind, Prefetch, RemotePath, Transport, TransportExt};
 
 use super::SiteError;
 
@@ -156,6 +156,43 @@ fn find_config(
     let above = parent.join("wp-config.php")?;
     let parent_is_site = t.exists(&parent.join("wp-settings.php")?)?;
     Ok((!parent_is_site && t.exists(&above)?).then_some(above))
+}
+
+/// What discovery and the inventory read of a usual hosting account, for
+/// [`Transport::prefetch`]: the account's folders, and in the account's root or one folder
+/// down (the usual `public_html`), WordPress's own folders and small files.
+pub fn layout() -> Prefetch {
+    Prefetch {
+        folders: vec![
+            ".",
+            "*",
+            "wp-includes",
+            "*/wp-includes",
+            "wp-content",
+            "*/wp-content",
+            "wp-content/plugins",
+            "*/wp-content/plugins",
+            "wp-content/mu-plugins",
+            "*/wp-content/mu-plugins",
+            "wp-content/uploads",
+            "*/wp-content/uploads",
+            "wp-content/wflogs",
+            "*/wp-content/wflogs",
+        ],
+        files: vec![
+            "wp-config.php",
+            "*/wp-config.php",
+            "wp-includes/version.php",
+            "*/wp-includes/version.php",
+            ".htaccess",
+            "*/.htaccess",
+            ".user.ini",
+            "*/.user.ini",
+            "wp-content/wflogs/config-synced.php",
+            "*/wp-content/wflogs/config-synced.php",
+        ],
+        max_file_bytes: 256 << 10,
+    }
 }
 
 #[cfg(test)]

@@ -279,11 +279,15 @@ impl Inventory {
     }
 }
 
-/// A file's text, or `None` when it does not exist.
+/// The most read of a configuration file (wp-config.php, version.php, .htaccess, .user.ini):
+/// the largest real ones are a few hundred KiB.
+const MAX_TEXT_BYTES: u64 = 8 << 20;
+
+/// A file's text, or `None` when it does not exist (or is not a plain file).
 fn read_text(t: &mut dyn Transport, path: &RemotePath) -> Result<Option<String>, SiteError> {
     match t.stat(path)? {
         Some(meta) if meta.kind == Kind::File => Ok(Some(
-            String::from_utf8_lossy(&t.read_to_vec(path)?).into_owned(),
+            String::from_utf8_lossy(&t.read_at_most(path, MAX_TEXT_BYTES)?).into_owned(),
         )),
         _ => Ok(None),
     }
@@ -489,7 +493,8 @@ fn read_logs(t: &mut dyn Transport, root: &RemotePath) -> Result<Vec<LogExcerpt>
             if meta.kind != Kind::File || meta.size > MAX_LOG_BYTES {
                 continue;
             }
-            let text = String::from_utf8_lossy(&t.read_to_vec(&path)?).into_owned();
+            // The size was checked, but a log grows (and a server may say anything).
+            let text = String::from_utf8_lossy(&t.read_at_most(&path, MAX_LOG_BYTES)?).into_owned();
             let mut lines: Vec<String> = text
                 .lines()
                 .filter(|l| interesting(l))

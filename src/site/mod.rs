@@ -160,6 +160,11 @@ pub fn survey(
     catalog: &Catalog,
     site: Option<&str>,
 ) -> Result<Inventory, SiteError> {
+    // One request for what discovery reads where the account has a shell; whatever it does
+    // not bring is asked for below, one call at a time.
+    if let Err(e) = t.prefetch(&discover::layout()) {
+        tracing::debug!(error = %e, "prefetch failed; asking one path at a time");
+    }
     let root = choose_root(t, site)?;
     Inventory::read(t, root, catalog)
 }

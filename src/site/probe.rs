@@ -163,18 +163,13 @@ fn origin(url: &str) -> Option<&str> {
 }
 
 /// Same host name, whatever the scheme and port: `http://x` → `https://x` is followed, a
-/// redirect to another site is not.
+/// redirect to another site is not. Hosts are compared as the HTTP client parses them, so a
+/// `Location` that only looks like the site (`http://other:81#@site/`, another IPv6 literal)
+/// is another host; one that does not parse is never followed.
 fn same_host(a: &str, b: &str) -> bool {
     let host = |url: &str| {
-        origin(url).map(|o| {
-            let authority = &o[o.find("://").map_or(0, |i| i + 3)..];
-            let without_user = authority.rsplit('@').next().unwrap_or(authority);
-            without_user
-                .split(':')
-                .next()
-                .unwrap_or(without_user)
-                .to_ascii_lowercase()
-        })
+        let uri = ureq::http::Uri::try_from(url).ok()?;
+        Some(uri.host()?.to_ascii_lowercase())
     };
     host(a).is_some() && host(a) == host(b)
 }
@@ -225,6 +220,17 @@ mod tests {
         assert!(same_host("http://user@Example.com/", "http://example.com"));
         assert!(!same_host("https://evil.example/", "http://example.com"));
         assert!(!same_host("not a url", "http://example.com"));
+        // Looks like the site to a naive reading; is not.
+        assert!(!same_host(
+            "http://evil.example:81#@example.com/",
+            "http://example.com"
+        ));
+        assert!(!same_host(
+            "http://evil.example\\@example.com/",
+            "http://example.com"
+        ));
+        assert!(same_host("http://[::1]:8080/x", "http://[::1]/"));
+        assert!(!same_host("http://[::2]/x", "http://[::1]/"));
     }
 
     #[test]

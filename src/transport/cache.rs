@@ -6,8 +6,8 @@
 //! trips); over SFTP a stat is one. [`Cached`] keeps the listings and stats it has seen and
 //! answers from them, including "missing" for anything below a folder known to be absent.
 //!
-//! What is remembered is only ever what the folders held, never file contents, and it is
-//! forgotten:
+//! It also remembers small files it read (at most [`REMEMBER_FILES_UP_TO`] bytes), and what a
+//! [`Transport::prefetch`] brought back in one request. All of it is forgotten:
 //! - on every change made through the cache (write, rename, mkdir, remove) and every command
 //!   run, since those change the server;
 //! - whenever the site was asked something over HTTP ([`site_may_have_changed`]): PHP running
@@ -21,9 +21,12 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{
-    Capabilities, Entry, Error, ErrorKind, Exec, Kind, Meta, Op, RemotePath, RenameMode, Result,
-    Transport, Upload, WriteMode,
+    Capabilities, Entry, Error, ErrorKind, Exec, Kind, Meta, Op, Prefetch, RemotePath, RenameMode,
+    Result, Snapshot, Transport, Upload, WriteMode,
 };
+
+/// The largest file whose contents are remembered.
+pub const REMEMBER_FILES_UP_TO: u64 = 1 << 20;
 
 /// Bumped each time something outside the transport may have changed the site's files.
 static OUTSIDE_CHANGES: AtomicU64 = AtomicU64::new(0);
@@ -50,6 +53,7 @@ pub struct Cached<T> {
     stat_by: StatBy,
     listings: HashMap<RemotePath, Vec<Entry>>,
     stats: HashMap<RemotePath, Option<Meta>>,
+    contents: HashMap<RemotePath, Vec<u8>>,
     seen_changes: u64,
 }
 
@@ -61,6 +65,7 @@ impl<T: Transport> Cached<T> {
             stat_by,
             listings: HashMap::new(),
             stats: HashMap::new(),
+            contents: HashMap::new(),
             seen_changes: OUTSIDE_CHANGES.load(Ordering::Relaxed),
         }
     }
@@ -68,6 +73,7 @@ impl<T: Transport> Cached<T> {
     fn forget(&mut self) {
         self.listings.clear();
         self.stats.clear();
+        self.contents.clear();
     }
 
     /// Forgets everything if the site may have changed since it was learnt.
@@ -178,7 +184,23 @@ impl<T: Transport> Transport for Cached<T> {
 
     fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
         self.catch_up();
-        self.inner.read(path, sink)
+        if let Some(contents) = self.contents.get(path) {
+            sink.write_all(contents).map_err(|e| {
+                Error::new(ErrorKind::LocalIo, Op::Read, self.inner.origin())
+                    .with_path(path.under(self.inner.root()))
+                    .with_source(e)
+            })?;
+            return Ok(contents.len() as u64);
+        }
+        let mut tee = Tee {
+            sink,
+            copy: Some(Vec::new()),
+        };
+        let read = self.inner.read(path, &mut tee)?;
+        if let Some(copy) = tee.copy {
+            self.contents.insert(path.clone(), copy);
+        }
+        Ok(read)
     }
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
         self.change(|t| t.write(path, data, mode))
@@ -196,6 +218,41 @@ impl<T: Transport> Transport for Cached<T> {
         // A command may change anything.
         self.forget();
         self.inner.as_exec()
+    }
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        self.catch_up();
+        let snapshot = self.inner.prefetch(wanted)?;
+        for (folder, entries) in snapshot.iter().flat_map(|s| &s.listings) {
+            self.listings.insert(folder.clone(), entries.clone());
+        }
+        for (file, contents) in snapshot.iter().flat_map(|s| &s.files) {
+            self.contents.insert(file.clone(), contents.clone());
+        }
+        Ok(snapshot)
+    }
+}
+
+/// Passes a read on to its sink, keeping a copy while it is small enough to remember.
+struct Tee<'a> {
+    sink: &'a mut dyn Write,
+    copy: Option<Vec<u8>>,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.sink.write(buf)?;
+        if let Some(copy) = &mut self.copy {
+            if (copy.len() + n) as u64 > REMEMBER_FILES_UP_TO {
+                self.copy = None;
+            } else {
+                copy.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.flush()
     }
 }
 

@@ -86,6 +86,12 @@ pub enum ErrorKind {
     },
     /// Reading the data to upload, or storing downloaded data, failed on this machine.
     LocalIo,
+    /// The file is larger than what is ever read of its kind
+    /// ([`TransportExt::read_at_most`](super::TransportExt::read_at_most)).
+    TooLarge {
+        /// The most that is read, in bytes.
+        limit: u64,
+    },
     /// Anything else the server or library reported.
     Protocol {
         /// Its message.
@@ -142,6 +148,11 @@ impl fmt::Display for ErrorKind {
             Self::Disconnected => f.write_str("the connection was closed"),
             Self::Unsupported { what } => write!(f, "not supported: {what}"),
             Self::LocalIo => f.write_str("local I/O failed"),
+            Self::TooLarge { limit } => write!(
+                f,
+                "it is larger than the {} MiB wprescue reads of such a file",
+                limit.div_ceil(1 << 20)
+            ),
             Self::Protocol { message } => f.write_str(message),
         }
     }
@@ -307,6 +318,11 @@ fn default_hint(kind: &ErrorKind, op: Op) -> Option<String> {
             "choose another name, or remove or rename the existing one first".to_owned()
         }
         ErrorKind::NotEmpty => "remove what is inside first".to_owned(),
+        ErrorKind::TooLarge { .. } => {
+            "no file of this kind is that large on a working site: look at it by hand (it may \
+             be a device, a pipe or something the server made up)"
+                .to_owned()
+        }
         ErrorKind::PermissionDenied => {
             "the login account may not do this here: check owner and mode (`ls -l`), or log in \
              as the account that owns the site files"

@@ -25,8 +25,9 @@ use super::{
 ///
 /// Where it differs: FTP has no "create only if absent", so [`WriteMode::Create`] and
 /// [`RenameMode::NoReplace`] look first and then rename (a race with another writer is
-/// possible). `stat` lists the parent folder (one data connection). Modification times come
-/// from `LIST`: to the minute, or to the day for older files. Permission bits are reported
+/// possible). `stat` lists the parent folder: with `STAT` over the control connection where
+/// the server answers it (one round trip), else with `CWD` and `LIST` (a data connection).
+/// Modification times come from listings: to the minute, or to the day for older files. Permission bits are reported
 /// and kept (with `SITE CHMOD`) when the server says it is a UNIX system. It cannot run
 /// commands.
 ///
@@ -40,6 +41,9 @@ pub struct FtpTransport {
     root: String,
     modes: bool,
     extended_passive: bool,
+    /// Whether `STAT <folder>` lists folders (over the control connection, in one round
+    /// trip); off for good once the server says it does not know the command.
+    status_lists: bool,
     progress: bool,
     timeout: Duration,
 }
@@ -106,6 +110,7 @@ impl FtpTransport {
             root,
             modes,
             extended_passive,
+            status_lists: true,
             progress: options.progress,
             timeout,
         })
@@ -144,6 +149,29 @@ impl FtpTransport {
 
     /// The entries of the folder at absolute path `dir`.
     fn listing(&mut self, dir: &str) -> suppaftp::FtpResult<Vec<Entry>> {
+        if self.status_lists && listing::plain_for_a_command(dir) {
+            // Not 211 among the codes expected: suppaftp would then stop reading at the first
+            // line, as it does for FEAT, and leave the rest on the connection. A 211 reply
+            // (ProFTPD) comes back whole as "unexpected".
+            let codes = [Status::Directory, Status::File];
+            match self.ftp.custom_command(format!("STAT {dir}"), &codes) {
+                Ok(reply) | Err(FtpError::UnexpectedResponse(reply))
+                    if matches!(
+                        reply.status,
+                        Status::System | Status::Directory | Status::File
+                    ) =>
+                {
+                    if let Some(entries) = listing::parse_status(&reply.body) {
+                        return Ok(entries);
+                    }
+                }
+                Err(FtpError::UnexpectedResponse(r)) if matches!(reply(&r).0, 500..=504) => {
+                    self.status_lists = false;
+                }
+                Ok(_) | Err(FtpError::UnexpectedResponse(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         // CWD, then LIST without a path: servers treat a LIST argument as a glob or as
         // options, which names with spaces, `*` or a leading `-` would trip.
         self.ftp.cwd(dir)?;

@@ -11,7 +11,7 @@ use super::progress::{CopyError, Progress};
 use super::staging::{Staging, write_atomically};
 use super::{
     Capabilities, ConnectOptions, Entry, Error, ErrorKind, Exec, ExecOutput, Kind, Meta, Op,
-    RemotePath, RenameMode, Result, Transport, Upload, WriteMode,
+    Prefetch, RemotePath, RenameMode, Result, Snapshot, Transport, Upload, WriteMode, gather,
 };
 
 const ORIGIN: &str = "file://localhost";
@@ -202,6 +202,10 @@ impl Transport for LocalTransport {
 
     fn as_exec(&mut self) -> Option<&mut dyn Exec> {
         Some(self)
+    }
+
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        gather::by_shell(self, wanted)
     }
 }
 

@@ -55,6 +55,7 @@ mod cache;
 mod credentials;
 mod error;
 mod ftp;
+mod gather;
 mod known_hosts;
 mod local;
 mod memory;
@@ -78,6 +79,7 @@ pub use cache::{Cached, StatBy, site_may_have_changed};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use ftp::FtpTransport;
+pub use gather::{Prefetch, Snapshot};
 pub use known_hosts::fingerprint;
 pub use local::LocalTransport;
 pub use memory::{Access, MemoryTransport};
@@ -233,6 +235,15 @@ pub trait Transport: std::fmt::Debug + Send {
     fn as_exec(&mut self) -> Option<&mut dyn Exec> {
         None
     }
+
+    /// Fetches the folders and files `wanted` names in one request where the transport can
+    /// (a shell over SSH), so that a [`Cached`] transport answers later calls about them from
+    /// memory. `None` where the transport can do no better than one call per path; what the
+    /// snapshot lacks is simply asked for later.
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        let _ = wanted;
+        Ok(None)
+    }
 }
 
 /// Running commands on the server, in the site folder.
@@ -271,13 +282,57 @@ pub trait Conversation {
     fn ask(&mut self, line: &[u8]) -> Result<Vec<u8>>;
 }
 
+/// The most [`TransportExt::read_to_vec`] reads of any file: far above any file wprescue
+/// edits, far below what would exhaust this machine.
+pub const READ_LIMIT: u64 = 64 << 20;
+
+/// A sink that takes at most `limit` bytes, and says when more came.
+struct Bounded {
+    data: Vec<u8>,
+    limit: u64,
+    over: bool,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.data.len() as u64 + buf.len() as u64 > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("the file is larger than its limit"));
+        }
+        self.data.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Conveniences built on [`Transport`], for every transport alike.
 pub trait TransportExt: Transport {
-    /// The whole file `path`.
+    /// The whole file `path`, up to [`READ_LIMIT`] bytes.
     fn read_to_vec(&mut self, path: &RemotePath) -> Result<Vec<u8>> {
-        let mut data = Vec::new();
-        self.read(path, &mut data)?;
-        Ok(data)
+        self.read_at_most(path, READ_LIMIT)
+    }
+
+    /// The whole file `path`, if it holds at most `limit` bytes; else
+    /// [`ErrorKind::TooLarge`], having read no more than that: a file that never ends (a
+    /// device, a pipe, a hostile server) costs nothing but the limit.
+    fn read_at_most(&mut self, path: &RemotePath, limit: u64) -> Result<Vec<u8>> {
+        let mut sink = Bounded {
+            data: Vec::new(),
+            limit,
+            over: false,
+        };
+        let read = self.read(path, &mut sink);
+        if sink.over {
+            return Err(
+                Error::new(ErrorKind::TooLarge { limit }, Op::Read, self.origin())
+                    .with_path(path.under(self.root())),
+            );
+        }
+        read?;
+        Ok(sink.data)
     }
 
     /// [`Transport::write`] from memory.
@@ -371,4 +426,22 @@ pub fn connect(
         Target::Ftp(ftp) => Box::new(FtpTransport::connect(ftp, options, credentials)?),
         Target::Local(local) => Box::new(LocalTransport::open(&local.root, options)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_stops_at_its_limit() {
+        let mut t = MemoryTransport::new();
+        let file = RemotePath::new("version.php").unwrap();
+        t.write_bytes(&file, &[b'x'; 100], WriteMode::Create)
+            .unwrap();
+        assert_eq!(t.read_at_most(&file, 100).unwrap().len(), 100);
+        let err = t.read_at_most(&file, 99).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::TooLarge { limit: 99 });
+        assert!(err.to_string().contains("version.php"), "{err}");
+        assert!(err.hint().is_some());
+    }
 }

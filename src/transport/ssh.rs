@@ -24,7 +24,7 @@ use super::staging::{Staging, write_atomically};
 use super::target::{SshTarget, origin};
 use super::{
     Capabilities, ConnectOptions, Credentials, Entry, Error, ErrorKind, Exec, Kind, Meta, Op,
-    RemotePath, RenameMode, Result, Transport, Upload, WriteMode, net,
+    Prefetch, RemotePath, RenameMode, Result, Snapshot, Transport, Upload, WriteMode, gather, net,
 };
 
 /// How often libssh2 sends a keepalive while the session is in use.
@@ -251,12 +251,23 @@ impl Transport for SshTransport {
             .sftp
             .open(self.abs(path))
             .map_err(|e| self.err(e, Op::Read, path, None))?;
-        let st = file.stat().map_err(|e| self.err(e, Op::Read, path, None))?;
-        if st.is_dir() {
-            return Err(self.fail(ErrorKind::IsADirectory, Op::Read, path));
-        }
-        let mut progress = Progress::new(self.progress, format!("download {path}"), st.size);
+        // The size is only for a progress bar: where none can show, a round trip saved.
+        let size = match Progress::can_show(self.progress) {
+            true => {
+                let st = file.stat().map_err(|e| self.err(e, Op::Read, path, None))?;
+                if st.is_dir() {
+                    return Err(self.fail(ErrorKind::IsADirectory, Op::Read, path));
+                }
+                st.size
+            }
+            false => None,
+        };
+        let mut progress = Progress::new(self.progress, format!("download {path}"), size);
         progress.copy(&mut file, sink).map_err(|e| match e {
+            // A folder opens; reading it is what fails.
+            CopyError::Source(_) if self.lstat(path).is_some_and(|st| st.is_dir()) => {
+                self.fail(ErrorKind::IsADirectory, Op::Read, path)
+            }
             CopyError::Source(e) => {
                 let kind = transfer_kind(
                     &e,
@@ -328,6 +339,13 @@ impl Transport for SshTransport {
 
     fn as_exec(&mut self) -> Option<&mut dyn Exec> {
         if self.exec { Some(self) } else { None }
+    }
+
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        if !self.exec {
+            return Ok(None);
+        }
+        gather::by_shell(self, wanted)
     }
 }
 

@@ -11,8 +11,8 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use super::{
-    Capabilities, Entry, Error, ErrorKind, Exec, Meta, Op, RemotePath, RenameMode, Result,
-    Transport, Upload, WriteMode,
+    Capabilities, Entry, Error, ErrorKind, Exec, Meta, Op, Prefetch, RemotePath, RenameMode,
+    Result, Snapshot, Transport, Upload, WriteMode,
 };
 
 /// How many calls went through a [`Counting`] transport, readable while it is in use
@@ -131,6 +131,10 @@ impl<T: Transport> Transport for Counting<T> {
         Tally::count(&self.tally.execs);
         self.inner.as_exec()
     }
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        Tally::count(&self.tally.execs);
+        self.inner.prefetch(wanted)
+    }
 }
 
 /// Drops the connection on purpose: the first `changes` mutating calls go through, and from
@@ -208,6 +212,10 @@ impl<T: Transport> Transport for Faulty<T> {
         }
         self.inner.as_exec()
     }
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        self.alive(Op::Exec)?;
+        self.inner.prefetch(wanted)
+    }
 }
 
 /// Waits `delay` before every call, as a server `delay` away (one round trip) makes it wait:
@@ -259,6 +267,10 @@ impl<T: Transport> Transport for Throttle<T> {
         sleep(self.delay);
         self.inner.as_exec()
     }
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        sleep(self.delay);
+        self.inner.prefetch(wanted)
+    }
 }
 
 /// Every call passed on to `**self`: a pointer to a transport is one.
@@ -296,6 +308,9 @@ macro_rules! forward_to_pointee {
         }
         fn as_exec(&mut self) -> Option<&mut dyn Exec> {
             (**self).as_exec()
+        }
+        fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+            (**self).prefetch(wanted)
         }
     };
 }
@@ -353,6 +368,11 @@ impl<T: Transport> Transport for Traced<T> {
     fn as_exec(&mut self) -> Option<&mut dyn Exec> {
         tracing::debug!("exec");
         self.inner.as_exec()
+    }
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        traced("prefetch", &RemotePath::root(), || {
+            self.inner.prefetch(wanted)
+        })
     }
 }
 

@@ -18,6 +18,57 @@ pub(super) fn parse(lines: &[String]) -> Vec<Entry> {
     entries
 }
 
+/// The entries of a folder from a `STAT <folder>` reply (a listing sent over the control
+/// connection: one round trip where `CWD` + `LIST` take four or five), or `None` when the
+/// reply does not prove the folder exists: servers list a missing folder, and a file, without
+/// the folder's own `.` entry.
+pub(super) fn parse_status(reply: &[u8]) -> Option<Vec<Entry>> {
+    let text = String::from_utf8_lossy(reply);
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| line.trim_end_matches('\r'))
+        // The first and last lines are the reply's own ("213-Status follows:", "213 End").
+        .filter(|line| !is_reply_line(line))
+        .map(|line| {
+            // Some servers repeat the code on every line ("211-drwx..."); some indent.
+            let line = match line.get(..4) {
+                Some(head)
+                    if head.ends_with('-') && head[..3].bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    &line[4..]
+                }
+                _ => line,
+            };
+            line.strip_prefix(' ').unwrap_or(line).to_owned()
+        })
+        .collect();
+    let folder_itself = lines
+        .iter()
+        .filter_map(|l| parse_line(l))
+        .any(|e| e.name == "." && e.meta.kind == Kind::Dir);
+    folder_itself.then(|| parse(&lines))
+}
+
+/// A line that opens or closes a reply: a code, then a space or `-`, then words, not a
+/// listing entry.
+fn is_reply_line(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.len() >= 4
+        && bytes[..3].iter().all(u8::is_ascii_digit)
+        && (bytes[3] == b' ' || (bytes[3] == b'-' && parse_line(line[4..].trim_start()).is_none()))
+}
+
+/// Whether `path` can go as the argument of `STAT` (or `LIST`) unchanged: servers read those
+/// arguments as globs and options, so anything but plain names goes by `CWD` instead.
+pub(super) fn plain_for_a_command(path: &str) -> bool {
+    !path.is_empty()
+        && path.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(b, b'*' | b'?' | b'[' | b']' | b'{' | b'}' | b'~' | b'\\')
+        })
+        && path.split('/').all(|segment| !segment.starts_with('-'))
+}
+
 fn parse_line(line: &str) -> Option<Entry> {
     let (file, posix) = match ListParser::parse_posix(line) {
         Ok(file) => (file, true),
@@ -112,5 +163,53 @@ total 12
         assert_eq!(entries[0].name, "wp-config.php");
         assert_eq!((entries[0].meta.size, entries[0].meta.mode), (8192, None));
         assert_eq!(entries[1].meta.kind, Kind::Dir);
+    }
+
+    #[test]
+    fn status_replies_list_a_folder_only_when_it_is_there() {
+        let vsftpd = "213-Status follows:\r
+drwxr-xr-x    7 1001     1001         4096 Nov 29 18:29 .\r
+drwxr-xr-x    5 1001     1001         4096 Nov 29 18:29 ..\r
+drwxr-xr-x    4 1001     1001         4096 Nov 29 18:29 plugins\r
+-rw-r--r--    1 1001     1001          325 Nov 29 18:29 .htaccess\r
+213 End of status\r
+";
+        let names: Vec<String> = parse_status(vsftpd.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, [".htaccess", "plugins"]);
+        // The code repeated on each line, and indented lines, as other servers send them.
+        let prefixed = "211-Status of /x:\r
+211- drwxr-xr-x    2 1 1 4096 Nov 29 18:29 .\r
+211- -rw-r--r--    1 1 1    9 Nov 29 18:29 wp-config.php\r
+211 End of status\r
+";
+        assert_eq!(parse_status(prefixed.as_bytes()).unwrap().len(), 1);
+        // A missing folder and a file give no `.`: the caller lists the usual way.
+        let missing = "213-Status follows:\r\n213 End of status\r\n";
+        assert_eq!(parse_status(missing.as_bytes()), None);
+        let file = "213-Status follows:\r
+-rw-r--r--    1 1001     1001         3401 Nov 29 18:01 wp-config.php\r
+213 End of status\r
+";
+        assert_eq!(parse_status(file.as_bytes()), None);
+    }
+
+    #[test]
+    fn only_plain_paths_go_as_command_arguments() {
+        assert!(plain_for_a_command("/public_html/wp-content/plugins"));
+        for odd in [
+            "",
+            "/dir with space",
+            "/a*",
+            "/-rf",
+            "/x/[ab]",
+            "/~",
+            "/ünï",
+        ] {
+            assert!(!plain_for_a_command(odd), "{odd}");
+        }
     }
 }
