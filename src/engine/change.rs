@@ -126,8 +126,8 @@ impl Change {
             Change::Row { row, .. } => format!(
                 "row\0{}\0{}\0{}",
                 row.table,
-                row_text(row.before.as_ref()),
-                row_text(row.after.as_ref())
+                row_text(row.before.as_ref(), Secrets::Kept),
+                row_text(row.after.as_ref(), Secrets::Kept)
             ),
         };
         sha256_hex(text.as_bytes())
@@ -153,8 +153,8 @@ impl Change {
             );
             return Some(unified(
                 &name,
-                &row_text(row.before.as_ref()),
-                &row_text(row.after.as_ref()),
+                &row_text(row.before.as_ref(), Secrets::Redacted),
+                &row_text(row.after.as_ref(), Secrets::Redacted),
             ));
         }
         let Change::Write {
@@ -232,14 +232,37 @@ fn printable(value: &[u8]) -> String {
 }
 
 /// A row as `column: value` lines, for diffs and digests.
-fn row_text(row: Option<&Row>) -> String {
+/// Whether a row's text keeps secret values (for its identity) or hides them (to be shown).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Secrets {
+    Kept,
+    Redacted,
+}
+
+/// A row as `column: value` lines.
+fn row_text(row: Option<&Row>, secrets: Secrets) -> String {
+    // A row named like a secret (AIOS's `aiowps_unlock_request_secret_key`, an API key
+    // option) shows its name, never its value.
+    let secret = secrets == Secrets::Redacted
+        && row.into_iter().flatten().any(|(column, value)| {
+            matches!(column.as_str(), "option_name" | "meta_key" | "name")
+                && value
+                    .as_deref()
+                    .is_some_and(|v| wp_config::is_secret_name(&String::from_utf8_lossy(v)))
+        });
     row.into_iter()
         .flatten()
         .map(|(column, value)| match value {
+            Some(_) if secret && is_value_column(column) => format!("{column}: [redacted]\n"),
             Some(value) => format!("{column}: {}\n", printable(value)),
             None => format!("{column}: NULL\n"),
         })
         .collect()
+}
+
+/// The columns that hold a row's value in WordPress's key-value tables (and Wordfence's).
+fn is_value_column(column: &str) -> bool {
+    matches!(column, "option_value" | "meta_value" | "val" | "value")
 }
 
 fn redact(name: &str, text: &str) -> String {

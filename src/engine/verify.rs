@@ -37,6 +37,8 @@ impl Verifier {
     /// success means a real login; without, the pages answering.
     pub fn admin_gets_in(&self) -> bool {
         let deadline = Instant::now() + VERIFY_FOR;
+        // Most fixes show at once; opcache may hold an old file for a second or two.
+        let mut pause = Duration::from_millis(200);
         loop {
             let mut client = HttpClient::new(&self.options.http);
             let probes = probe_site(&client, &self.url, &self.catalog);
@@ -54,7 +56,8 @@ impl Verifier {
             if recovered || Instant::now() >= deadline {
                 return recovered;
             }
-            sleep(Duration::from_millis(700));
+            sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+            pause = (pause * 2).min(Duration::from_millis(1600));
         }
     }
 

@@ -132,18 +132,77 @@ impl WpConfig {
     }
 }
 
-/// Whether a constant's value is a secret that must never be shown.
+/// Whether a name (a constant, a variable, an option) says its value is a secret that must
+/// never be shown: a word of it is, or ends in, one of PASSWORD, PASSWD, PASS, PWD, KEY,
+/// SALT, SECRET, TOKEN (`DB_PASSWORD`, `SMTP_PWD`, `MAILGUN_APIKEY`, `dbPassword`).
 pub fn is_secret_name(name: &str) -> bool {
-    const SECRET_WORDS: [&str; 6] = ["PASSWORD", "PASS", "KEY", "SALT", "SECRET", "TOKEN"];
+    const ENDINGS: [&str; 7] = [
+        "PASSWORD", "PASSWD", "PWD", "KEY", "SALT", "SECRET", "TOKEN",
+    ];
     let upper = name.to_ascii_uppercase();
     upper
-        .split('_')
-        .any(|word| SECRET_WORDS.contains(&word) || word.ends_with("PASSWORD"))
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| word == "PASS" || ENDINGS.iter().any(|end| word.ends_with(end)))
 }
 
-/// The file's text with every secret `define()` value replaced by `'[redacted]'`, for diffs
-/// and logs. Everything else is byte-identical.
+/// The file's text with every secret value replaced by `[redacted]`, for diffs and logs:
+/// values of `define()`s and `const`s with secret names, of `define()`s whose name is
+/// computed (`'DB_' . 'PASSWORD'`), and of variables with secret names, in code and in
+/// comments alike; then every other place any of those values appears. Everything else is
+/// byte-identical.
 pub fn redact(text: &str) -> String {
+    let mut out = redact_defines(text);
+    for value in secret_literals(text) {
+        out = out.replace(&value, "[redacted]");
+    }
+    out
+}
+
+/// The values assigned to secret names anywhere in `text` (comments included), as written
+/// between their quotes; the short ones left out, so that redacting them everywhere does not
+/// blank half the file.
+fn secret_literals(text: &str) -> Vec<String> {
+    use std::sync::LazyLock;
+    static ASSIGNMENTS: LazyLock<[regex::Regex; 3]> = LazyLock::new(|| {
+        const QUOTED: &str = r#"(?:'((?:\\.|[^'\\])*)'|"((?:\\.|[^"\\])*)")"#;
+        [
+            format!(r#"(?i)define\s*\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*{QUOTED}"#),
+            format!(r#"(?i)\bconst\s+([A-Za-z0-9_]+)\s*=\s*{QUOTED}"#),
+            format!(r#"\$([A-Za-z0-9_]+)\s*=\s*{QUOTED}"#),
+        ]
+        .map(|pattern| regex::Regex::new(&pattern).expect("the patterns are valid"))
+    });
+    static COMPUTED: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?i)define\s*\(\s*[^,)]*\.[^,)]*,\s*(?:'((?:\\.|[^'\\])*)'|"((?:\\.|[^"\\])*)")"#,
+        )
+        .expect("the pattern is valid")
+    });
+    let mut values = Vec::new();
+    for pattern in ASSIGNMENTS.iter() {
+        for found in pattern.captures_iter(text) {
+            if is_secret_name(&found[1])
+                && let Some(value) = found.get(2).or_else(|| found.get(3))
+            {
+                values.push(value.as_str().to_owned());
+            }
+        }
+    }
+    for found in COMPUTED.captures_iter(text) {
+        if let Some(value) = found.get(1).or_else(|| found.get(2)) {
+            values.push(value.as_str().to_owned());
+        }
+    }
+    values.retain(|v| v.chars().count() >= 4 && v != "[redacted]");
+    // Longest first, so that one value inside another is not half-replaced.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.dedup();
+    values
+}
+
+/// The tokens' pass of [`redact`]: the whole value expression of each `define()` with a
+/// secret name, whatever its form.
+fn redact_defines(text: &str) -> String {
     let tokens = tokenize(text);
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -522,6 +581,55 @@ require_once ABSPATH . 'wp-settings.php';
         assert_eq!(redact("<?php echo 1;\n"), "<?php echo 1;\n");
         // Only the values change: the same lines, in the same order.
         assert_eq!(redacted.lines().count(), STANDARD.lines().count());
+    }
+
+    #[test]
+    fn redact_finds_secrets_by_name_form_and_value() {
+        let text = "<?php
+define('DB_PASSWORD', 'hunter2-db');
+const SMTP_PWD = \"mail-s3cret\";
+define('DB_' . 'PASSWORD', 'computed-pw');
+$dbPassword = 'hunter2-db';
+// define('DB_PASSWORD', 'old-password');
+define('MAILGUN_APIKEY', 'key-123456');
+define('DB_PASSWD', 'passwd-value');
+$connection = 'mysql://u:hunter2-db@localhost';
+define('DB_NAME', 'wpsite');
+";
+        let redacted = redact(text);
+        for secret in [
+            "hunter2-db",
+            "mail-s3cret",
+            "computed-pw",
+            "old-password",
+            "key-123456",
+            "passwd-value",
+        ] {
+            assert!(!redacted.contains(secret), "{secret} in:\n{redacted}");
+        }
+        assert!(
+            redacted.contains("define('DB_NAME', 'wpsite');"),
+            "{redacted}"
+        );
+        assert_eq!(redacted.lines().count(), text.lines().count());
+        for name in [
+            "DB_PASSWD",
+            "SMTP_PWD",
+            "MAILGUN_APIKEY",
+            "dbPassword",
+            "aiowps_secret_key",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "DB_NAME",
+            "WP_HOME",
+            "table_prefix",
+            "WP_DEBUG",
+            "KEYWORDS_ON",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 
     #[test]
