@@ -154,7 +154,7 @@ impl Change {
             return Some(unified(
                 &name,
                 &row_text(row.before.as_ref(), Secrets::Redacted),
-                &row_text(row.after.as_ref(), Secrets::Redacted),
+                &row_text(row.after.as_ref(), Secrets::Changed(row.before.as_ref())),
             ));
         }
         let Change::Write {
@@ -234,16 +234,18 @@ fn printable(value: &[u8]) -> String {
 /// A row as `column: value` lines, for diffs and digests.
 /// Whether a row's text keeps secret values (for its identity) or hides them (to be shown).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Secrets {
+enum Secrets<'a> {
     Kept,
     Redacted,
+    /// Hidden, but marked where they differ from this row's (the row before a change).
+    Changed(Option<&'a Row>),
 }
 
 /// A row as `column: value` lines.
-fn row_text(row: Option<&Row>, secrets: Secrets) -> String {
+fn row_text(row: Option<&Row>, secrets: Secrets<'_>) -> String {
     // A row named like a secret (AIOS's `aiowps_unlock_request_secret_key`, an API key
     // option) shows its name, never its value.
-    let secret = secrets == Secrets::Redacted
+    let secret = secrets != Secrets::Kept
         && row.into_iter().flatten().any(|(column, value)| {
             matches!(column.as_str(), "option_name" | "meta_key" | "name")
                 && value
@@ -253,7 +255,20 @@ fn row_text(row: Option<&Row>, secrets: Secrets) -> String {
     row.into_iter()
         .flatten()
         .map(|(column, value)| match value {
-            Some(_) if secret && is_value_column(column) => format!("{column}: [redacted]\n"),
+            Some(value) if secret && is_value_column(column) => {
+                let was = match secrets {
+                    Secrets::Changed(before) => before
+                        .into_iter()
+                        .flatten()
+                        .find(|(c, _)| c == column)
+                        .and_then(|(_, v)| v.as_deref()),
+                    _ => Some(&value[..]),
+                };
+                match was == Some(&value[..]) {
+                    true => format!("{column}: [redacted]\n"),
+                    false => format!("{column}: [redacted, changed]\n"),
+                }
+            }
             Some(value) => format!("{column}: {}\n", printable(value)),
             None => format!("{column}: NULL\n"),
         })
@@ -442,6 +457,43 @@ mod tests {
         assert!(
             diff.contains("-admin:[redacted]") && !diff.contains("$2y$"),
             "{diff}"
+        );
+    }
+
+    #[test]
+    fn a_secret_named_row_shows_its_name_never_its_value() {
+        let row = |value: &str| -> Row {
+            vec![
+                (
+                    "option_name".into(),
+                    Some(b"aiowps_unlock_request_secret_key".to_vec()),
+                ),
+                ("option_value".into(), Some(value.as_bytes().to_vec())),
+            ]
+        };
+        let change = |before: &str, after: &str| Change::Row {
+            row: RowChange {
+                table: "options".into(),
+                key: (
+                    "option_name".into(),
+                    b"aiowps_unlock_request_secret_key".to_vec(),
+                ),
+                before: Some(row(before)),
+                after: Some(row(after)),
+            },
+            meaning: None,
+        };
+        let diff = change("s3cr3t-one", "s3cr3t-two").diff().unwrap();
+        assert!(!diff.contains("s3cr3t"), "{diff}");
+        assert!(diff.contains("-option_value: [redacted]"), "{diff}");
+        assert!(
+            diff.contains("+option_value: [redacted, changed]"),
+            "{diff}"
+        );
+        // Hidden from people, not from the check that the plan still holds.
+        assert_ne!(
+            change("s3cr3t-one", "x").digest(),
+            change("s3cr3t-two", "x").digest()
         );
     }
 

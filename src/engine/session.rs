@@ -14,7 +14,7 @@ use crate::site::inventory::Inventory;
 use crate::site::{InvestigateOptions, Report, UrlSource, investigate, site_url, survey};
 use crate::transport::{
     self, Cached, ConnectOptions, Credentials, RemotePath, SshConfig, StatBy, Target, TlsTrust,
-    Traced, Transport, TransportExt,
+    Traced, Transport,
 };
 
 use super::access::Access;
@@ -509,6 +509,7 @@ fn ssh_client(t: &mut dyn Transport) -> Option<IpAddr> {
     if !t.capabilities().exec {
         return None;
     }
-    let out = t.run("printf %s \"${SSH_CLIENT%% *}\"").ok()?;
+    let exec = t.as_exec_leaving_files()?;
+    let out = exec.exec("printf %s \"${SSH_CLIENT%% *}\"").ok()?;
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
 }

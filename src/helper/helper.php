@@ -149,8 +149,13 @@ function wpr_answer($raw, $base)
         if (count($ops) === 0) {
             return array('wprescue' => 1, 'ok' => true, 'answers' => array());
         }
-        $config = wpr_read_config($base . '/' . base64_decode(WPR_CONFIG));
-        $db = wpr_connect($config);
+        // A helper kept running (serve mode, or HTTP keep-alive in one PHP process) reads the
+        // settings and connects once.
+        static $config = null, $db = null;
+        if ($db === null || !@$db->ping()) {
+            $config = wpr_read_config($base . '/' . base64_decode(WPR_CONFIG));
+            $db = wpr_connect($config);
+        }
         return array('wprescue' => 1, 'ok' => true, 'answers' => wpr_run($db, $config['prefix'], $ops));
     } catch (WprFail $e) {
         $error = array('kind' => $e->kind, 'op' => $e->op, 'why' => wpr_ascii($e->getMessage()));

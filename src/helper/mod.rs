@@ -560,7 +560,7 @@ impl Helper {
             .map(|(name, text)| serde_json::json!([name, encode(text)]))
             .collect();
         let request = serde_json::json!({ "dir": folder.as_str(), "files": files });
-        let Some(exec) = t.as_exec() else {
+        let Some(exec) = t.as_exec_leaving_files() else {
             return Ok(false);
         };
         // The key is in the files, so they travel on stdin, never in the command line.
@@ -599,7 +599,7 @@ impl Helper {
         if first {
             let script = script::render(Role::Serve, &self.config_from_root);
             let preamble = format!("{}\n{script}", script.len());
-            let started = match t.as_exec() {
+            let started = match t.as_exec_leaving_files() {
                 Some(exec) => exec.converse(SERVE, preamble.as_bytes())?,
                 None => None,
             };
@@ -646,7 +646,7 @@ impl Helper {
             });
         }
         let script = script::render(Role::Exec { request }, &self.config_from_root);
-        let Some(exec) = t.as_exec() else {
+        let Some(exec) = t.as_exec_leaving_files() else {
             let what = "running commands (the helper's Exec mode)".to_owned();
             return Err(transport::Error::new(
                 ErrorKind::Unsupported { what },

@@ -5,7 +5,7 @@
 //!
 //! Read-only, and it reads only the few files it needs.
 
-use crate::transport::{Kind, RemotePath, Transport, TransportExt};
+use crate::transport::{Kind, Prefetch, RemotePath, Transport, TransportExt};
 
 use super::SiteError;
 use super::catalog::Catalog;
@@ -477,7 +477,28 @@ fn log_candidates(root: &RemotePath) -> Vec<RemotePath> {
     out
 }
 
+/// The usual log folders below the account's root and what is in them, for one
+/// [`Transport::prefetch`] (logs are read after the HTTP probes, which make the transport
+/// forget what it knew).
+fn logs_layout() -> Prefetch {
+    Prefetch {
+        folders: vec![
+            ".",
+            "logs",
+            "log",
+            "access-logs",
+            "statistics",
+            "statistics/logs",
+        ],
+        files: vec!["logs/*", "log/*", "access-logs/*", "statistics/logs/*"],
+        max_file_bytes: 256 << 10,
+    }
+}
+
 fn read_logs(t: &mut dyn Transport, root: &RemotePath) -> Result<Vec<LogExcerpt>, SiteError> {
+    if let Err(e) = t.prefetch(&logs_layout()) {
+        tracing::debug!(error = %e, "prefetch of the logs failed; reading them one by one");
+    }
     let mut excerpts = Vec::new();
     for dir in log_candidates(root) {
         for name in list_names(t, &dir)? {

@@ -219,6 +219,9 @@ impl<T: Transport> Transport for Cached<T> {
         self.forget();
         self.inner.as_exec()
     }
+    fn as_exec_leaving_files(&mut self) -> Option<&mut dyn Exec> {
+        self.inner.as_exec()
+    }
     fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
         self.catch_up();
         let snapshot = self.inner.prefetch(wanted)?;
@@ -341,6 +344,13 @@ mod tests {
         t.as_exec();
         assert!(!t.exists(&htaccess).unwrap());
         assert_eq!(tally.reads(), before + 2, "and after a command");
+        t.as_exec_leaving_files();
+        assert!(!t.exists(&htaccess).unwrap());
+        assert_eq!(
+            tally.reads(),
+            before + 2,
+            "but not one that leaves the files be"
+        );
     }
 
     #[test]

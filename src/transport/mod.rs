@@ -236,6 +236,13 @@ pub trait Transport: std::fmt::Debug + Send {
         None
     }
 
+    /// [`Transport::as_exec`], for commands that change none of the site's files (they read,
+    /// or work on the database, or write only a folder of wprescue's own that nothing looks
+    /// up): a [`Cached`] transport keeps what it knows of the files across them.
+    fn as_exec_leaving_files(&mut self) -> Option<&mut dyn Exec> {
+        self.as_exec()
+    }
+
     /// Fetches the folders and files `wanted` names in one request where the transport can
     /// (a shell over SSH), so that a [`Cached`] transport answers later calls about them from
     /// memory. `None` where the transport can do no better than one call per path; what the
