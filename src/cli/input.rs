@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::bail;
 
+use crate::engine::Session;
+
 /// Environment variable holding the password for `--login`.
 pub const LOGIN_PASSWORD_ENV: &str = "WPRESCUE_LOGIN_PASSWORD";
 
@@ -45,4 +47,11 @@ pub fn confirm(question: &str) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// [`confirm`], once the session has taken off the site what must not wait on a person (a
+/// kept helper).
+pub fn confirm_in(session: &mut Session, question: &str) -> anyhow::Result<bool> {
+    session.before_asking()?;
+    confirm(question)
 }

@@ -59,7 +59,12 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
         out.document(&document)?;
         return out.finish(Outcome::NothingToDo);
     }
-    if !args.yes && !input::confirm(&format!("apply these {} change(s)?", plan.len()))? {
+    if !args.yes
+        && !input::confirm_in(
+            &mut session,
+            &format!("apply these {} change(s)?", plan.len()),
+        )?
+    {
         out.line("nothing changed")?;
         document.outcome = Outcome::Declined;
         out.document(&document)?;

@@ -62,7 +62,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
             "apply rung 1 ({first} change(s)) now, and rungs 2-{n} only if it does not let you in?"
         ),
     };
-    if !args.yes && !input::confirm(&question)? {
+    if !args.yes && !input::confirm_in(&mut session, &question)? {
         out.line("nothing changed")?;
         document.outcome = Outcome::Declined;
         out.document(&document)?;

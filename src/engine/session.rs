@@ -271,6 +271,13 @@ impl Session {
         })
     }
 
+    /// To be called before asking the user anything (the confirmation before applying): no
+    /// helper waits on the site while a person thinks. The next helper call uploads a fresh
+    /// one.
+    pub fn before_asking(&mut self) -> Result<(), EngineError> {
+        self.finish_helper()
+    }
+
     /// Removes the helper kept for the calls of one phase, if one is uploaded: before
     /// anything that may wait on a person, and when the session ends.
     pub(super) fn finish_helper(&mut self) -> Result<(), EngineError> {
@@ -407,10 +414,7 @@ impl Session {
         rungs: &[Rung],
         obs: &mut dyn Observer,
     ) -> Result<Ladder, EngineError> {
-        let ladder = plan_ladder(&mut self.access(), rungs);
-        // What follows may be a question to the user: no helper waits on the site meanwhile.
-        self.finish_helper()?;
-        let ladder = ladder?;
+        let ladder = plan_ladder(&mut self.access(), rungs)?;
         for (rung, why) in &ladder.skipped {
             obs.event(Event::RungSkipped { rung, why });
         }
@@ -421,9 +425,7 @@ impl Session {
     /// Every rung's plan against the live site, reading only; any rung that cannot be
     /// planned is an error.
     pub fn plan(&mut self, rungs: &[Rung]) -> Result<Vec<Planned>, EngineError> {
-        let planned = plan(&mut self.access(), rungs);
-        self.finish_helper()?;
-        let planned = planned?;
+        let planned = plan(&mut self.access(), rungs)?;
         stop_if_interrupted()?;
         Ok(planned)
     }
