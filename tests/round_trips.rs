@@ -44,11 +44,11 @@ fn budget(job: &str, protocol: Protocol) -> Requests {
     // answers, so an unlock's HTTP requests get some room too.
     let (files, commands, http) = match (job, protocol) {
         ("diagnose", Protocol::Ssh) => (5, 0, 3),
-        ("diagnose", _) => (20, 0, 3),
+        ("diagnose", _) => (18, 0, 3),
         ("unlock --dry-run", Protocol::Ssh) => (12, 12, 4),
-        ("unlock --dry-run", _) => (34, 0, 13),
+        ("unlock --dry-run", _) => (32, 0, 13),
         ("unlock", Protocol::Ssh) => (20, 14, 12),
-        ("unlock", _) => (42, 0, 23),
+        ("unlock", _) => (40, 0, 23),
         ("rollback", Protocol::Ssh) => (9, 5, 0),
         ("rollback", _) => (17, 0, 4),
         _ => unreachable!("no budget for {job}"),

@@ -122,15 +122,7 @@ impl<T: Transport> Cached<T> {
 }
 
 impl<T: Transport> Transport for Cached<T> {
-    fn origin(&self) -> &str {
-        self.inner.origin()
-    }
-    fn root(&self) -> &str {
-        self.inner.root()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
+    describe_as_inner!();
 
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<Entry>> {
         self.catch_up();

@@ -51,6 +51,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+/// The calls every wrapper (here and in `cache.rs`) passes on unchanged: the ones that only describe the connection.
+macro_rules! describe_as_inner {
+    () => {
+        fn origin(&self) -> &str {
+            self.inner.origin()
+        }
+        fn root(&self) -> &str {
+            self.inner.root()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+    };
+}
+
 mod cache;
 mod credentials;
 mod error;

@@ -82,21 +82,6 @@ impl<T: Transport> Counting<T> {
     }
 }
 
-/// The calls every wrapper passes on unchanged: the ones that only describe the connection.
-macro_rules! describe_as_inner {
-    () => {
-        fn origin(&self) -> &str {
-            self.inner.origin()
-        }
-        fn root(&self) -> &str {
-            self.inner.root()
-        }
-        fn capabilities(&self) -> Capabilities {
-            self.inner.capabilities()
-        }
-    };
-}
-
 impl<T: Transport> Transport for Counting<T> {
     describe_as_inner!();
     fn list(&mut self, dir: &RemotePath) -> Result<Vec<Entry>> {
@@ -370,6 +355,10 @@ impl<T: Transport> Transport for Traced<T> {
         self.inner.as_exec()
     }
     fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        // Only a transport that can run commands sends anything for a prefetch.
+        if !self.inner.capabilities().exec {
+            return self.inner.prefetch(wanted);
+        }
         traced("prefetch", &RemotePath::root(), || {
             self.inner.prefetch(wanted)
         })

@@ -12,21 +12,35 @@ use super::super::{Conversation, Error, ErrorKind, Exec, ExecOutput, Op, Result,
 use super::SshTransport;
 use super::kinds::session_kind;
 
-impl Exec for SshTransport {
-    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
-        let fail = |e: ssh2::Error| {
-            Error::new(
-                session_kind(&e, self.timeout),
-                Op::Exec,
-                self.origin.as_str(),
-            )
-            .with_path(command)
-            .with_source(e)
-        };
-        let mut channel = self.session.channel_session().map_err(fail)?;
+impl SshTransport {
+    /// `command`'s failure to run, for the error.
+    fn exec_error(&self, command: &str, e: ssh2::Error) -> Error {
+        Error::new(
+            session_kind(&e, self.timeout),
+            Op::Exec,
+            self.origin.as_str(),
+        )
+        .with_path(command)
+        .with_source(e)
+    }
+
+    /// A channel running `command` in the site folder.
+    fn start(&mut self, command: &str) -> Result<ssh2::Channel> {
+        let mut channel = self
+            .session
+            .channel_session()
+            .map_err(|e| self.exec_error(command, e))?;
         channel
             .exec(&format!("cd {} && {command}", shell_quote(&self.root)))
-            .map_err(fail)?;
+            .map_err(|e| self.exec_error(command, e))?;
+        Ok(channel)
+    }
+}
+
+impl Exec for SshTransport {
+    fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
+        let mut channel = self.start(command)?;
+        let fail = |e: ssh2::Error| self.exec_error(command, e);
         // Feed stdin and read stdout and stderr in turn without blocking: waiting on one
         // while another fills the channel window would stall both ends for good.
         self.session.set_blocking(false);
@@ -59,21 +73,8 @@ impl Exec for SshTransport {
         command: &str,
         preamble: &[u8],
     ) -> Result<Option<Box<dyn Conversation>>> {
-        let fail = |e: ssh2::Error| {
-            Error::new(
-                session_kind(&e, self.timeout),
-                Op::Exec,
-                self.origin.as_str(),
-            )
-            .with_path(command)
-            .with_source(e)
-        };
-        let mut channel = self.session.channel_session().map_err(fail)?;
-        channel
-            .exec(&format!("cd {} && {command}", shell_quote(&self.root)))
-            .map_err(fail)?;
         let mut conversation = SshConversation {
-            channel,
+            channel: self.start(command)?,
             pending: Vec::new(),
             origin: self.origin.clone(),
             command: command.to_owned(),
