@@ -34,7 +34,7 @@ fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
             Test::new(&sb)
                 .note(&what)
                 .over(protocol)
-                .args(["apply", file])
+                .args(["apply", file, "--yes"])
                 .state(&state)
                 .run()
         };
@@ -61,6 +61,24 @@ fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
             saved.contains("\"sha256\"") && saved.contains("\"mtime\""),
             "{saved}"
         );
+
+        // A plan names where to connect with the user's credentials: without --yes (and no
+        // terminal to ask on) apply says what the file holds and refuses before connecting,
+        // even to a host that would never answer.
+        let mut elsewhere: serde_json::Value = serde_json::from_str(&saved).unwrap();
+        elsewhere["target"] = "ssh://nobody@192.0.2.1:22/site".into();
+        let elsewhere_file = state.path().join("elsewhere.json");
+        std::fs::write(&elsewhere_file, elsewhere.to_string()).unwrap();
+        Test::new(&sb)
+            .note(&what)
+            .args(["apply", elsewhere_file.to_str().unwrap()])
+            .state(&state)
+            .run()
+            .status(1)
+            .stdout_has("change(s) in")
+            .stderr_has("without confirmation")
+            .stderr_has("--yes")
+            .stderr_lacks("192.0.2.1:22: ");
 
         // Someone edits .htaccess between plan and apply: the plan is stale.
         let htaccess = sb.docroot().join(".htaccess");
@@ -319,7 +337,7 @@ fn a_saved_plan_of_database_changes_is_refused_once_a_row_changed() {
     let apply = || {
         Test::new(&sb)
             .over(Protocol::Ftp)
-            .args(["apply", file])
+            .args(["apply", file, "--yes"])
             .state(&state)
             .env("WPRESCUE_LOGIN_PASSWORD", sb.env("SANDBOX_WP_PASSWORD"))
             .run()

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::engine::saved_plan::SavedPlan;
 use crate::engine::{Climb, Outcome, Rung, Session};
+use crate::parse::text::printable;
 use crate::playbook::{Playbook, Playbooks, Source};
 
 use super::args::ApplyArgs;
@@ -17,6 +18,28 @@ pub fn run(args: &ApplyArgs, color: Color) -> anyhow::Result<Outcome> {
     let mut out = Out::new(args.json, color);
     let saved = SavedPlan::read(&args.plan)?;
     out.target(&saved.target, args.connect.as_given(args.helper));
+    // The file names where to connect, with this user's credentials: say what it holds and
+    // ask before anything connects.
+    let rungs: Vec<&str> = saved.rungs.iter().map(|r| r.playbook.as_str()).collect();
+    out.line(format_args!(
+        "plan {}: cause {}, {} change(s) in {} ({})",
+        args.plan.display(),
+        printable(&saved.cause),
+        saved.change_count(),
+        rungs.join(", "),
+        saved
+            .ip
+            .map_or_else(|| "no caller address".to_owned(), |ip| format!("for {ip}")),
+    ))?;
+    if !args.yes
+        && !input::confirm(&format!(
+            "connect to {} and apply this plan? (a plan file is trusted like a script)",
+            printable(&saved.target)
+        ))?
+    {
+        out.line("nothing changed")?;
+        return out.finish(Outcome::Declined);
+    }
     let login = match &saved.login {
         Some(user) => Some((user.clone(), input::login_password(user)?)),
         None => None,

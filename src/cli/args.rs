@@ -216,6 +216,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Connect and apply without asking first. A plan file is trusted like a script: it
+    /// names the target to connect to with your credentials, and the changes to make.
+    #[arg(long)]
+    pub yes: bool,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 }

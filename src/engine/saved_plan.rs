@@ -80,6 +80,11 @@ struct SavedChange {
 }
 
 impl SavedPlan {
+    /// How many changes the plan makes.
+    pub fn change_count(&self) -> usize {
+        self.changes.len()
+    }
+
     /// The plan `planned` of `rungs`, made in `session` for the cause `cause`; `yaml_of` gives
     /// each rung's playbook text. Takes the fingerprints of every path it touches.
     pub fn new(

@@ -198,6 +198,14 @@ impl Session {
             Some(mode) => helper.with_mode(mode),
             None => helper,
         };
+        if helper.mode() == Mode::Http && site.url.starts_with("http://") {
+            obs.event(Event::Warning(
+                "the site is plain http://: the helper's requests and answers are signed, so \
+                 nobody on the way can alter them unseen, but they can read the rows it \
+                 reads and writes; give --url https://… where the site has it, or use an \
+                 ssh:// target",
+            ));
+        }
         self.helper = Some(helper.kept());
         self.site = Some(site);
         Ok(())

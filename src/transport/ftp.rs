@@ -175,7 +175,7 @@ impl FtpTransport {
         // CWD, then LIST without a path: servers treat a LIST argument as a glob or as
         // options, which names with spaces, `*` or a leading `-` would trip.
         self.ftp.cwd(dir)?;
-        let lines = self.data(|ftp| ftp.list(Some("-a")))?;
+        let lines = self.data(bounded_list)?;
         Ok(listing::parse(&lines))
     }
 
@@ -207,6 +207,38 @@ impl FtpTransport {
             _ => ftp_kind(e, self.timeout),
         })
     }
+}
+
+/// The most a folder listing may take: some 400,000 entries, where a server that never ends
+/// one would otherwise fill this machine's memory.
+const LISTING_LIMIT: u64 = 32 << 20;
+
+/// `LIST -a` in the current folder, read up to [`LISTING_LIMIT`] bytes.
+fn bounded_list(ftp: &mut RustlsFtpStream) -> suppaftp::FtpResult<Vec<String>> {
+    use std::io::Read;
+    let (_, mut stream) =
+        ftp.custom_data_command("LIST -a", &[Status::AboutToSend, Status::AlreadyOpen])?;
+    let mut bytes = Vec::new();
+    let read = (&mut stream)
+        .take(LISTING_LIMIT + 1)
+        .read_to_end(&mut bytes);
+    if let Err(e) = read {
+        return Err(FtpError::ConnectionError(e));
+    }
+    if bytes.len() as u64 > LISTING_LIMIT {
+        // Dropping the stream closes the data connection; the control connection is then in
+        // an unknown state, and the error ends the operation.
+        return Err(FtpError::ConnectionError(std::io::Error::other(format!(
+            "the folder listing is larger than {} MiB",
+            LISTING_LIMIT >> 20
+        ))));
+    }
+    stream.finish()?;
+    Ok(String::from_utf8_lossy(&bytes)
+        .lines()
+        .map(|line| line.trim_end_matches('\r').to_owned())
+        .filter(|line| !line.is_empty())
+        .collect())
 }
 
 /// The control connection, with TLS if the target asks for it, not yet logged in.
@@ -776,8 +808,10 @@ mod tests {
     /// names 127.0.0.2, where nothing listens (the data listener is on 127.0.0.1 only). The
     /// listing can only arrive if the client falls back to PASV and dials the control
     /// connection's address instead. Nothing leaves loopback, even if the client were wrong.
-    #[test]
-    fn epsv_refused_and_foreign_pasv_address_still_list() {
+    /// A scripted FTP server on loopback that refuses EPSV, answers PASV with a foreign
+    /// address, and sends `listing` on the data connection of each LIST; connected to, with
+    /// the commands it saw once the client quits.
+    fn scripted(listing: fn(&mut TcpStream)) -> (FtpTransport, thread::JoinHandle<Vec<String>>) {
         let control = TcpListener::bind("127.0.0.1:0").unwrap();
         let data = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = control.local_addr().unwrap().port();
@@ -789,7 +823,7 @@ mod tests {
             let mut commands = Vec::new();
             out.write_all(b"220 scripted\r\n").unwrap();
             let mut line = String::new();
-            while lines.read_line(&mut line).unwrap() > 0 {
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
                 let command = line.trim_end().to_owned();
                 line.clear();
                 let verb = command.split(' ').next().unwrap().to_ascii_uppercase();
@@ -811,18 +845,19 @@ mod tests {
                     "LIST" => {
                         out.write_all(b"150 here it comes\r\n").unwrap();
                         let (mut conn, _) = data.accept().unwrap();
-                        conn.write_all(b"-rw-r--r--    1 0 0 5 Nov 27 21:08 hello.txt\r\n")
-                            .unwrap();
+                        listing(&mut conn);
                         drop(conn);
                         "226 done".to_owned()
                     }
                     "QUIT" => {
-                        out.write_all(b"221 bye\r\n").unwrap();
+                        let _ = out.write_all(b"221 bye\r\n");
                         break;
                     }
                     _ => "502 not scripted".to_owned(),
                 };
-                out.write_all(format!("{answer}\r\n").as_bytes()).unwrap();
+                if out.write_all(format!("{answer}\r\n").as_bytes()).is_err() {
+                    break;
+                }
             }
             commands
         });
@@ -838,7 +873,28 @@ mod tests {
             ..ConnectOptions::default()
         };
         let mut credentials = Credentials::none().with_password(Secret::new("pw"));
-        let mut t = FtpTransport::connect(&target, &options, &mut credentials).unwrap();
+        let t = FtpTransport::connect(&target, &options, &mut credentials).unwrap();
+        (t, server)
+    }
+
+    #[test]
+    fn a_listing_that_never_ends_stops_at_its_limit() {
+        let (mut t, server) = scripted(|conn| {
+            let line = b"-rw-r--r--    1 0 0 5 Nov 27 21:08 again-and-again.txt\r\n";
+            while conn.write_all(line).is_ok() {}
+        });
+        let err = t.list(&RemotePath::root()).unwrap_err();
+        assert!(format!("{err:#}").contains("larger than 32 MiB"), "{err:#}");
+        drop(t);
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn epsv_refused_and_foreign_pasv_address_still_list() {
+        let (mut t, server) = scripted(|conn| {
+            conn.write_all(b"-rw-r--r--    1 0 0 5 Nov 27 21:08 hello.txt\r\n")
+                .unwrap();
+        });
         let entries = t.list(&RemotePath::root()).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(
