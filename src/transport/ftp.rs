@@ -12,6 +12,7 @@ use suppaftp::types::{FileType as TransferType, Response};
 use suppaftp::{FtpError, Mode, RustlsFtpStream, Status};
 
 use self::tls::Connector;
+use super::net::Watchdog;
 use super::options::PASSWORD_ENV;
 use super::progress::{CopyError, Progress};
 use super::staging::{Staging, write_atomically};
@@ -65,15 +66,28 @@ impl FtpTransport {
         options: &ConnectOptions,
         credentials: &mut Credentials,
     ) -> Result<Self> {
-        let timeout = options.timeout;
         let scheme = match target.tls {
             FtpTls::None => "ftp",
             FtpTls::Explicit => "ftps",
             FtpTls::Implicit => "ftps-implicit",
         };
         let origin = origin(scheme, target.user.as_deref(), &target.host, target.port);
-        let mut ftp = open_control(target, options, &origin)?;
-        let origin = log_in(&mut ftp, target, credentials, scheme, timeout, &origin)?;
+        let (ftp, watchdog) = open_control(target, options, &origin)?;
+        let connected = Self::set_up(ftp, target, options, credentials, scheme, &origin);
+        watchdog.settle(connected, Op::Connect, &origin)
+    }
+
+    /// Login, transfer settings and the site folder, on a greeted control connection.
+    fn set_up(
+        mut ftp: RustlsFtpStream,
+        target: &FtpTarget,
+        options: &ConnectOptions,
+        credentials: &mut Credentials,
+        scheme: &str,
+        origin: &str,
+    ) -> Result<Self> {
+        let timeout = options.timeout;
+        let origin = log_in(&mut ftp, target, credentials, scheme, timeout, origin)?;
         let fail = |e: FtpError| {
             Error::new(ftp_kind(&e, timeout), Op::Connect, origin.as_str()).with_source(e)
         };
@@ -241,8 +255,30 @@ fn bounded_list(ftp: &mut RustlsFtpStream) -> suppaftp::FtpResult<Vec<String>> {
         .collect())
 }
 
-/// The control connection, with TLS if the target asks for it, not yet logged in.
+/// The control connection, with TLS if the target asks for it, not yet logged in, and the
+/// deadline of the whole connection phase, running (settle it once logged in).
 fn open_control(
+    target: &FtpTarget,
+    options: &ConnectOptions,
+    origin: &str,
+) -> Result<(RustlsFtpStream, Watchdog)> {
+    let tcp = net::connect(&target.host, target.port, options.timeout).map_err(|(kind, e)| {
+        let err = Error::new(kind, Op::Connect, origin);
+        match e {
+            Some(e) => err.with_source(e),
+            None => err,
+        }
+    })?;
+    let watchdog = Watchdog::arm(&tcp, net::connect_deadline(options.timeout));
+    match greet(tcp, target, options, origin) {
+        Ok(ftp) => Ok((ftp, watchdog)),
+        Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
+    }
+}
+
+/// The server's greeting, and TLS if the target asks for it, on a connected socket.
+fn greet(
+    tcp: std::net::TcpStream,
     target: &FtpTarget,
     options: &ConnectOptions,
     origin: &str,
@@ -263,8 +299,6 @@ fn open_control(
                 .map_err(|message| fail(ErrorKind::Protocol { message }, None))?,
         ),
     };
-    let tcp = net::connect(&target.host, target.port, timeout)
-        .map_err(|(kind, e)| fail(kind, e.map(Into::into)))?;
     let peer = tcp
         .peer_addr()
         .map_err(|e| fail(net::io_kind(&e, timeout), Some(e.into())))?;
@@ -875,6 +909,42 @@ mod tests {
         let mut credentials = Credentials::none().with_password(Secret::new("pw"));
         let t = FtpTransport::connect(&target, &options, &mut credentials).unwrap();
         (t, server)
+    }
+
+    #[test]
+    fn a_server_that_drips_its_greeting_meets_the_connection_deadline() {
+        let control = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = control.local_addr().unwrap().port();
+        thread::spawn(move || {
+            let (mut socket, _) = control.accept().unwrap();
+            // A byte every 200 ms: no single read ever waits a whole second.
+            for byte in b"220 hello".iter().cycle() {
+                if socket.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let target = FtpTarget {
+            host: "127.0.0.1".into(),
+            port,
+            user: Some("wp".into()),
+            root: String::new(),
+            tls: FtpTls::None,
+        };
+        let options = ConnectOptions {
+            timeout: Duration::from_secs(1),
+            ..ConnectOptions::default()
+        };
+        let mut credentials = Credentials::none().with_password(Secret::new("pw"));
+        let err = FtpTransport::connect(&target, &options, &mut credentials).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ErrorKind::Timeout {
+                after: Duration::from_secs(3)
+            },
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,12 +1,97 @@
 //! Opening TCP connections with a deadline, and naming what went wrong, for SSH and FTP alike.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use socket2::{SockRef, TcpKeepalive};
 
-use super::ErrorKind;
+use super::{Error, ErrorKind, Op, Result};
+
+/// How many read timeouts the whole connection phase (TCP, TLS or SSH handshake, login, the
+/// site folder) may take.
+const CONNECT_TIMEOUTS: u32 = 3;
+
+/// The deadline of the connection phase for a read timeout of `timeout`.
+pub(crate) fn connect_deadline(timeout: Duration) -> Duration {
+    timeout * CONNECT_TIMEOUTS
+}
+
+/// A deadline on a whole phase of a connection. A read timeout bounds each wait, but a server
+/// that sends one byte a second never trips it; when the deadline passes, this shuts the
+/// socket down, every blocked call on it fails, and [`Watchdog::settle`] says why.
+pub(crate) struct Watchdog {
+    state: Arc<(Mutex<Watch>, Condvar)>,
+    limit: Duration,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Watch {
+    Armed,
+    Settled,
+    Fired,
+}
+
+impl Watchdog {
+    /// Starts counting `limit` on `socket` (on a copy of its handle). A socket whose handle
+    /// cannot be copied gets no deadline.
+    pub(crate) fn arm(socket: &TcpStream, limit: Duration) -> Watchdog {
+        let state = Arc::new((Mutex::new(Watch::Armed), Condvar::new()));
+        if let Ok(socket) = socket.try_clone() {
+            let watched = Arc::clone(&state);
+            std::thread::spawn(move || {
+                let (lock, wake) = &*watched;
+                let Ok(guard) = lock.lock() else { return };
+                let Ok((mut watch, _)) =
+                    wake.wait_timeout_while(guard, limit, |w| *w == Watch::Armed)
+                else {
+                    return;
+                };
+                if *watch == Watch::Armed {
+                    *watch = Watch::Fired;
+                    let _ = socket.shutdown(Shutdown::Both);
+                }
+            });
+        }
+        Watchdog { state, limit }
+    }
+
+    /// Ends the watch: `result` as it is, unless the deadline fired, which is then the error
+    /// (whatever the cut-off call reported).
+    pub(crate) fn settle<T>(self, result: Result<T>, op: Op, origin: &str) -> Result<T> {
+        match self.disarm() {
+            true => Err(Error::new(
+                ErrorKind::Timeout { after: self.limit },
+                op,
+                origin,
+            )),
+            false => result,
+        }
+    }
+
+    /// Stops the watch; whether the deadline had fired.
+    fn disarm(&self) -> bool {
+        let (lock, wake) = &*self.state;
+        let fired = match lock.lock() {
+            Ok(mut watch) => {
+                let fired = *watch == Watch::Fired;
+                *watch = Watch::Settled;
+                fired
+            }
+            Err(_) => false,
+        };
+        wake.notify_all();
+        fired
+    }
+}
+
+impl Drop for Watchdog {
+    /// A phase left early (an error) needs no deadline any more.
+    fn drop(&mut self) {
+        self.disarm();
+    }
+}
 
 /// Connects to `host`:`port`, trying each address it resolves to, within `timeout` each.
 /// TCP keepalive is switched on, so a long pause in a run (a prompt, a slow step) does not
@@ -15,7 +100,7 @@ pub(crate) fn connect(
     host: &str,
     port: u16,
     timeout: Duration,
-) -> Result<TcpStream, (ErrorKind, Option<io::Error>)> {
+) -> std::result::Result<TcpStream, (ErrorKind, Option<io::Error>)> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {

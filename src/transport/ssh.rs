@@ -70,7 +70,21 @@ impl SshTransport {
     ) -> Result<Self> {
         let scheme = if target.exec { "ssh" } else { "sftp" };
         let origin = origin(scheme, Some(&target.user), &target.host, target.port);
-        let (session, socket) = handshake(target, options, &origin)?;
+        let (session, socket, watchdog) = handshake(target, options, &origin)?;
+        let connected = Self::log_in(session, socket, target, options, credentials, &origin);
+        watchdog.settle(connected, Op::Connect, &origin)
+    }
+
+    /// Login, SFTP and the site folder, on a session past its handshake.
+    fn log_in(
+        session: Session,
+        socket: std::net::TcpStream,
+        target: &SshTarget,
+        options: &ConnectOptions,
+        credentials: &mut Credentials,
+        origin: &str,
+    ) -> Result<Self> {
+        let origin = origin.to_owned();
         session.set_keepalive(false, KEEPALIVE_SECS);
         let mut keys = options.identity_files.clone();
         keys.extend(target.identity_files.iter().cloned());

@@ -8,13 +8,36 @@ use std::time::Duration;
 use ssh2::{MethodType, Session, Sftp};
 
 use super::super::known_hosts::{self, KnownHosts, Verdict};
+use super::super::net::{self, Watchdog};
 use super::super::target::SshTarget;
-use super::super::{ACCEPT_HOST_KEY_FLAG, ConnectOptions, Error, ErrorKind, Op, Result, net};
+use super::super::{ACCEPT_HOST_KEY_FLAG, ConnectOptions, Error, ErrorKind, Op, Result};
 use super::kinds::{session_kind, sftp_kind};
 
-/// TCP, key exchange and host key check: a session ready to log in, and a handle on its
-/// socket to wait on.
+/// TCP, key exchange and host key check: a session ready to log in, a handle on its socket
+/// to wait on, and the deadline of the whole connection phase, running (settle it once
+/// logged in).
 pub(super) fn handshake(
+    target: &SshTarget,
+    options: &ConnectOptions,
+    origin: &str,
+) -> Result<(Session, TcpStream, Watchdog)> {
+    let tcp = net::connect(&target.host, target.port, options.timeout).map_err(|(kind, e)| {
+        let err = Error::new(kind, Op::Connect, origin);
+        match e {
+            Some(e) => err.with_source(e),
+            None => err,
+        }
+    })?;
+    let watchdog = Watchdog::arm(&tcp, net::connect_deadline(options.timeout));
+    match negotiate(tcp, target, options, origin) {
+        Ok((session, socket)) => Ok((session, socket, watchdog)),
+        Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
+    }
+}
+
+/// Key exchange and host key check on a connected socket.
+fn negotiate(
+    tcp: TcpStream,
     target: &SshTarget,
     options: &ConnectOptions,
     origin: &str,
@@ -27,13 +50,6 @@ pub(super) fn handshake(
         }
     };
     let ssh_fail = |e: ssh2::Error| fail(session_kind(&e, options.timeout), Some(e));
-    let tcp = net::connect(&target.host, target.port, options.timeout).map_err(|(kind, e)| {
-        let err = Error::new(kind, Op::Connect, origin);
-        match e {
-            Some(e) => err.with_source(e),
-            None => err,
-        }
-    })?;
     let socket = tcp
         .try_clone()
         .map_err(|e| fail(net::io_kind(&e, options.timeout), None))?;
@@ -226,6 +242,43 @@ pub(super) fn verify_host_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_that_drips_its_banner_meets_the_connection_deadline() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            // A byte every 200 ms: no single read waits a whole second.
+            for byte in b"SSH-2.0-slow".iter().cycle() {
+                if socket.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let target = SshTarget {
+            host: "127.0.0.1".into(),
+            port,
+            user: "wp".into(),
+            root: String::new(),
+            exec: false,
+            identity_files: Vec::new(),
+            identities_only: false,
+            known_hosts: Vec::new(),
+        };
+        let options = ConnectOptions {
+            timeout: Duration::from_secs(1),
+            ..ConnectOptions::default()
+        };
+        let err = handshake(&target, &options, "sftp://wp@127.0.0.1")
+            .err()
+            .expect("no handshake");
+        // libssh2 bounds each call as a whole (here the banner, after 1 s); the deadline
+        // bounds the sum of them.
+        assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");
+    }
 
     #[test]
     fn host_key_preference_puts_known_types_first() {
