@@ -7,6 +7,8 @@
 //! `BEGIN`), so both are ignored when matching; the label must match between the two ends.
 //! Which plugin wrote a block is the catalog's business ([`crate::site::catalog`]).
 
+use std::collections::HashMap;
+
 /// One block, with 1-based, inclusive line numbers of its two marker lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkerBlock {
@@ -42,26 +44,25 @@ pub struct Markers {
 impl Markers {
     /// Finds the marker blocks in a file's text.
     pub fn find(text: &str) -> Markers {
-        let mut open: Vec<(String, usize)> = Vec::new();
+        // The blocks still open, by label (any case): an END closes the latest BEGIN of its
+        // label. One stack per label keeps a file of many unmatched markers linear.
+        let mut open: HashMap<String, Vec<(String, usize)>> = HashMap::new();
         let mut markers = Markers::default();
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
             match marker(line) {
-                Some(Marker::Begin(label)) => open.push((label, number)),
+                Some(Marker::Begin(label)) => open
+                    .entry(label.to_ascii_lowercase())
+                    .or_default()
+                    .push((label, number)),
                 Some(Marker::End(label)) => {
                     let key = label.to_ascii_lowercase();
-                    match open
-                        .iter()
-                        .rposition(|(l, _)| l.to_ascii_lowercase() == key)
-                    {
-                        Some(pos) => {
-                            let (label, begin_line) = open.remove(pos);
-                            markers.blocks.push(MarkerBlock {
-                                label,
-                                begin_line,
-                                end_line: number,
-                            });
-                        }
+                    match open.get_mut(&key).and_then(Vec::pop) {
+                        Some((label, begin_line)) => markers.blocks.push(MarkerBlock {
+                            label,
+                            begin_line,
+                            end_line: number,
+                        }),
                         None => markers.stray.push(StrayMarker {
                             label,
                             line: number,
@@ -72,13 +73,15 @@ impl Markers {
                 None => {}
             }
         }
-        markers
-            .stray
-            .extend(open.into_iter().map(|(label, line)| StrayMarker {
-                label,
-                line,
-                opening: true,
-            }));
+        markers.stray.extend(
+            open.into_values()
+                .flatten()
+                .map(|(label, line)| StrayMarker {
+                    label,
+                    line,
+                    opening: true,
+                }),
+        );
         markers.blocks.sort_by_key(|b| b.begin_line);
         markers.stray.sort_by_key(|s| s.line);
         markers
@@ -226,5 +229,20 @@ RewriteEngine On
             "# The directives between BEGIN and END are generated\n# BEGIN\n#\n# Wordfence is great\n",
         );
         assert_eq!(markers, Markers::default());
+    }
+
+    #[test]
+    fn many_unmatched_markers_are_all_reported() {
+        // 20,000 of each, none pairing up: every END looks for its BEGIN, so a search per END
+        // through all open blocks is quadratic (34 s here before).
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("# BEGIN open{i}\n# END closed{i}\n"));
+        }
+        let markers = Markers::find(&text);
+        assert!(markers.blocks.is_empty());
+        assert_eq!(markers.stray.len(), 40_000);
+        assert_eq!(markers.stray[0].line, 1);
+        assert!(markers.stray[0].opening && !markers.stray[1].opening);
     }
 }
