@@ -32,6 +32,8 @@ pub mod fault;
 pub mod helper;
 pub mod http;
 pub mod interrupt;
+#[cfg(test)]
+mod mutate;
 pub mod parse;
 pub mod playbook;
 pub mod site;

@@ -436,4 +436,28 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn hostile_answers_do_not_panic() {
+        let ops = [
+            Op::Tables {
+                names: vec!["options".into()],
+            },
+            Op::Select {
+                table: "options".into(),
+                column: "option_name".into(),
+                values: vec![b"siteurl".to_vec()],
+            },
+        ];
+        let samples: &[&[u8]] = &[
+            br#"{"wprescue":1,"ok":true,"answers":[{"tables":["options"]},{"columns":["option_id","option_value"],"rows":[["MQ==",null]]}],"seen":{"remote_addr":"127.0.0.1","headers":[["X-Real-IP","10.0.0.1"]]}}"#,
+            br#"{"wprescue":1,"ok":false,"error":{"kind":"stale","op":1,"why":"changed"}}"#,
+        ];
+        crate::mutate::survives("helper answers", samples, |bytes| {
+            let _ = decode_answers(bytes, &ops);
+            let _ = decode_seen(bytes);
+            let _ = find_reply(bytes);
+            let _ = http_reply(&response(200, &String::from_utf8_lossy(bytes)));
+        });
+    }
 }

@@ -15,6 +15,8 @@ pub mod firewall_files;
 pub mod htaccess;
 pub mod ip_list;
 pub mod markers;
+#[cfg(test)]
+mod mutations;
 pub mod serialized;
 pub mod suggest;
 pub mod text;

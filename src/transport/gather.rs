@@ -223,4 +223,13 @@ mod tests {
         );
         assert!(snapshot.files.is_empty());
     }
+
+    #[test]
+    fn hostile_snapshots_do_not_panic() {
+        let sample: &[u8] = b"D.\0d 755 4096 1732900000.5 public_html\0f 644 12 1.0 a b\0E\0\
+Fpublic_html/wp-config.php\0PD9waHA=\0";
+        crate::mutate::survives("prefetch output", &[sample], |bytes| {
+            let _ = wanted().parse(bytes);
+        });
+    }
 }

@@ -212,4 +212,20 @@ drwxr-xr-x    4 1001     1001         4096 Nov 29 18:29 plugins\r
             assert!(!plain_for_a_command(odd), "{odd}");
         }
     }
+
+    #[test]
+    fn hostile_listings_do_not_panic() {
+        let samples: &[&[u8]] = &[
+            b"drwxr-xr-x    5 1001     1001         4096 Nov 27 21:18 .\r\n\
+-rw-r--r--    1 1001     1001          523 Nov 27 21:08 .htaccess\r\n\
+lrwxrwxrwx    1 1001     1001            9 Jan 02  2024 link.php -> index.php\r\n",
+            b"04-08-14  03:09PM       <DIR>          wp-content\r\n04-08-14  03:09PM 8192 x",
+        ];
+        crate::mutate::survives("ftp listing", samples, |bytes| {
+            let text = String::from_utf8_lossy(bytes);
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let _ = parse(&lines);
+            let _ = parse_status(bytes);
+        });
+    }
 }
