@@ -60,16 +60,22 @@ fn mutate(dice: &mut Dice, sample: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Runs `parse` on `ROUNDS` mutations of each sample; a panic names the input.
+/// Runs `parse` on `ROUNDS` mutations of each sample; a panic names the input. Prints how
+/// many inputs ran and the slowest one's time (`cargo test mutations -- --nocapture`).
 pub fn survives(name: &str, samples: &[&[u8]], parse: impl Fn(&[u8])) {
     let mut dice = Dice(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
+    let (mut runs, mut slowest) = (0, std::time::Duration::ZERO);
     for sample in samples {
         parse(sample);
         for _ in 0..ROUNDS {
             let input = mutate(&mut dice, sample);
+            let started = std::time::Instant::now();
             if catch_unwind(AssertUnwindSafe(|| parse(&input))).is_err() {
                 panic!("{name} panicked on {:?}", String::from_utf8_lossy(&input));
             }
+            slowest = slowest.max(started.elapsed());
+            runs += 1;
         }
     }
+    eprintln!("MUTATIONS {name}: {runs} inputs, slowest {slowest:?}");
 }

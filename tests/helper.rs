@@ -733,7 +733,7 @@ fn harmful_request(helper: &Helper, t: &mut dyn Transport) -> Vec<u8> {
 }
 
 #[test]
-fn http_helper_refuses_requests_without_its_token() {
+fn http_helper_refuses_unsigned_requests_and_takes_itself_down() {
     let sb = Sandbox::lock();
     let (mut t, helper, body) = attack(&sb);
     let options = sb.sql(ALL_OPTIONS);

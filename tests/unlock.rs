@@ -91,6 +91,8 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
             unlock("--yes")
                 .status(0)
                 .stdout_has("unlocked:")
+                // SFTP and FTP run the helper through the web server, here over plain http.
+                .stdout_has("the site is plain http://")
                 .stderr_empty();
             assert!(
                 sb.comes_to(&locked, login, true),

@@ -214,7 +214,7 @@ pub enum HelperError {
     /// helper file deleted, then the call stopped.
     #[error("interrupted")]
     Interrupted,
-    /// The operating system gave no random bytes for the helper's name and token.
+    /// The operating system gave no random bytes for the helper's name and key.
     #[error("no random numbers from the operating system: {0}")]
     NoRandom(getrandom::Error),
     /// The helper's answer made no sense, or it failed in an unexpected way.
@@ -860,4 +860,82 @@ fn remove_if_present(t: &mut dyn Transport, path: &RemotePath) -> Result<(), Hel
 fn join(dir: &RemotePath, name: &str) -> RemotePath {
     dir.join(name)
         .expect("helper names are single plain path segments")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A server on loopback that answers one request with `body`, as a helper's JSON would
+    /// look, and `mac` as its signature header (when given).
+    fn answering(body: &'static str, mac: Option<String>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/wprescue-x/wprescue-x.php",
+            listener.local_addr().unwrap()
+        );
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request);
+            let mac = mac
+                .map(|m| format!("X-Wprescue-Mac: {m}\r\n"))
+                .unwrap_or_default();
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{mac}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(reply.as_bytes()).unwrap();
+        });
+        url
+    }
+
+    fn uploaded(url: String, key: Key) -> Uploaded {
+        Uploaded {
+            path: RemotePath::new("wprescue-x/wprescue-x.php").unwrap(),
+            folder: RemotePath::new("wprescue-x").unwrap(),
+            url,
+            key,
+            seq: std::cell::Cell::new(0),
+            client: HttpClient::to_helper(&HttpOptions::default()),
+            uploaded_at: Instant::now(),
+            self_deleting: false,
+        }
+    }
+
+    const FORGED: &str =
+        r#"{"wprescue":1,"ok":true,"answers":[],"seen":{"remote_addr":"6.6.6.6","headers":[]}}"#;
+
+    #[test]
+    fn an_answer_without_the_helpers_signature_is_refused() {
+        let key = Key::new().unwrap();
+        // Unsigned, as someone on the path would answer.
+        let helper = uploaded(answering(FORGED, None), key.clone());
+        assert!(matches!(
+            helper.post(b"{}"),
+            Err(HelperError::Protocol { .. })
+        ));
+        // Signed with another key, or for another request.
+        let other = Key::new()
+            .unwrap()
+            .sign(Direction::Answer, 1, FORGED.as_bytes());
+        let helper = uploaded(answering(FORGED, Some(other)), key.clone());
+        assert!(matches!(
+            helper.post(b"{}"),
+            Err(HelperError::Protocol { .. })
+        ));
+        let stale = key.sign(Direction::Answer, 7, FORGED.as_bytes());
+        let helper = uploaded(answering(FORGED, Some(stale)), key.clone());
+        assert!(matches!(
+            helper.post(b"{}"),
+            Err(HelperError::Protocol { .. })
+        ));
+        // Signed for this request with this key: taken.
+        let good = key.sign(Direction::Answer, 1, FORGED.as_bytes());
+        let helper = uploaded(answering(FORGED, Some(good)), key);
+        let seen = wire::decode_seen(wire::http_reply(&helper.post(b"{}").unwrap()).unwrap());
+        assert_eq!(seen.unwrap().remote_addr, "6.6.6.6");
+    }
 }

@@ -22,6 +22,12 @@ pub(crate) enum CopyError {
     Sink(io::Error),
 }
 
+/// The slowest average a transfer may keep up once [`GRACE`] has passed, in bytes a second.
+const MIN_RATE: u64 = 1024;
+
+/// How long a transfer may run before [`MIN_RATE`] applies.
+const GRACE: Duration = Duration::from_secs(60);
+
 /// One file transfer's progress display.
 pub(crate) struct Progress {
     enabled: bool,
@@ -48,11 +54,23 @@ impl Progress {
         enabled && io::stderr().is_terminal()
     }
 
-    /// Copies everything from `from` to `to`; returns the number of bytes.
+    /// Copies everything from `from` to `to`; returns the number of bytes. A transfer that
+    /// averages less than [`MIN_RATE`] once [`GRACE`] has passed fails as timed out: each
+    /// read has its own timeout, but a peer sending a byte now and then never trips it.
     pub(crate) fn copy(
         &mut self,
         from: &mut dyn Read,
         to: &mut dyn Write,
+    ) -> Result<u64, CopyError> {
+        self.copy_at_least(from, to, MIN_RATE, GRACE)
+    }
+
+    fn copy_at_least(
+        &mut self,
+        from: &mut dyn Read,
+        to: &mut dyn Write,
+        min_rate: u64,
+        grace: Duration,
     ) -> Result<u64, CopyError> {
         let start = Instant::now();
         let mut buf = vec![0; CHUNK];
@@ -67,6 +85,16 @@ impl Progress {
             to.write_all(&buf[..n]).map_err(CopyError::Sink)?;
             done += n as u64;
             self.tick(start, done);
+            let elapsed = start.elapsed();
+            if elapsed > grace && (done as f64) < elapsed.as_secs_f64() * min_rate as f64 {
+                return Err(CopyError::Source(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the transfer averaged less than {min_rate} bytes a second after {} s",
+                        grace.as_secs()
+                    ),
+                )));
+            }
         }
         to.flush().map_err(CopyError::Sink)?;
         Ok(done)
@@ -137,5 +165,25 @@ mod tests {
             p.copy(&mut &data[..], &mut &mut full[..]),
             Err(CopyError::Sink(_))
         ));
+    }
+
+    #[test]
+    fn a_peer_that_sends_a_byte_now_and_then_is_cut_off() {
+        struct Drip;
+        impl Read for Drip {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                std::thread::sleep(Duration::from_millis(20));
+                buf[0] = b'x';
+                Ok(1)
+            }
+        }
+        let mut p = Progress::new(false, "drip".into(), None);
+        let err = p
+            .copy_at_least(&mut Drip, &mut Vec::new(), 1024, Duration::from_millis(100))
+            .unwrap_err();
+        match err {
+            CopyError::Source(e) => assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
+            CopyError::Sink(e) => panic!("{e}"),
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
+use std::time::Instant;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use ssh2::{BlockDirections, Session};
@@ -44,7 +45,8 @@ impl Exec for SshTransport {
         // Feed stdin and read stdout and stderr in turn without blocking: waiting on one
         // while another fills the channel window would stall both ends for good.
         self.session.set_blocking(false);
-        let drained = drain(&mut channel, &self.session, &self.socket, input);
+        let deadline = Instant::now() + COMMAND_TIMEOUTS * self.timeout;
+        let drained = drain(&mut channel, &self.session, &self.socket, input, deadline);
         self.session.set_blocking(true);
         let (stdout, stderr) = drained.map_err(|e| {
             Error::new(
@@ -117,7 +119,9 @@ impl Conversation for SshConversation {
             .and_then(|()| self.channel.flush());
         sent.map_err(|e| io(self, e))?;
         let mut buf = vec![0u8; 64 * 1024];
+        let deadline = Instant::now() + COMMAND_TIMEOUTS * self.timeout;
         loop {
+            past(deadline).map_err(|e| io(self, e))?;
             if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
                 let rest = self.pending.split_off(end + 1);
                 let mut answer = std::mem::replace(&mut self.pending, rest);
@@ -148,6 +152,21 @@ impl Drop for SshConversation {
     }
 }
 
+/// How many read timeouts a command (or one request to a kept one) may take in all: each
+/// read has its timeout, but output that drips in a byte at a time never trips it.
+const COMMAND_TIMEOUTS: u32 = 10;
+
+/// An error once `deadline` has passed.
+fn past(deadline: Instant) -> io::Result<()> {
+    match Instant::now() > deadline {
+        true => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the command did not finish in time",
+        )),
+        false => Ok(()),
+    }
+}
+
 /// Feeds `input` to the command's stdin, then end-of-file, and collects everything on
 /// stdout and stderr until the command closes both.
 fn drain(
@@ -155,11 +174,13 @@ fn drain(
     session: &Session,
     socket: &TcpStream,
     mut input: &[u8],
+    deadline: Instant,
 ) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut buf = vec![0u8; 64 * 1024];
     let mut stdin_open = true;
     loop {
+        past(deadline)?;
         let mut progressed = false;
         if stdin_open {
             let sent = if input.is_empty() {
