@@ -262,14 +262,7 @@ fn open_control(
     options: &ConnectOptions,
     origin: &str,
 ) -> Result<(RustlsFtpStream, Watchdog)> {
-    let tcp = net::connect(&target.host, target.port, options.timeout).map_err(|(kind, e)| {
-        let err = Error::new(kind, Op::Connect, origin);
-        match e {
-            Some(e) => err.with_source(e),
-            None => err,
-        }
-    })?;
-    let watchdog = Watchdog::arm(&tcp, net::connect_deadline(options.timeout));
+    let (tcp, watchdog) = net::dial(&target.host, target.port, options.timeout, origin)?;
     match greet(tcp, target, options, origin) {
         Ok(ftp) => Ok((ftp, watchdog)),
         Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
@@ -895,6 +888,11 @@ mod tests {
             }
             commands
         });
+        (connect_to(port, Duration::from_secs(5)).unwrap(), server)
+    }
+
+    /// Plain FTP to a server on loopback `port`, as user `wp`.
+    fn connect_to(port: u16, timeout: Duration) -> Result<FtpTransport> {
         let target = FtpTarget {
             host: "127.0.0.1".into(),
             port,
@@ -903,12 +901,11 @@ mod tests {
             tls: FtpTls::None,
         };
         let options = ConnectOptions {
-            timeout: Duration::from_secs(5),
+            timeout,
             ..ConnectOptions::default()
         };
         let mut credentials = Credentials::none().with_password(Secret::new("pw"));
-        let t = FtpTransport::connect(&target, &options, &mut credentials).unwrap();
-        (t, server)
+        FtpTransport::connect(&target, &options, &mut credentials)
     }
 
     #[test]
@@ -925,19 +922,7 @@ mod tests {
                 thread::sleep(Duration::from_millis(200));
             }
         });
-        let target = FtpTarget {
-            host: "127.0.0.1".into(),
-            port,
-            user: Some("wp".into()),
-            root: String::new(),
-            tls: FtpTls::None,
-        };
-        let options = ConnectOptions {
-            timeout: Duration::from_secs(1),
-            ..ConnectOptions::default()
-        };
-        let mut credentials = Credentials::none().with_password(Secret::new("pw"));
-        let err = FtpTransport::connect(&target, &options, &mut credentials).unwrap_err();
+        let err = connect_to(port, Duration::from_secs(1)).unwrap_err();
         assert_eq!(
             err.kind(),
             &ErrorKind::Timeout {

@@ -18,6 +18,25 @@ pub(crate) fn connect_deadline(timeout: Duration) -> Duration {
     timeout * CONNECT_TIMEOUTS
 }
 
+/// Connects to `host`:`port` for `origin` and starts the deadline of the connection phase
+/// on the socket (see [`Watchdog`]).
+pub(crate) fn dial(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    origin: &str,
+) -> Result<(TcpStream, Watchdog)> {
+    let tcp = connect(host, port, timeout).map_err(|(kind, e)| {
+        let err = Error::new(kind, Op::Connect, origin);
+        match e {
+            Some(e) => err.with_source(e),
+            None => err,
+        }
+    })?;
+    let watchdog = Watchdog::arm(&tcp, connect_deadline(timeout));
+    Ok((tcp, watchdog))
+}
+
 /// A deadline on a whole phase of a connection. A read timeout bounds each wait, but a server
 /// that sends one byte a second never trips it; when the deadline passes, this shuts the
 /// socket down, every blocked call on it fails, and [`Watchdog::settle`] says why.

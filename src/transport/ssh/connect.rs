@@ -21,14 +21,7 @@ pub(super) fn handshake(
     options: &ConnectOptions,
     origin: &str,
 ) -> Result<(Session, TcpStream, Watchdog)> {
-    let tcp = net::connect(&target.host, target.port, options.timeout).map_err(|(kind, e)| {
-        let err = Error::new(kind, Op::Connect, origin);
-        match e {
-            Some(e) => err.with_source(e),
-            None => err,
-        }
-    })?;
-    let watchdog = Watchdog::arm(&tcp, net::connect_deadline(options.timeout));
+    let (tcp, watchdog) = net::dial(&target.host, target.port, options.timeout, origin)?;
     match negotiate(tcp, target, options, origin) {
         Ok((session, socket)) => Ok((session, socket, watchdog)),
         Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
