@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::parse::firewall_files::{AiosAllowlist, RemovedBlock, WordfenceWafConfig};
 use crate::parse::serialized::{self, Value};
 
-use super::allowlist::ListFormat;
+use super::allowlist::place::ListFormat;
 
 /// What a change to a firewall file meant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,10 +102,7 @@ fn remove_entry(
     list: ListFormat,
     entry: &str,
 ) -> Result<Option<Vec<u8>>, String> {
-    let sep = match list {
-        ListFormat::Comma => ",",
-        _ => "\n",
-    };
+    let sep = list.separator();
     let without = |text: &str| -> Option<String> {
         let entries: Vec<&str> = text.split(sep).collect();
         let kept: Vec<&str> = entries
@@ -115,8 +112,7 @@ fn remove_entry(
             .collect();
         (kept.len() < entries.len()).then(|| kept.join(sep))
     };
-    let serialized = !keys.is_empty() || matches!(list, ListFormat::PhpArray | ListFormat::PhpMap);
-    if !serialized {
+    if !list.is_serialized(keys) {
         return Ok(without(&String::from_utf8_lossy(value)).map(String::into_bytes));
     }
     let mut document = serialized::parse(value).map_err(|e| e.to_string())?;

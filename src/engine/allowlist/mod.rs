@@ -17,7 +17,7 @@ use crate::parse::serialized::{self, Value};
 use crate::transport::RemotePath;
 
 mod firewall;
-mod place;
+pub(super) mod place;
 
 pub use place::{Cell, FileFormat, ListAt, ListFormat, Place, Setting, SettingAt, Store};
 
@@ -304,10 +304,7 @@ fn edit(
     };
     let list_format = place.list;
     let mut doc = decode(place, list_format, before.as_deref())?;
-    let sep = match list_format {
-        ListFormat::Comma => ",",
-        _ => "\n",
-    };
+    let sep = list_format.separator();
     let changed = match &mut doc {
         Document::Text(text) => change(ListTarget::Text(text, sep), None)?,
         Document::Serialized(value) => {
@@ -488,9 +485,7 @@ fn read_cell(view: &mut View<'_>, cell_at: CellAt<'_>) -> Result<RowSource, Engi
 
 fn decode(place: &ListAt, list: ListFormat, bytes: Option<&[u8]>) -> Result<Document, EngineError> {
     let bytes = bytes.unwrap_or_default();
-    let serialized =
-        !place.keys.is_empty() || matches!(list, ListFormat::PhpArray | ListFormat::PhpMap);
-    if !serialized {
+    if !list.is_serialized(&place.keys) {
         return Ok(Document::Text(String::from_utf8_lossy(bytes).into_owned()));
     }
     if bytes.is_empty() && place.keys.is_empty() {

@@ -87,6 +87,22 @@ pub enum ListFormat {
     Newline,
 }
 
+impl ListFormat {
+    /// What separates entries in a list kept as one string.
+    pub fn separator(self) -> &'static str {
+        match self {
+            ListFormat::Comma => ",",
+            _ => "\n",
+        }
+    }
+
+    /// Whether a list at `keys` (inside a serialized value when there are any) is a
+    /// serialized PHP value rather than plain text.
+    pub fn is_serialized(self, keys: &[String]) -> bool {
+        !keys.is_empty() || matches!(self, ListFormat::PhpArray | ListFormat::PhpMap)
+    }
+}
+
 /// A firewall file whose shape the engine knows (see [`crate::parse::firewall_files`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
