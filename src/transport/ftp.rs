@@ -109,7 +109,12 @@ impl FtpTransport {
             .is_ok_and(|r| reply(&r).1.contains("UNIX"));
         let login_dir = ftp.pwd().map_err(fail)?;
         let root = site_folder(&login_dir, &target.root);
-        ftp.cwd(&root).map_err(|e| {
+        // The login folder exists and is where the session stands: no CWD to prove it.
+        let checked = match root == login_dir {
+            true => Ok(()),
+            false => ftp.cwd(&root),
+        };
+        checked.map_err(|e| {
             let kind = match reply_code(&e) {
                 Some(550) => ErrorKind::NotFound,
                 _ => ftp_kind(&e, timeout),
