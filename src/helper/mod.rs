@@ -12,7 +12,9 @@
 //!
 //! [`Helper`] reaches it one of two ways ([`Mode`]):
 //! - **Exec** (SSH that can run commands): `php` runs the script from stdin, with the request
-//!   embedded in its text. Nothing is written to the server, nothing lands in argv.
+//!   embedded in its text; a [kept](Helper::kept) helper is one `php` process answering a
+//!   request per line, its script in a private temporary file outside the web root. Nothing
+//!   lands in argv.
 //! - **Http** (FTP, or SFTP without a shell): the script is uploaded into a folder of its own,
 //!   `wprescue-<32 hex>/` in the WordPress root (not under `wp-content`, where some plugins
 //!   forbid `.php`), whose `.htaccess` and `.user.ini` switch off `auto_prepend_file` for that
@@ -26,8 +28,9 @@
 //!   work (over FTP an upload costs some twenty round trips, a call two), until
 //!   [`Helper::finish`]. [`Helper::sweep`] removes what a killed run left.
 //!
-//! [`Helper::whoami`] uploads a one-shot helper (always over HTTP) to ask which address the
-//! web server sees for this machine, and which proxy headers came with it.
+//! [`Helper::whoami`] asks, always over HTTP, which address the web server sees for this
+//! machine and which proxy headers came with it: a kept Http helper answers it with every
+//! call; otherwise a one-shot helper is uploaded for it.
 
 pub mod db;
 mod script;
