@@ -192,17 +192,7 @@ impl Sandbox {
     }
 
     fn run_script(&self, args: &[&str]) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/sandbox");
-        let output = Command::new(&script)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            output.status.success(),
-            "`sandbox {}` failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        sandbox_tool("sandbox", args);
     }
 
     fn assert_services_answer(&self) {
@@ -355,4 +345,21 @@ impl Sandbox {
             .post_form(&url, &form)
             .unwrap_or_else(|e| panic!("login at {url} from {from}: {e}"))
     }
+}
+
+/// Runs `tests/sandbox/TOOL ARGS` (`sandbox`, `real-tier`); panics with its stderr if it fails.
+pub fn sandbox_tool(tool: &str, args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sandbox")
+        .join(tool);
+    let output = Command::new(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "`{tool} {}` failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use wprescue::http::{HttpClient, HttpOptions, Response};
 use wprescue::site::probe::{is_logged_in, try_login};
 
-use crate::harness::{Protocol, Sandbox, contents};
+use crate::harness::{Protocol, Sandbox, contents, sandbox_tool};
 use crate::test::{Outcome, Test};
 
 /// How a plugin refuses a locked-out address, as the real plugin was seen to do it.
@@ -162,17 +162,7 @@ impl<'a> Real<'a> {
 
     /// Runs `tests/sandbox/real-tier ARGS`; panics with its stderr if it fails.
     fn script(&self, args: &[&str]) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox/real-tier");
-        let output = Command::new(&script)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(
-            output.status.success(),
-            "`real-tier {}` failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        sandbox_tool("real-tier", args);
     }
 
     fn client(&self, from: &str) -> HttpClient {

@@ -577,11 +577,7 @@ impl Helper {
                     why: format!(
                         "php could not write the helper into {folder} (exit status {status:?}): \
                          {}",
-                        crate::parse::text::printable(&String::from_utf8_lossy(&out.stderr))
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
-                            .trim()
+                        excerpt(&out.stderr)
                     ),
                 })
             }
@@ -638,13 +634,7 @@ impl Helper {
         {
             return wire::find_reply(&reply).map(<[u8]>::to_vec).ok_or_else(|| {
                 HelperError::Protocol {
-                    why: format!(
-                        "php answered something else: {}",
-                        crate::parse::text::printable(&String::from_utf8_lossy(&reply))
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
-                    ),
+                    why: format!("php answered something else: {}", excerpt(&reply)),
                 }
             });
         }
@@ -669,11 +659,7 @@ impl Helper {
             why: format!(
                 "php printed no answer (exit status {:?}): {}",
                 out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .chars()
-                    .take(300)
-                    .collect::<String>()
-                    .trim()
+                excerpt(&out.stderr)
             ),
         })?;
         Ok(reply.to_vec())
@@ -785,7 +771,8 @@ impl Uploaded {
             if response.header("X-Wprescue-Mac") != Some(expected.as_str()) {
                 return Err(HelperError::Protocol {
                     why: "the answer does not carry the helper's signature: something between \
-                          here and the server wrote it"
+                          here and the server wrote it; give --url https://… or use an ssh:// \
+                          target, where nobody on the way can"
                         .into(),
                 });
             }
@@ -858,6 +845,12 @@ fn remove_if_present(t: &mut dyn Transport, path: &RemotePath) -> Result<(), Hel
         Err(e) if *e.kind() == ErrorKind::NotFound => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// What a command printed, for an error message: its start, printable, trimmed.
+fn excerpt(output: &[u8]) -> String {
+    let text = crate::parse::text::printable(&String::from_utf8_lossy(output));
+    text.chars().take(300).collect::<String>().trim().to_owned()
 }
 
 fn join(dir: &RemotePath, name: &str) -> RemotePath {
