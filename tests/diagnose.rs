@@ -64,7 +64,31 @@ const EXPECTATIONS: &[Expect] = &[
             "sets auto_prepend_file to /home/wpsite/public_html/wordfence-waf.php, which does not exist",
             "Failed opening required '/home/wpsite/public_html/wordfence-waf.php'",
         ],
-        next: Some("remove the auto_prepend_file setting at public_html/.htaccess:"),
+        next: Some(
+            "(the block \"Wordfence WAF\" around it), or put a file back at /home/wpsite/public_html/wordfence-waf.php",
+        ),
+    },
+    Expect {
+        scenario: "orphan-prepend-line",
+        code: "broken-prepend",
+        plugin: None,
+        evidence: &[
+            "public_html/.htaccess:1 sets auto_prepend_file to /home/wpsite/public_html/site-shield/loader.php, which does not exist",
+            "Failed opening required '/home/wpsite/public_html/site-shield/loader.php'",
+        ],
+        next: Some(
+            "remove the auto_prepend_file setting at public_html/.htaccess:1 (that one line)",
+        ),
+    },
+    Expect {
+        scenario: "stuck-maintenance",
+        code: "maintenance",
+        plugin: None,
+        evidence: &[
+            "GET / -> 503 (WordPress maintenance page)",
+            "public_html/.maintenance computes its start time",
+        ],
+        next: Some("rename public_html/.maintenance to public_html/.maintenance.off.php"),
     },
     Expect {
         scenario: "wordfence-block",

@@ -392,6 +392,44 @@ fn assert_free_address_gets_in(sb: &Sandbox) {
     );
 }
 
+#[test]
+fn a_hand_made_prepend_line_is_a_500_for_everyone_and_the_log_names_its_file() {
+    let sb = Sandbox::lock();
+    sb.scenario("orphan-prepend-line");
+    let expect = Expect { status: 500, ..OK };
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &expect);
+    }
+    let log = std::fs::read_to_string(format!("{}/error.log", sb.env("SANDBOX_LOGS"))).unwrap();
+    assert!(
+        log.contains("Failed opening required") && log.contains("site-shield/loader.php"),
+        "error log: {log}"
+    );
+    assert_reset_recovers(&sb);
+}
+
+#[test]
+fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
+    let sb = Sandbox::lock();
+    sb.scenario("stuck-maintenance");
+    let expect = Expect {
+        status: 503,
+        markers: &["Briefly unavailable for scheduled maintenance"],
+        header: Some(("retry-after", "600")),
+        empty_body: false,
+    };
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        for path in ["/", "/wp-login.php", "/wp-admin/"] {
+            check(
+                &format!("GET {path} from {ip}"),
+                &sb.get_from(&ip, path),
+                &expect,
+            );
+        }
+    }
+    assert_reset_recovers(&sb);
+}
+
 /// What a logged-out visitor who is not blocked gets: pages are 200, `/wp-admin/` sends them
 /// to the login form.
 fn unblocked(path: &str) -> Expect {

@@ -23,7 +23,7 @@ const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM w
                           WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
 
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 10] = [
+const SCENARIOS: [(&str, bool); 12] = [
     ("wordfence-block", false),
     ("solid-lockout", false),
     ("aios-blacklist", false),
@@ -35,6 +35,8 @@ const SCENARIOS: [(&str, bool); 10] = [
     ("htaccess-basic-auth", false),
     ("broken-htaccess", false),
     ("orphan-prepend", false),
+    ("orphan-prepend-line", false),
+    ("stuck-maintenance", false),
 ];
 
 #[test]

@@ -103,6 +103,10 @@ pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
             format!("auto_prepend_file names {target}, which is gone: every PHP request fails")
         }
         Cause::ServerError => "the server answers 500 (internal error)".into(),
+        Cause::Maintenance => {
+            "WordPress is stuck in maintenance mode: every page answers 503 \"Briefly unavailable\""
+                .into()
+        }
         Cause::HiddenLogin { plugin } => {
             format!(
                 "{} moved the login page: wp-login.php answers 404",
@@ -176,8 +180,16 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
             .find(|b| &b.label == label)
             .map(|b| format!("remove lines {}-{} (\"{label}\") from {}", b.lines.0, b.lines.1, b.file.as_str())),
         Cause::BrokenPrepend { target } => inv.prepends.iter().find(|p| &p.target == target).map(|p| {
+            let in_block = inv
+                .blocks
+                .iter()
+                .find(|b| b.file == p.file && (b.lines.0..=b.lines.1).contains(&p.line));
+            let what = match in_block {
+                Some(block) => format!("the block \"{}\" around it", block.label),
+                None => "that one line".to_owned(),
+            };
             format!(
-                "remove the auto_prepend_file setting at {}:{} (its whole marker block), or put a file back at {}",
+                "remove the auto_prepend_file setting at {}:{} ({what}), or put a file back at {}",
                 p.file.as_str(),
                 p.line,
                 p.target
@@ -189,6 +201,12 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
             .find(|p| p.fatal)
             .or(inv.htaccess_problems.first())
             .map(|p| format!("fix {}/.htaccess line {}: {}", inv.root.path.as_str(), p.line, p.message)),
+        Cause::Maintenance => inv.maintenance.as_ref().map(|m| {
+            format!(
+                "rename {0} to {0}.off.php: WordPress only looks for .maintenance (and the new name keeps it from being served as text)",
+                m.file.as_str()
+            )
+        }),
         Cause::HtaccessDeny { block: None } | Cause::Reachable | Cause::Unknown => None,
     }
 }

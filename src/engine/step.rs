@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::parse::htaccess::Htaccess;
 use crate::parse::markers::Markers;
+use crate::site::inventory::prepends_in;
 use crate::transport::RemotePath;
 
 use super::EngineError;
@@ -78,6 +79,17 @@ pub enum Step {
         /// The file.
         path: String,
     },
+    /// Comment out the `auto_prepend_file` settings of a file (`.htaccess`'s `php_value`,
+    /// `.user.ini`'s or `php.ini`'s line) that name a file which is gone, each marked with
+    /// the run id; settings whose file exists, or cannot be seen, stay. Nothing to do when
+    /// none is missing.
+    CommentOutMissingPrepends {
+        /// The file.
+        path: String,
+        /// Skip quietly when the file is not there.
+        #[serde(default)]
+        missing_ok: bool,
+    },
     /// Say what a file about to be set aside holds beyond WordPress's own block (its marker
     /// blocks, and how many rule lines stand outside any block), so the user knows what a
     /// default written in its place drops; changes nothing.
@@ -140,6 +152,7 @@ impl Step {
             Step::Write { path, content } => vec![path, content],
             Step::Backup { path, .. }
             | Step::CommentOutRefusedLines { path }
+            | Step::CommentOutMissingPrepends { path, .. }
             | Step::NoteSetAside { path } => vec![path],
             Step::RemoveLines {
                 path,
@@ -266,6 +279,27 @@ impl Step {
                 let after = comment_out_refused(&before, &format!("wprescue-{}", vars.run_id));
                 Action::write(path, Some(before), after)
             }
+            Step::CommentOutMissingPrepends { path, missing_ok } => {
+                let path = view.resolve(vars, path)?;
+                let Some(before) = view.read(&path)? else {
+                    return missing(*missing_ok, &path);
+                };
+                let name = path.file_name().unwrap_or_default();
+                let mut gone = Vec::new();
+                for (line, target) in prepends_in(name, &String::from_utf8_lossy(&before)) {
+                    if view.prepend_missing(&target, &vars.wp_root)? {
+                        gone.push(line);
+                    }
+                }
+                // `.htaccess` comments start with `#`, ini files' with `;`.
+                let comment = if name == ".htaccess" { '#' } else { ';' };
+                let prefix = format!("{comment} wprescue-{}: ", vars.run_id);
+                Action::write(
+                    path,
+                    Some(before.clone()),
+                    comment_out(&before, &gone, &prefix),
+                )
+            }
             Step::RemoveLines {
                 path,
                 block,
@@ -339,12 +373,17 @@ fn comment_out_refused(text: &[u8], marker: &str) -> Vec<u8> {
         .filter(|p| p.commentable)
         .map(|p| p.line)
         .collect();
-    let prefix = format!("# {marker}: ");
+    comment_out(text, &refused, &format!("# {marker}: "))
+}
+
+/// `text` with the given lines (1-based) behind `prefix`, and the continuation lines (a
+/// trailing `\`) of each; line endings are kept.
+fn comment_out(text: &[u8], lines: &[usize], prefix: &str) -> Vec<u8> {
     let mut continued = false;
     let mut out = Vec::with_capacity(text.len());
     // Bytes, not text: the lines not commented out stay exactly as they were.
     for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
-        let commented = continued || refused.contains(&(i + 1));
+        let commented = continued || lines.contains(&(i + 1));
         if commented {
             out.extend_from_slice(prefix.as_bytes());
         }
@@ -655,6 +694,49 @@ mod tests {
         assert_eq!(
             String::from_utf8(after).unwrap(),
             "# BEGIN iThemes Security - Do not modify or remove this line\n# Ban Hosts\nSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.10$\" DenyAccess\nRequire not ip 127.0.0.13\n# END iThemes Security - Do not modify or remove this line\nDeny from 127.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn only_prepends_whose_file_is_gone_are_commented_out() {
+        // The memory transport's root is `/`, so server paths map straight onto it.
+        let htaccess = "php_value auto_prepend_file \"/public_html/gone.php\"\nphp_value auto_prepend_file /public_html/here.php\n# BEGIN WordPress\n# END WordPress\n";
+        let ini = "auto_prepend_file = '/public_html/gone.php'\r\nmemory_limit = 256M\r\n";
+        let mut t = site(&[
+            ("public_html/.htaccess", htaccess),
+            ("public_html/.user.ini", ini),
+            ("public_html/here.php", "<?php"),
+        ]);
+        let plan = |t: &mut MemoryTransport, path: &str| {
+            let step = Step::CommentOutMissingPrepends {
+                path: path.into(),
+                missing_ok: true,
+            };
+            step.plan(&mut View::new(&mut Access::files(t)), &vars())
+                .unwrap()
+        };
+        let after = |actions: Vec<Action>| match actions.into_iter().next() {
+            Some(Action::Change(Change::Write { after, .. })) => String::from_utf8(after).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            after(plan(&mut t, ".htaccess")),
+            htaccess.replacen("php_value", "# wprescue-r1: php_value", 1)
+        );
+        assert_eq!(
+            after(plan(&mut t, ".user.ini")),
+            ini.replace("auto_prepend", "; wprescue-r1: auto_prepend")
+        );
+        assert!(plan(&mut t, "php.ini").is_empty(), "no file, nothing to do");
+        t.write_bytes(
+            &RemotePath::new("public_html/gone.php").unwrap(),
+            b"<?php",
+            WriteMode::Create,
+        )
+        .unwrap();
+        assert!(
+            plan(&mut t, ".htaccess").is_empty(),
+            "nothing is missing now"
         );
     }
 

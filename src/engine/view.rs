@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::helper::db::{Database, Row, row_matches};
+use crate::site::inventory::{Presence, locate_prepend};
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
@@ -108,6 +109,19 @@ impl<'a> View<'a> {
             Some(planned) => Ok(planned.is_some()),
             None => Ok(self.t.exists(path)?),
         }
+    }
+
+    /// Whether an `auto_prepend_file` target (an absolute server path) is certainly gone:
+    /// its folder is in sight and the file is not in it.
+    pub(super) fn prepend_missing(
+        &mut self,
+        absolute: &str,
+        wp_root: &RemotePath,
+    ) -> Result<bool, EngineError> {
+        Ok(matches!(
+            locate_prepend(self.t, absolute, wp_root)?,
+            Presence::Missing(_)
+        ))
     }
 
     /// The file's bytes, or `None` when there is no file.

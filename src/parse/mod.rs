@@ -10,6 +10,7 @@
 //! - [`ip_list`]: addresses, ranges and the lists plugins keep them in.
 //! - [`suggest`]: the closest known name to a mistyped one.
 //! - [`text`]: server-sent text made safe to print on a terminal.
+//! - [`time`]: Unix times as dates.
 
 pub mod firewall_files;
 pub mod htaccess;
@@ -20,4 +21,5 @@ mod mutations;
 pub mod serialized;
 pub mod suggest;
 pub mod text;
+pub mod time;
 pub mod wp_config;

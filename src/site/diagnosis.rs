@@ -42,6 +42,9 @@ pub enum Cause {
     },
     /// A 500 for another reason (a broken `.htaccess`, a PHP fatal).
     ServerError,
+    /// WordPress answers every page with its 503 maintenance page: a `.maintenance` file in
+    /// its root, left behind by an update that did not finish.
+    Maintenance,
     /// `wp-login.php` answers 404 because a plugin moved the login page.
     HiddenLogin {
         /// Catalog id.
@@ -54,13 +57,14 @@ pub enum Cause {
 }
 
 /// Every cause code, as [`Cause::code`] spells them.
-pub const CAUSE_CODES: [&str; 9] = [
+pub const CAUSE_CODES: [&str; 10] = [
     "server-password",
     "plugin-password",
     "plugin-block",
     "htaccess-deny",
     "broken-prepend",
     "server-error",
+    "maintenance",
     "hidden-login",
     "reachable",
     "unknown",
@@ -76,6 +80,7 @@ impl Cause {
             Cause::HtaccessDeny { .. } => "htaccess-deny",
             Cause::BrokenPrepend { .. } => "broken-prepend",
             Cause::ServerError => "server-error",
+            Cause::Maintenance => "maintenance",
             Cause::HiddenLogin { .. } => "hidden-login",
             Cause::Reachable => "reachable",
             Cause::Unknown => "unknown",
@@ -219,6 +224,14 @@ fn classify(
     }
     if finals.iter().any(|(_, r, _)| r.status == 500) {
         return server_error_cause(inventory, evidence);
+    }
+    // A theme may replace the page (wp-content/maintenance.php): then the file and the 503
+    // tell it.
+    let maintenance_file = inventory.is_some_and(|inv| inv.maintenance.is_some());
+    if finals.iter().any(|(_, r, a)| {
+        **a == Answerer::WordPressMaintenance || (maintenance_file && r.status == 503)
+    }) {
+        return Cause::Maintenance;
     }
     for (response, answerer) in all_answers {
         if let Answerer::Plugin(id) = answerer
@@ -365,6 +378,26 @@ fn add_file_evidence(d: &mut Diagnosis, inventory: &Inventory, catalog: &Catalog
                 "the password file {} is missing: nobody can log in",
                 path.as_str()
             ));
+        }
+    }
+    if d.cause == Cause::Maintenance
+        && let Some(maintenance) = &inventory.maintenance
+    {
+        d.evidence.push(match maintenance.started {
+            None => format!(
+                "{} computes its start time (e.g. time()) instead of holding one: it never ages, so WordPress stays in maintenance mode until the file goes",
+                maintenance.file.as_str()
+            ),
+            Some(at) => format!(
+                "{} says an update started at {} (Unix time {at}): WordPress ignores it 10 minutes after that",
+                maintenance.file.as_str(),
+                crate::parse::time::utc(at)
+            ),
+        });
+        if maintenance.started.is_some() {
+            d.notes.push(
+                "if an update is running right now, let it finish before setting .maintenance aside".into(),
+            );
         }
     }
     if d.cause.is_lockout() {
@@ -639,6 +672,30 @@ mod tests {
     }
 
     #[test]
+    fn a_maintenance_page_or_a_maintenance_file_with_a_503_is_maintenance() {
+        let page = "<title>Maintenance</title>Briefly unavailable for scheduled maintenance.";
+        let d = diagnose(
+            &all(503, &[("retry-after", "600")], page),
+            None,
+            None,
+            &sample(),
+        );
+        assert_eq!(d.cause, Cause::Maintenance);
+
+        // A theme's own page (wp-content/maintenance.php) says anything: the file tells.
+        let custom = all(503, &[], "<h1>Back soon</h1>");
+        let inv = inventory(&[(".maintenance", "<?php $upgrading = time(); ?>")]);
+        let d = diagnose(&custom, None, Some(&inv), &sample());
+        assert_eq!(d.cause, Cause::Maintenance);
+        assert!(
+            d.evidence.iter().any(|e| e.contains("it never ages")),
+            "{:?}",
+            d.evidence
+        );
+        assert_eq!(cause(&custom), Cause::Unknown, "a bare 503 says nothing");
+    }
+
+    #[test]
     fn codes_are_stable() {
         let codes: Vec<_> = [
             Cause::ServerPassword { realm: None },
@@ -647,6 +704,7 @@ mod tests {
             Cause::HtaccessDeny { block: None },
             Cause::BrokenPrepend { target: "x".into() },
             Cause::ServerError,
+            Cause::Maintenance,
             Cause::HiddenLogin { plugin: "x".into() },
             Cause::Reachable,
             Cause::Unknown,

@@ -100,6 +100,17 @@ pub struct ServerPassword {
     pub user_file: Option<Presence>,
 }
 
+/// WordPress's `.maintenance` file. While it says an update started less than 10 minutes ago,
+/// WordPress answers every request with its 503 maintenance page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    /// The file.
+    pub file: RemotePath,
+    /// The start time it holds (`$upgrading = 1764424800;`, as WordPress's updater writes
+    /// it), or `None` when it computes one (`$upgrading = time();`), which never ages.
+    pub started: Option<u64>,
+}
+
 /// The last interesting lines of a hosting log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogExcerpt {
@@ -133,6 +144,8 @@ pub struct Inventory {
     pub server_password: Option<ServerPassword>,
     /// What Apache would refuse in the root `.htaccess`.
     pub htaccess_problems: Vec<Problem>,
+    /// A `.maintenance` file in the WordPress root.
+    pub maintenance: Option<Maintenance>,
     /// Hosting logs that were readable; filled by [`Inventory::read_logs`].
     pub logs: Vec<LogExcerpt>,
 }
@@ -163,6 +176,7 @@ impl Inventory {
             prepends: Vec::new(),
             server_password: None,
             htaccess_problems: Vec::new(),
+            maintenance: None,
             logs: Vec::new(),
             plugins_dir,
             config,
@@ -181,6 +195,13 @@ impl Inventory {
         }
         inventory.read_htaccess(t, catalog)?;
         inventory.read_ini_files(t, catalog)?;
+        let maintenance = inventory.root.path.join(".maintenance")?;
+        if let Some(text) = read_text(t, &maintenance)? {
+            inventory.maintenance = Some(Maintenance {
+                file: maintenance,
+                started: upgrading_since(&text),
+            });
+        }
         if let Some(config_path) = inventory.root.config.clone() {
             let text = read_text(t, &config_path)?.unwrap_or_default();
             inventory.add_blocks(&config_path, &text, catalog);
@@ -378,6 +399,29 @@ fn is_renamed_from(name: &str, folder: &str) -> bool {
 }
 
 /// `auto_prepend_file = …` lines of a `.user.ini` or `php.ini` (not commented out with `;`).
+/// The literal number `$upgrading` is set to, as in `<?php $upgrading = 1764424800; ?>`;
+/// `None` for anything computed.
+fn upgrading_since(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once("$upgrading")?;
+    let value = rest.trim_start().strip_prefix('=')?.trim_start();
+    let digits = value.len() - value.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let after = value[digits..].trim_start();
+    if digits == 0 || !after.starts_with(';') {
+        return None;
+    }
+    value[..digits].parse().ok()
+}
+
+/// The `auto_prepend_file` settings in a file, by its name: `.htaccess`'s `php_value` lines,
+/// or an ini file's (`.user.ini`, `php.ini`): `(1-based line, target as written)`.
+pub fn prepends_in(file_name: &str, text: &str) -> Vec<(usize, String)> {
+    if file_name == ".htaccess" {
+        Htaccess::parse(text).prepend_files()
+    } else {
+        ini_prepends(text)
+    }
+}
+
 fn ini_prepends(text: &str) -> Vec<(usize, String)> {
     text.lines()
         .enumerate()
@@ -434,7 +478,7 @@ fn locate(t: &mut dyn Transport, absolute: &str) -> Result<Presence, SiteError> 
 /// target is the WordPress root itself, so the folders above it are out of reach), the file is
 /// looked for in the WordPress root: that is where Wordfence, AIOS and hand-made firewalls put
 /// theirs, and a missing one there is exactly the 500-for-everyone case.
-fn locate_prepend(
+pub fn locate_prepend(
     t: &mut dyn Transport,
     absolute: &str,
     wp_root: &RemotePath,
@@ -644,6 +688,26 @@ mod tests {
             inv.config.as_ref().unwrap().get("DB_PASSWORD"),
             Some(&ConfigValue::Redacted)
         );
+    }
+
+    #[test]
+    fn a_maintenance_file_that_computes_its_time_never_ages() {
+        let mut t = wordpress();
+        assert_eq!(inventory(&mut t).maintenance, None);
+        let cases = [
+            ("<?php $upgrading = 1764424800; ?>", Some(1_764_424_800)),
+            ("<?php\n$upgrading =1764424800 ;", Some(1_764_424_800)),
+            ("<?php $upgrading = time(); ?>", None),
+            ("<?php $upgrading = 1764424800 + 600; ?>", None),
+            ("<?php $upgrading = ; ?>", None),
+            ("", None),
+        ];
+        for (text, started) in cases {
+            put(&mut t, "public_html/.maintenance", text);
+            let found = inventory(&mut t).maintenance.expect(text);
+            assert_eq!(found.file.as_str(), "public_html/.maintenance");
+            assert_eq!(found.started, started, "{text}");
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum Answerer {
     EmptyServerError,
     /// WordPress's "critical error" page (a PHP fatal inside WordPress).
     WordPressCriticalError,
+    /// WordPress's maintenance page: a `.maintenance` file in its root (an update running,
+    /// or one that died and left the file behind).
+    WordPressMaintenance,
     /// Anything else; judge by status.
     Unrecognised,
 }
@@ -41,13 +44,19 @@ impl Answerer {
             Answerer::ApacheServerError => "Apache 500 page".into(),
             Answerer::EmptyServerError => "empty 500 (PHP failed before any output)".into(),
             Answerer::WordPressCriticalError => "WordPress critical error page".into(),
+            Answerer::WordPressMaintenance => "WordPress maintenance page".into(),
             Answerer::Unrecognised => "no known block page".into(),
         }
     }
 }
 
 /// Apache's and WordPress's own pages: `(answerer, status, text only that page has)`.
-const SERVER_PAGES: [(Answerer, u16, &str); 3] = [
+const SERVER_PAGES: [(Answerer, u16, &str); 4] = [
+    (
+        Answerer::WordPressMaintenance,
+        503,
+        "Briefly unavailable for scheduled maintenance",
+    ),
     (
         Answerer::WordPressCriticalError,
         500,
@@ -145,11 +154,14 @@ mod tests {
             "<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>";
         let apache_500 = "<h1>Internal Server Error</h1>\n<p>The server encountered an internal error or\nmisconfiguration";
         let critical = "<p>There has been a critical error on this website.</p>";
+        let maintenance = "<title>Maintenance</title>Briefly unavailable for scheduled maintenance. Check back in a minute.";
         let cases = [
             (403, apache_403, Answerer::ApacheForbidden),
             (500, apache_500, Answerer::ApacheServerError),
             (500, "", Answerer::EmptyServerError),
             (500, critical, Answerer::WordPressCriticalError),
+            (503, maintenance, Answerer::WordPressMaintenance),
+            (200, maintenance, Answerer::Unrecognised),
             (200, "<html>hello</html>", Answerer::Unrecognised),
         ];
         for (status, body, expected) in cases {
