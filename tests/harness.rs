@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
-use wprescue::site::probe::{is_logged_in, try_login};
+use wprescue::site::probe::{LOGIN_PATH, is_logged_in, try_login};
 use wprescue::transport::{
     self, ConnectOptions, Credentials, Secret, SshConfig, Target, Transport,
 };
@@ -135,14 +135,7 @@ impl Sandbox {
     /// A real login to wp-login.php from `from` with the sandbox admin's credentials, as a
     /// browser sends it.
     pub fn login_from(&self, from: &str) -> Response {
-        let mut client = self.http_from(from);
-        try_login(
-            &mut client,
-            &self.env("SANDBOX_HTTP_URL"),
-            &self.env("SANDBOX_WP_ADMIN"),
-            &self.env("SANDBOX_WP_PASSWORD"),
-        )
-        .unwrap_or_else(|e| panic!("login from {from}: {e}"))
+        self.login_at(from, LOGIN_PATH)
     }
 
     /// The target URL for `protocol`: the hosting account's home, as a user would give it.
@@ -327,23 +320,17 @@ impl Sandbox {
     }
 
     /// [`Sandbox::login_from`] posted to `path` instead of `/wp-login.php`: the login page a
-    /// plugin moved (WPS Hide Login's slug). The form is the one `try_login` sends.
+    /// plugin moved (WPS Hide Login's slug).
     pub fn login_at(&self, from: &str, path: &str) -> Response {
         let mut client = self.http_from(from);
-        client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
-        let admin = self.url("/wp-admin/");
-        let form = [
-            ("log", self.env("SANDBOX_WP_ADMIN")),
-            ("pwd", self.env("SANDBOX_WP_PASSWORD")),
-            ("wp-submit", "Log In".to_owned()),
-            ("redirect_to", admin),
-            ("testcookie", "1".to_owned()),
-        ];
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let url = self.url(path);
-        client
-            .post_form(&url, &form)
-            .unwrap_or_else(|e| panic!("login at {url} from {from}: {e}"))
+        try_login(
+            &mut client,
+            &self.env("SANDBOX_HTTP_URL"),
+            path,
+            &self.env("SANDBOX_WP_ADMIN"),
+            &self.env("SANDBOX_WP_PASSWORD"),
+        )
+        .unwrap_or_else(|e| panic!("login at {path} from {from}: {e}"))
     }
 }
 

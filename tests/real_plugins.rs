@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wprescue::http::{HttpClient, HttpOptions, Response};
-use wprescue::site::probe::{is_logged_in, try_login};
+use wprescue::site::probe::{LOGIN_PATH, is_logged_in, try_login};
 
 use crate::harness::{Protocol, Sandbox, contents, sandbox_tool};
 use crate::test::{Outcome, Test};
@@ -186,6 +186,7 @@ impl<'a> Real<'a> {
         let response = try_login(
             &mut client,
             &self.env("REAL_HTTP_URL"),
+            LOGIN_PATH,
             &self.env("REAL_WP_ADMIN"),
             &self.env("REAL_WP_PASSWORD"),
         )

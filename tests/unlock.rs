@@ -23,7 +23,7 @@ const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM w
                           WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
 
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 12] = [
+const SCENARIOS: [(&str, bool); 11] = [
     ("wordfence-block", false),
     ("solid-lockout", false),
     ("aios-blacklist", false),
@@ -31,13 +31,81 @@ const SCENARIOS: [(&str, bool); 12] = [
     ("llar-lockout", true),
     // Its form answers 200 even while it refuses the address: only a login tells.
     ("loginizer-lockout", true),
-    ("wps-hide-login", false),
     ("htaccess-basic-auth", false),
     ("broken-htaccess", false),
     ("orphan-prepend", false),
     ("orphan-prepend-line", false),
     ("stuck-maintenance", false),
 ];
+
+/// A moved login page is answered by telling the admin where it is: nothing changes, so the
+/// login page stays hidden from everyone else. Putting `wp-login.php` back is the next rung,
+/// run on request (`run wps-hide-login`), and rolled back like any other.
+#[test]
+fn a_moved_login_page_is_told_and_nothing_changes() {
+    let sb = Sandbox::lock();
+    let docroot = sb.docroot();
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let login_url = sb.url("/secret-door/");
+    for protocol in PROTOCOLS {
+        let what = format!("wps-hide-login over {protocol:?}");
+        sb.scenario("wps-hide-login");
+        let state = tempfile::tempdir().unwrap();
+        let before = contents(&docroot);
+        let unlock = Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["unlock"])
+            .target()
+            .locked_out()
+            .args(["--yes", "--json"])
+            .login()
+            .state(state.path())
+            .run()
+            .status(0)
+            .stderr_has(format!("unlocked: the login page is at {login_url}: log in there (a real login succeeded); nothing was changed"))
+            .stderr_has("to put the default login page back instead: wprescue run wps-hide-login ");
+        let json = unlock.json();
+        assert_eq!(json["login_url"], login_url.as_str(), "{what}: {json:#}");
+        assert_eq!(json["recap"]["changed"], 0, "{what}: {json:#}");
+        assert!(json["undo"].is_null(), "{what}: nothing to undo: {json:#}");
+        assert!(contents(&docroot) == before, "{what}: the docroot changed");
+        assert_eq!(
+            sb.get_from(&locked, "/wp-login.php").status,
+            404,
+            "{what}: wp-login.php stays hidden"
+        );
+
+        // On request, the default comes back; a rollback hides it again, byte for byte.
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["run", "wps-hide-login"])
+            .target()
+            .args(["--yes"])
+            .state(state.path())
+            .run()
+            .status(0);
+        assert!(
+            sb.comes_to(&locked, false, true),
+            "{what}: wp-login.php is back"
+        );
+        Test::new(&sb)
+            .note(&what)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(state.path())
+            .run()
+            .status(0);
+        assert!(
+            contents(&docroot) == before,
+            "{what}: rollback is not byte-identical"
+        );
+        assert!(sb.comes_to(&locked, false, false), "{what}: hidden again");
+    }
+    sb.reset();
+}
 
 #[test]
 fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {

@@ -78,7 +78,9 @@ pub fn run(args: &ApplyArgs, color: Color) -> anyhow::Result<Outcome> {
         changes: JsonChange::all(&plan),
         outcome,
         recap,
-        undo: (outcome == Outcome::Unlocked).then(|| out.undo_command(&saved.run_id)),
+        undo: (outcome == Outcome::Unlocked && recap.changed > 0)
+            .then(|| out.undo_command(&saved.run_id)),
+        login_url: out.login_url.clone(),
     })?;
     out.finish(outcome)
 }

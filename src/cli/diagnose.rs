@@ -162,7 +162,14 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
                 p.file.as_str()
             )
         }),
-        Cause::PluginBlock { plugin } | Cause::HiddenLogin { plugin } => {
+        Cause::HiddenLogin { plugin } => {
+            let folder = installed_folder(plugin)?;
+            Some(format!(
+                "log in at the new address kept in {}'s settings (unlock reads it for you and changes nothing); to put wp-login.php back, rename {folder} to {folder}.off",
+                catalog.get(plugin)?.name
+            ))
+        }
+        Cause::PluginBlock { plugin } => {
             let folder = installed_folder(plugin)?;
             let spec = catalog.get(plugin)?;
             Some(format!(

@@ -41,6 +41,8 @@ pub struct Out {
     failed: Option<std::io::Error>,
     /// What a rollback did, for its `--json` document.
     pub rollback: RollbackDocument,
+    /// Where the admin logs in, when a plugin moved the login page and the run said where.
+    pub login_url: Option<String>,
 }
 
 /// The `--json` document of `rollback`. Version 1; fields are only added.
@@ -74,6 +76,7 @@ impl Out {
                 version: 1,
                 ..RollbackDocument::default()
             },
+            login_url: None,
         }
     }
 
@@ -145,13 +148,15 @@ impl Out {
     /// The command that rolls run `run_id` back, as a shell runs it: the same target and
     /// connection flags as this command.
     pub fn undo_command(&self, run_id: &str) -> String {
-        let mut words = vec![
-            "wprescue".to_owned(),
-            "rollback".to_owned(),
-            shell_word(&self.target),
-            "--run".to_owned(),
-            run_id.to_owned(),
-        ];
+        self.command(&["rollback"], &["--run", run_id])
+    }
+
+    /// `wprescue VERB… TARGET ARGS… FLAGS…` for this target, as the user can paste it.
+    fn command(&self, verb: &[&str], args: &[&str]) -> String {
+        let mut words: Vec<String> = vec!["wprescue".to_owned()];
+        words.extend(verb.iter().map(|w| (*w).to_owned()));
+        words.push(shell_word(&self.target));
+        words.extend(args.iter().map(|w| shell_word(w)));
         words.extend(self.connect_flags.iter().map(|f| shell_word(f)));
         words.join(" ")
     }
@@ -266,15 +271,37 @@ impl Observer for Out {
                 let e = printable(&e.to_string());
                 self.say(format_args!("{} {e}; rolling back", color.error("failed:")))
             }
-            Event::Unlocked { real_login } => self.say(format_args!(
-                "{} the admin can get in again{}",
-                color.good("unlocked:"),
-                if real_login {
+            Event::Unlocked {
+                real_login,
+                login_url,
+                instead,
+            } => {
+                let proof = if real_login {
                     " (a real login succeeded)"
                 } else {
                     " (checked with GET requests only: give --login to prove a real login)"
+                };
+                match login_url {
+                    Some(url) => {
+                        self.login_url = Some(url.to_owned());
+                        self.say(format_args!(
+                            "{} the login page is at {}: log in there{proof}; nothing was changed",
+                            color.good("unlocked:"),
+                            printable(url)
+                        ));
+                        if let Some(next) = instead {
+                            let run = self.command(&["run", next], &[]);
+                            self.say(format_args!(
+                                "to put the default login page back instead: {run}"
+                            ));
+                        }
+                    }
+                    None => self.say(format_args!(
+                        "{} the admin can get in again{proof}",
+                        color.good("unlocked:")
+                    )),
                 }
-            )),
+            }
             Event::NotYet { rung } => self.say(format_args!(
                 "{} the site still refuses after {rung}; undoing it before the next rung",
                 color.warn("not yet:")
@@ -373,6 +400,9 @@ pub struct RunDocument {
     pub recap: Recap,
     /// The command that undoes the run, when there is something to undo.
     pub undo: Option<String>,
+    /// Where the admin logs in, when a plugin moved the login page (and the run changed
+    /// nothing but said where).
+    pub login_url: Option<String>,
 }
 
 /// One planned change in [`RunDocument`].

@@ -40,6 +40,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
         outcome: Outcome::Planned,
         recap: Recap::default(),
         undo: None,
+        login_url: None,
     };
     let mutating = plan.iter().filter(|p| p.action.mutates()).count();
     if args.check {

@@ -26,6 +26,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
         outcome: Outcome::NothingToDo,
         recap: Recap::default(),
         undo: None,
+        login_url: None,
     };
     if !cause.is_lockout() {
         out.line("nothing to unlock")?;
@@ -73,7 +74,9 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
     document.run_id = Some(run_id.clone());
     document.outcome = outcome;
     document.recap = recap;
-    document.undo = (outcome == Outcome::Unlocked).then(|| out.undo_command(&run_id));
+    document.undo =
+        (outcome == Outcome::Unlocked && recap.changed > 0).then(|| out.undo_command(&run_id));
+    document.login_url = out.login_url.clone();
     out.document(&document)?;
     out.finish(outcome)
 }

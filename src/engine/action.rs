@@ -23,6 +23,9 @@ pub enum Action {
     Check(HttpCheck),
     /// Something the user must know about the plan (a `warn_if` step that matched).
     Note(String),
+    /// The login page is at this path (a plugin moved it): the admin is told, and checked
+    /// there; the site is not touched.
+    LoginAt(String),
 }
 
 impl From<Change> for Action {
@@ -62,6 +65,9 @@ impl Action {
             Action::Backup { path, .. } => format!("back up {} into the journal", path.as_str()),
             Action::Check(check) => check.describe(),
             Action::Note(text) => format!("note: {text}"),
+            Action::LoginAt(path) => {
+                format!("the login page is at {path}: tell the admin, change nothing")
+            }
         }
     }
 
@@ -75,6 +81,7 @@ impl Action {
             }
             Action::Check(check) => sha256_hex(format!("check\0{}", check.describe()).as_bytes()),
             Action::Note(text) => sha256_hex(format!("note\0{text}").as_bytes()),
+            Action::LoginAt(path) => sha256_hex(format!("login_at\0{path}").as_bytes()),
         }
     }
 
@@ -84,7 +91,7 @@ impl Action {
         match self {
             Action::Change(change) => change.original(),
             Action::Backup { bytes, .. } => Some(bytes),
-            Action::Check(_) | Action::Note(_) => None,
+            Action::Check(_) | Action::Note(_) | Action::LoginAt(_) => None,
         }
     }
 
@@ -97,7 +104,7 @@ impl Action {
                 path: path.as_str().to_owned(),
                 sha256: sha256_hex(bytes),
             }),
-            Action::Check(_) | Action::Note(_) => None,
+            Action::Check(_) | Action::Note(_) | Action::LoginAt(_) => None,
         }
     }
 

@@ -30,7 +30,7 @@ pub fn apply(
                 check.run(access.web.ok_or(EngineError::NoWeb)?)?;
                 continue;
             }
-            Action::Note(_) => continue,
+            Action::Note(_) | Action::LoginAt(_) => continue,
             Action::Change(Change::Row { .. }) => {
                 altered += apply_rows(access, journal, piece)?;
                 continue;
@@ -134,7 +134,10 @@ fn check_still_as_planned(t: &mut dyn Transport, action: &Action) -> Result<(), 
             }
         }
         // Row changes are compare-and-swap: the database itself refuses a stale one.
-        Action::Change(Change::Row { .. }) | Action::Check(_) | Action::Note(_) => {}
+        Action::Change(Change::Row { .. })
+        | Action::Check(_)
+        | Action::Note(_)
+        | Action::LoginAt(_) => {}
     }
     Ok(())
 }

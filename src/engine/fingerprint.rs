@@ -50,7 +50,10 @@ pub fn take(t: &mut dyn Transport, changes: &[Action]) -> Result<Vec<Fingerprint
             Action::Change(Change::Rename { from, to }) => vec![from, to],
             Action::Change(Change::Write { path, .. }) | Action::Backup { path, .. } => vec![path],
             // Rows are compared by value when a saved plan is applied (see `Change::digest`).
-            Action::Check(_) | Action::Change(Change::Row { .. }) | Action::Note(_) => vec![],
+            Action::Check(_)
+            | Action::Change(Change::Row { .. })
+            | Action::Note(_)
+            | Action::LoginAt(_) => vec![],
         };
         for path in touched {
             if !paths.contains(&path) {

@@ -153,15 +153,21 @@ impl Session {
 /// What the ladder asks after each rung: does the admin get in now? The [`Verifier`] asks
 /// the site over HTTP; tests script the answers.
 pub trait Gate {
-    /// Whether the admin gets in (asked with patience).
-    fn admin_gets_in(&self) -> bool;
+    /// Whether the admin gets in (asked with patience), through the login page at
+    /// `login_at` when a plugin moved it there, else through `wp-login.php`.
+    fn admin_gets_in(&self, login_at: Option<&str>) -> bool;
+    /// The address of `path` on the site, as the admin would open it.
+    fn address_of(&self, path: &str) -> String;
     /// Whether a yes is proven by a real login (else by pages answering).
     fn logs_in(&self) -> bool;
 }
 
 impl Gate for Verifier {
-    fn admin_gets_in(&self) -> bool {
-        Verifier::admin_gets_in(self)
+    fn admin_gets_in(&self, login_at: Option<&str>) -> bool {
+        Verifier::admin_gets_in(self, login_at)
+    }
+    fn address_of(&self, path: &str) -> String {
+        format!("{}{path}", self.url.trim_end_matches('/'))
     }
     fn logs_in(&self) -> bool {
         Verifier::logs_in(self)
@@ -220,12 +226,19 @@ impl Run<'_, '_> {
                 }
                 Ok(()) => {
                     self.obs.busy("checking as the caller");
-                    let admin_gets_in = verifier.admin_gets_in();
+                    let login_at = actions.iter().find_map(|a| match a {
+                        super::Action::LoginAt(path) => Some(path.as_str()),
+                        _ => None,
+                    });
+                    let admin_gets_in = verifier.admin_gets_in(login_at);
                     self.obs.idle();
                     tracing::info!(rung, admin_gets_in, "verified");
                     if admin_gets_in {
+                        let login_url = login_at.map(|path| verifier.address_of(path));
                         self.obs.event(Event::Unlocked {
                             real_login: verifier.logs_in(),
+                            login_url: login_url.as_deref(),
+                            instead: rungs.get(i + 1).map(|(next, _)| next.as_str()),
                         });
                         return Ok(self.finish(Outcome::Unlocked));
                     }
@@ -261,9 +274,11 @@ impl Run<'_, '_> {
     /// The run ends with its changes in place: the recap, and how to undo them.
     fn finish(&mut self, outcome: Outcome) -> (Outcome, Recap) {
         self.obs.event(Event::Recap(self.recap));
-        self.obs.event(Event::Undoable {
-            run_id: self.run_id,
-        });
+        if self.recap.changed > 0 {
+            self.obs.event(Event::Undoable {
+                run_id: self.run_id,
+            });
+        }
         (outcome, self.recap)
     }
 
@@ -296,7 +311,7 @@ impl Run<'_, '_> {
         self.obs.progress(rung, done, changes.len());
         self.obs.event(Event::RungApplied {
             rung,
-            changes: changes.len(),
+            changes: changes.iter().filter(|a| a.mutates()).count(),
         });
         Ok(())
     }
@@ -350,7 +365,10 @@ mod tests {
     struct Script(RefCell<VecDeque<bool>>);
 
     impl Gate for Script {
-        fn admin_gets_in(&self) -> bool {
+        fn address_of(&self, path: &str) -> String {
+            format!("http://site.test{path}")
+        }
+        fn admin_gets_in(&self, _: Option<&str>) -> bool {
             self.0
                 .borrow_mut()
                 .pop_front()
@@ -472,6 +490,26 @@ mod tests {
                 "Undoable"
             ]
         );
+    }
+
+    #[test]
+    fn a_rung_that_only_tells_where_to_log_in_changes_nothing_and_leaves_nothing_to_undo() {
+        let mut t = site();
+        let mut plan = plan(false);
+        plan.drain(..2);
+        plan.insert(
+            0,
+            Planned {
+                playbook: "allow".into(),
+                action: Action::LoginAt("/secret-door/".into()),
+            },
+        );
+        let (result, events) = climb(&mut t, &plan, Some(&[true]));
+        let (outcome, recap) = result.unwrap();
+        assert_eq!(outcome, Outcome::Unlocked);
+        assert_eq!((recap.changed, recap.ok), (0, 1));
+        assert!(t.exists(&path("plugins/wordfence")).unwrap(), "rung 2 unused");
+        assert_eq!(events, ["RungApplied:allow", "Unlocked", "Recap"]);
     }
 
     #[test]

@@ -51,6 +51,12 @@ pub enum Event<'a> {
     Unlocked {
         /// Whether a real login proved it (else GET requests only).
         real_login: bool,
+        /// Where the admin logs in, when a plugin moved the login page and the rung only told
+        /// where.
+        login_url: Option<&'a str>,
+        /// The next rung, which the ladder did not need: what `run` does instead, for a user
+        /// who wants more than this rung did (the default login page back).
+        instead: Option<&'a str>,
     },
     /// Verification: the site still refuses after this rung; it is undone, and the next one
     /// follows.

@@ -14,7 +14,7 @@ use crate::transport::RemotePath;
 
 use super::EngineError;
 use super::action::Action;
-use super::allowlist::{ClearLockouts, WhitelistIp};
+use super::allowlist::{ClearLockouts, SettingAt, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
 use super::vars::Vars;
@@ -119,6 +119,9 @@ pub enum Step {
     WhitelistIp(WhitelistIp),
     /// Remove the caller's address from a plugin's lockout list, or delete its lockout rows.
     ClearLockouts(ClearLockouts),
+    /// Where a plugin moved the login page, read from its setting; changes nothing. A rung of
+    /// these lets the admin in by telling them the address, and is checked there.
+    LoginPage(LoginPage),
     /// Tell the user something when a WordPress option has a value (LLAR's cloud mode, in
     /// which local edits change nothing); changes nothing.
     WarnIf {
@@ -129,6 +132,16 @@ pub enum Step {
         /// What to say.
         say: String,
     },
+}
+
+/// A `login_page` step.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginPage {
+    /// The plugin's setting holding the page's slug (WPS Hide Login's `whl_page`).
+    pub at: SettingAt,
+    /// The page's path under the site address; `{value}` is the setting's value.
+    pub path: String,
 }
 
 impl Step {
@@ -170,6 +183,7 @@ impl Step {
                 equals,
                 say,
             } => vec![option, equals, say],
+            Step::LoginPage(page) => vec![&page.path],
             // Their places may use templates too, but they need the address anyway.
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => Vec::new(),
         }
@@ -334,6 +348,20 @@ impl Step {
                     return Ok(None);
                 }
                 Action::Note(say.clone())
+            }
+            Step::LoginPage(page) => {
+                let Some(slug) = page.at.read_in(view)?.filter(|v| !v.is_empty()) else {
+                    return Ok(None);
+                };
+                // The value comes from the site: only a plain path segment makes an address.
+                let plain = |b: u8| b.is_ascii_alphanumeric() || b"-_.~%".contains(&b);
+                if !slug.bytes().all(plain) || slug.starts_with('.') {
+                    return Err(EngineError::Step(format!(
+                        "the login page setting holds {}, which is not a plain path segment",
+                        crate::parse::text::printable(&format!("{slug:?}"))
+                    )));
+                }
+                Action::LoginAt(vars.expand(&page.path.replace("{value}", &slug))?)
             }
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => return Ok(None),
         };

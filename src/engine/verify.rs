@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 use crate::http::HttpClient;
 use crate::site::InvestigateOptions;
 use crate::site::catalog::Catalog;
-use crate::site::diagnosis::{Cause, LoginCheck, diagnose};
-use crate::site::probe::{is_logged_in, probe_site, try_login};
-use crate::site::signature::recognise;
+use crate::site::diagnosis::{Cause, diagnose};
+use crate::site::probe::{LOGIN_PATH, is_logged_in, probe_site, shows_login_form, try_login};
 
 use super::check::Web;
 
@@ -34,24 +33,25 @@ impl Verifier {
     }
 
     /// Asks until the site lets the admin in or [`VERIFY_FOR`] passes. With a login to try,
-    /// success means a real login; without, the pages answering.
-    pub fn admin_gets_in(&self) -> bool {
+    /// success means a real login; without, the pages answering. `login_at` is where a
+    /// plugin moved the login page, when it did: the login form must answer there.
+    pub fn admin_gets_in(&self, login_at: Option<&str>) -> bool {
         let deadline = Instant::now() + VERIFY_FOR;
         // Most fixes show at once; opcache may hold an old file for a second or two.
         let mut pause = Duration::from_millis(200);
+        let login_path = login_at.unwrap_or(LOGIN_PATH);
         loop {
             let mut client = HttpClient::new(&self.options.http);
-            let probes = probe_site(&client, &self.url, &self.catalog);
-            let login = self.options.login.as_ref().and_then(|(user, password)| {
-                let response = try_login(&mut client, &self.url, user, password).ok()?;
-                Some(LoginCheck {
-                    answerer: recognise(&response, &self.catalog),
-                    response,
-                })
-            });
-            let recovered = match &login {
-                Some(login) => is_logged_in(&login.response),
-                None => diagnose(&probes, None, None, &self.catalog).cause == Cause::Reachable,
+            let recovered = match (&self.options.login, login_at) {
+                (Some((user, password)), _) => {
+                    try_login(&mut client, &self.url, login_path, user, password)
+                        .is_ok_and(|response| is_logged_in(&response))
+                }
+                (None, Some(path)) => shows_login_form(&client, &self.url, path),
+                (None, None) => {
+                    let probes = probe_site(&client, &self.url, &self.catalog);
+                    diagnose(&probes, None, None, &self.catalog).cause == Cause::Reachable
+                }
             };
             if recovered || Instant::now() >= deadline {
                 return recovered;

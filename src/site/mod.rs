@@ -134,7 +134,8 @@ pub fn investigate(
     inventory.read_logs(t)?;
     let login = match &options.login {
         Some((user, password)) => {
-            let response = probe::try_login(&mut client, &url.0, user, password)?;
+            let response =
+                probe::try_login(&mut client, &url.0, probe::LOGIN_PATH, user, password)?;
             Some(LoginCheck {
                 answerer: signature::recognise(&response, catalog),
                 response,

@@ -11,7 +11,10 @@ use crate::site::catalog::Catalog;
 use crate::site::signature::{Answerer, recognise};
 
 /// The paths a locked-out admin cares about.
-pub const PROBE_PATHS: [&str; 3] = ["/", "/wp-login.php", "/wp-admin/"];
+pub const PROBE_PATHS: [&str; 3] = ["/", LOGIN_PATH, "/wp-admin/"];
+
+/// WordPress's own login page.
+pub const LOGIN_PATH: &str = "/wp-login.php";
 
 /// Redirects followed per path; WordPress needs two at most (`/wp-admin/` → login form).
 const MAX_REDIRECTS: usize = 3;
@@ -102,6 +105,7 @@ fn follow(client: &HttpClient, base: &str, path: &str, catalog: &Catalog) -> Pat
 pub fn try_login(
     client: &mut HttpClient,
     base_url: &str,
+    login_path: &str,
     user: &str,
     password: &str,
 ) -> Result<Response, HttpError> {
@@ -116,7 +120,16 @@ pub fn try_login(
         ("redirect_to", admin.as_str()),
         ("testcookie", "1"),
     ];
-    client.post_form(&format!("{base}/wp-login.php"), &form)
+    client.post_form(&format!("{base}{login_path}"), &form)
+}
+
+/// Whether `path` answers WordPress's login form (a moved login page, where the admin is
+/// told to log in).
+pub fn shows_login_form(client: &HttpClient, base_url: &str, path: &str) -> bool {
+    let url = format!("{}{path}", base_url.trim_end_matches('/'));
+    client
+        .get(&url)
+        .is_ok_and(|r| r.status == 200 && r.contains("name=\"log\"") && r.contains("name=\"pwd\""))
 }
 
 /// Whether a login answer is a successful WordPress login.

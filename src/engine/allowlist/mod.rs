@@ -37,11 +37,19 @@ impl SettingAt {
     /// The setting's value as text (a number is given in decimal); `None` when the option,
     /// the row or the key is not there.
     pub fn read(&self, access: &mut Access<'_>) -> Result<Option<String>, EngineError> {
+        self.read_in(&mut View::new(access))
+    }
+
+    /// [`SettingAt::read`], as a plan sees the site.
+    pub(in crate::engine) fn read_in(
+        &self,
+        view: &mut View<'_>,
+    ) -> Result<Option<String>, EngineError> {
         let cell_at = match &self.cell {
             Cell::Option(name) => CellAt::Option(name.clone()),
             Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
         };
-        let RowSource { row, column, .. } = read_cell(&mut View::new(access), cell_at)?;
+        let RowSource { row, column, .. } = read_cell(view, cell_at)?;
         let Some(bytes) = row.as_ref().and_then(|r| cell(r, &column)) else {
             return Ok(None);
         };
