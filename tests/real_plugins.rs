@@ -129,6 +129,16 @@ const LLAR_LOCKOUT: Scenario = Scenario {
     self_written: &[],
 };
 
+const LOGINIZER_LOCKOUT: Scenario = Scenario {
+    name: "loginizer-lockout",
+    plugin: "Loginizer",
+    main_file: "loginizer/loginizer.php",
+    refusal: Refusal::Login {
+        marker: "You have exceeded maximum login retries",
+    },
+    self_written: &[],
+};
+
 /// The real-plugin site, through the locked sandbox.
 struct Real<'a> {
     sb: &'a Sandbox,
@@ -642,4 +652,68 @@ fn real_llar_lockout_unlocked_and_rolled_back_over_ssh() {
 #[test]
 fn real_llar_lockout_unlocked_and_rolled_back_over_ftp() {
     unlock_and_roll_back(&LLAR_LOCKOUT, Protocol::Ftp);
+}
+
+#[test]
+fn real_loginizer_lockout_is_a_real_lockout() {
+    lockout_is_real(&LOGINIZER_LOCKOUT);
+}
+
+#[test]
+fn real_loginizer_lockout_unlocked_and_rolled_back_over_ssh() {
+    unlock_and_roll_back(&LOGINIZER_LOCKOUT, Protocol::Ssh);
+}
+
+#[test]
+fn real_loginizer_lockout_unlocked_and_rolled_back_over_ftp() {
+    unlock_and_roll_back(&LOGINIZER_LOCKOUT, Protocol::Ftp);
+}
+
+/// The real WPS Hide Login: diagnose names it, and unlock reads the slug from the plugin's own
+/// option, proves a real login there and changes nothing, over each protocol.
+#[test]
+fn real_wps_hide_login_is_told_where_the_login_page_went() {
+    let sb = Sandbox::lock();
+    let real = Real::new(&sb);
+    let login_url = real.url("/secret-door/");
+    for protocol in [Protocol::Ssh, Protocol::Ftp] {
+        let what = format!("real wps-hide-login over {protocol:?}");
+        real.script(&["scenario", "wps-hide-login"]);
+        let docroot = real.docroot();
+        let before = contents(&docroot);
+        let state = tempfile::tempdir().unwrap();
+        let with_login = |command: &str| {
+            real.wprescue(protocol, command, state.path(), &what)
+                .args([
+                    "--url".to_owned(),
+                    real.env("REAL_HTTP_URL"),
+                    "--bind".to_owned(),
+                    sb.env("SANDBOX_LOCKED_IP"),
+                    "--login".to_owned(),
+                    real.env("REAL_WP_ADMIN"),
+                ])
+                .env("WPRESCUE_LOGIN_PASSWORD", real.env("REAL_WP_PASSWORD"))
+        };
+        with_login("diagnose")
+            .run()
+            .status(2)
+            .stdout_has("hidden-login")
+            .stdout_has("WPS Hide Login");
+        with_login("unlock")
+            .args(["--yes"])
+            .run()
+            .status(0)
+            .stdout_has(format!(
+                "unlocked: the login page is at {login_url}: log in there (a real login succeeded); nothing was changed"
+            ));
+        let changed = differences(&before, &contents(&docroot), &docroot, &[]);
+        assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
+        assert_eq!(
+            real.get_from(&sb.env("SANDBOX_OTHER_LOCKED_IP"), "/wp-login.php")
+                .status,
+            404,
+            "{what}: the login page stays hidden from everyone else"
+        );
+        assert_eq!(real.helper_leftovers(), Vec::<String>::new(), "{what}");
+    }
 }

@@ -508,7 +508,10 @@ mod tests {
         let (outcome, recap) = result.unwrap();
         assert_eq!(outcome, Outcome::Unlocked);
         assert_eq!((recap.changed, recap.ok), (0, 1));
-        assert!(t.exists(&path("plugins/wordfence")).unwrap(), "rung 2 unused");
+        assert!(
+            t.exists(&path("plugins/wordfence")).unwrap(),
+            "rung 2 unused"
+        );
         assert_eq!(events, ["RungApplied:allow", "Unlocked", "Recap"]);
     }
 
