@@ -192,15 +192,20 @@ impl<'a> Real<'a> {
     /// A real login as the admin, with the right password, from `from`; the client keeps the
     /// session's cookies.
     fn login_from(&self, from: &str) -> (HttpClient, Response) {
+        self.login_as(from, &self.env("REAL_WP_ADMIN"))
+    }
+
+    /// [`Real::login_from`] as another user with the same password (admin2).
+    fn login_as(&self, from: &str, user: &str) -> (HttpClient, Response) {
         let mut client = self.client(from);
         let response = try_login(
             &mut client,
             &self.env("REAL_HTTP_URL"),
             LOGIN_PATH,
-            &self.env("REAL_WP_ADMIN"),
+            user,
             &self.env("REAL_WP_PASSWORD"),
         )
-        .unwrap_or_else(|e| panic!("login from {from}: {e}"));
+        .unwrap_or_else(|e| panic!("login as {user} from {from}: {e}"));
         // Keep the session: every cookie the login set, as a browser would.
         for (name, value) in &response.headers {
             let pair = value.split(';').next().unwrap_or("");
@@ -715,5 +720,84 @@ fn real_wps_hide_login_is_told_where_the_login_page_went() {
             "{what}: the login page stays hidden from everyone else"
         );
         assert_eq!(real.helper_leftovers(), Vec::<String>::new(), "{what}");
+    }
+}
+
+/// The real Two Factor, the admin's phone lost: diagnose names two-factor from a real login;
+/// unlock turns it off for the admin alone (admin2 still gets the code prompt), and rollback
+/// puts the admin's setting back exactly, over each protocol.
+#[test]
+fn real_two_factor_is_turned_off_for_one_user_only() {
+    let sb = Sandbox::lock();
+    let real = Real::new(&sb);
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let asks_for_a_code = |user: &str| {
+        let (_, answer) = real.login_as(&locked, user);
+        answer.status == 200 && answer.contains("name=\"wp-auth-nonce\"")
+    };
+    let meta = || {
+        real.sql(&format!(
+            "SELECT umeta_id, user_id, meta_key, HEX(meta_value) FROM {}usermeta \
+             WHERE meta_key IN ('_two_factor_enabled_providers', '_two_factor_provider', \
+             '_two_factor_totp_key') ORDER BY umeta_id",
+            real.env("REAL_DB_PREFIX")
+        ))
+    };
+    for protocol in [Protocol::Ssh, Protocol::Ftp] {
+        let what = format!("real two-factor over {protocol:?}");
+        real.script(&["scenario", "two-factor"]);
+        let docroot = real.docroot();
+        // The prompt's nonce and the login timestamps are the plugin's own bookkeeping.
+        let before = (contents(&docroot), meta());
+        assert!(asks_for_a_code("admin"), "{what}: locked out to begin with");
+        let state = tempfile::tempdir().unwrap();
+        let as_admin = |command: &str| {
+            real.wprescue(protocol, command, state.path(), &what)
+                .args([
+                    "--url".to_owned(),
+                    real.env("REAL_HTTP_URL"),
+                    "--bind".to_owned(),
+                    locked.clone(),
+                    "--login".to_owned(),
+                    real.env("REAL_WP_ADMIN"),
+                ])
+                .env("WPRESCUE_LOGIN_PASSWORD", real.env("REAL_WP_PASSWORD"))
+        };
+        as_admin("diagnose")
+            .run()
+            .status(2)
+            .stdout_has("two-factor: Two Factor asks for a two-factor code");
+        as_admin("unlock")
+            .args(["--yes"])
+            .run()
+            .status(0)
+            .stdout_has("set two-factor up again for this user")
+            .stdout_has("unlocked: the admin can get in again (a real login succeeded)");
+        assert!(
+            is_logged_in(&real.login_from(&locked).1),
+            "{what}: admin gets in"
+        );
+        assert!(asks_for_a_code("admin2"), "{what}: admin2 keeps two-factor");
+        assert!(
+            real.docroot()
+                .join("wp-content/plugins/two-factor/two-factor.php")
+                .is_file()
+        );
+
+        real.wprescue(protocol, "rollback", state.path(), &what)
+            .args(["--yes"])
+            .run()
+            .status(0);
+        assert!(
+            asks_for_a_code("admin"),
+            "{what}: two-factor is back after rollback"
+        );
+        assert_eq!(
+            meta(),
+            before.1,
+            "{what}: rollback puts the rows back exactly"
+        );
+        let changed = differences(&before.0, &contents(&docroot), &docroot, &[]);
+        assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
     }
 }

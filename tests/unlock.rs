@@ -224,6 +224,7 @@ fn site_vars() -> Vars {
         plugin_folder: None,
         ip: None,
         wp_version: None,
+        user: None,
     }
 }
 

@@ -103,6 +103,10 @@ pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
             format!("auto_prepend_file names {target}, which is gone: every PHP request fails")
         }
         Cause::ServerError => "the server answers 500 (internal error)".into(),
+        Cause::TwoFactor { plugin } => format!(
+            "{} asks for a two-factor code after the right password (a lost phone or app?)",
+            name(plugin)
+        ),
         Cause::Maintenance => {
             "WordPress is stuck in maintenance mode: every page answers 503 \"Briefly unavailable\""
                 .into()
@@ -162,6 +166,13 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
                 p.file.as_str()
             )
         }),
+        Cause::TwoFactor { plugin } => {
+            let folder = installed_folder(plugin)?;
+            Some(format!(
+                "turn two-factor off for this one user in {}'s user settings (unlock does, and nobody else loses it); renaming {folder} to {folder}.off turns it off for everyone",
+                catalog.get(plugin)?.name
+            ))
+        }
         Cause::HiddenLogin { plugin } => {
             let folder = installed_folder(plugin)?;
             Some(format!(

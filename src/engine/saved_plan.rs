@@ -229,6 +229,7 @@ impl SavedPlan {
             plugin_folder: rung.plugin_folder.clone(),
             ip: rung.ip,
             wp_version: self.wp_version.clone(),
+            user: self.login.clone(),
         })
     }
 

@@ -407,6 +407,7 @@ impl Session {
                     plugin_folder: spec.plugin_folder,
                     ip,
                     wp_version: wp_version.clone(),
+                    user: self.options().login.as_ref().map(|(user, _)| user.clone()),
                 },
                 playbook: spec.playbook,
                 steps: spec.steps,

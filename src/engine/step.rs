@@ -4,9 +4,12 @@
 //! and after bytes are known. Planning reads the site through a [`View`], which also remembers
 //! what earlier steps of the same plan will have done, so two steps on one file compose.
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::helper::db::RowChange;
 use crate::parse::htaccess::Htaccess;
 use crate::parse::markers::Markers;
 use crate::site::inventory::prepends_in;
@@ -119,9 +122,15 @@ pub enum Step {
     WhitelistIp(WhitelistIp),
     /// Remove the caller's address from a plugin's lockout list, or delete its lockout rows.
     ClearLockouts(ClearLockouts),
+    /// Delete the rows of a plugin's table (or WordPress's `usermeta`) that hold every value
+    /// of `where`: e.g. the `--login` user's two-factor settings (`{user_id}`), so that user
+    /// alone logs in with the password. Each row is journaled whole and put back by rollback.
+    DeleteRows(DeleteRows),
     /// Where a plugin moved the login page, read from its setting; changes nothing. A rung of
     /// these lets the admin in by telling them the address, and is checked there.
     LoginPage(LoginPage),
+    /// Tell the user something about the plan (what to do once logged in); changes nothing.
+    Say(String),
     /// Tell the user something when a WordPress option has a value (LLAR's cloud mode, in
     /// which local edits change nothing); changes nothing.
     WarnIf {
@@ -132,6 +141,54 @@ pub enum Step {
         /// What to say.
         say: String,
     },
+}
+
+/// A `delete_rows` step.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRows {
+    /// The table, without the WordPress prefix; every one of these that exists.
+    pub table: Vec<String>,
+    /// Column and value (a template: `{user_id}`, `{ip}`) every deleted row holds; rows are
+    /// looked up by the first column, in name order.
+    #[serde(rename = "where")]
+    pub matching: BTreeMap<String, String>,
+}
+
+impl DeleteRows {
+    fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
+        let mut wanted = Vec::new();
+        for (column, template) in &self.matching {
+            let mut value = template.clone();
+            if value.contains("{user_id}") {
+                value = value.replace("{user_id}", &view.user_id(vars)?);
+            }
+            wanted.push((column.clone(), vars.expand(&value)?.into_bytes()));
+        }
+        let Some(((column, value), rest)) = wanted.split_first() else {
+            return Err(EngineError::Step("delete_rows needs a where".into()));
+        };
+        let mut actions = Vec::new();
+        for table in view.tables(&self.table)? {
+            for row in view.rows(&table, column, value)? {
+                if rest
+                    .iter()
+                    .all(|(c, v)| crate::helper::db::cell(&row, c) == Some(v.as_slice()))
+                {
+                    actions.push(Action::Change(Change::Row {
+                        row: RowChange {
+                            table: table.clone(),
+                            key: (column.clone(), value.clone()),
+                            before: Some(row),
+                            after: None,
+                        },
+                        meaning: None,
+                    }));
+                }
+            }
+        }
+        Ok(actions)
+    }
 }
 
 /// A `login_page` step.
@@ -184,6 +241,8 @@ impl Step {
                 say,
             } => vec![option, equals, say],
             Step::LoginPage(page) => vec![&page.path],
+            Step::Say(text) => vec![text],
+            Step::DeleteRows(rows) => rows.matching.values().collect(),
             // Their places may use templates too, but they need the address anyway.
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => Vec::new(),
         }
@@ -195,6 +254,7 @@ impl Step {
         let actions = match self {
             Step::WhitelistIp(step) => step.plan(view, vars)?,
             Step::ClearLockouts(step) => step.plan(view, vars)?,
+            Step::DeleteRows(step) => step.plan(view, vars)?,
             _ => self.plan_file_step(view, vars)?.into_iter().collect(),
         };
         let mut kept = Vec::new();
@@ -335,6 +395,7 @@ impl Step {
                 path: vars.expand(&check.path)?,
                 ..check.clone()
             }),
+            Step::Say(text) => Action::Note(vars.expand(text)?),
             Step::WarnIf {
                 option,
                 equals,
@@ -363,7 +424,9 @@ impl Step {
                 }
                 Action::LoginAt(vars.expand(&page.path.replace("{value}", &slug))?)
             }
-            Step::WhitelistIp(_) | Step::ClearLockouts(_) => return Ok(None),
+            Step::WhitelistIp(_) | Step::ClearLockouts(_) | Step::DeleteRows(_) => {
+                return Ok(None);
+            }
         };
         Ok(Some(action))
     }
@@ -581,6 +644,7 @@ mod tests {
             plugin_folder: Some("wp-content/plugins/wordfence".into()),
             ip: None,
             wp_version: None,
+            user: None,
         }
     }
 

@@ -24,6 +24,9 @@ pub struct Vars {
     /// The site's WordPress version (`6.8.8`), when known: rows are written the way that
     /// version writes them (`autoload` is `on`/`off` from 6.6, `yes`/`no` before).
     pub wp_version: Option<String>,
+    /// The WordPress user given with `--login`: `{user_id}` is that user's ID, for steps
+    /// that change one account only (its two-factor settings).
+    pub user: Option<String>,
 }
 
 impl Vars {
@@ -106,6 +109,7 @@ mod tests {
             plugin_folder: None,
             ip: None,
             wp_version: version.map(str::to_owned),
+            user: None,
         };
         assert_eq!(vars(Some("6.8.8")).autoload_on(), "on");
         assert_eq!(vars(Some("6.6")).autoload_on(), "on");

@@ -82,6 +82,21 @@ impl<'a> View<'a> {
         Ok(rows)
     }
 
+    /// The ID of the WordPress user given with `--login` (`{user_id}`).
+    pub(super) fn user_id(&mut self, vars: &Vars) -> Result<String, EngineError> {
+        let user = vars.user.as_deref().ok_or_else(|| {
+            EngineError::Step(
+                "this changes one user's settings only: give --login USER to say whose".into(),
+            )
+        })?;
+        let rows = self.rows("users", "user_login", user.as_bytes())?;
+        let id = rows
+            .first()
+            .and_then(|row| crate::helper::db::cell(row, "ID"))
+            .ok_or_else(|| EngineError::Step(format!("the site has no user named {user:?}")))?;
+        Ok(String::from_utf8_lossy(id).into_owned())
+    }
+
     /// Those of `candidates` that exist, in the same order (plugins spell some tables two
     /// ways).
     pub(super) fn tables(&mut self, candidates: &[String]) -> Result<Vec<String>, EngineError> {

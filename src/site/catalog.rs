@@ -38,6 +38,10 @@ pub struct PluginSpec {
     /// Whether the plugin can move the login page elsewhere (`wp-login.php` then answers 404).
     #[serde(default)]
     pub hides_login: bool,
+    /// What its second-factor prompt looks like: the answer to a login with the right
+    /// password when the account also needs a code.
+    #[serde(default)]
+    pub code_prompts: Vec<PageSignature>,
 }
 
 /// Where a plugin's lockout can be seen from outside.
@@ -109,6 +113,13 @@ impl Catalog {
         };
         with_text(true).or_else(|| with_text(false))
     }
+
+    /// The plugin whose second-factor prompt `response` is.
+    pub fn code_prompt_owner(&self, response: &Response) -> Option<&PluginSpec> {
+        self.plugins
+            .iter()
+            .find(|p| p.code_prompts.iter().any(|s| s.matches(response)))
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +138,7 @@ pub(crate) mod tests {
             block_pages: pages,
             lockout_shows_on: LockoutScope::EveryPage,
             hides_login: false,
+            code_prompts: vec![],
         };
         let page = |status, any_of: &[&str], empty_body| PageSignature {
             status,

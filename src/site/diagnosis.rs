@@ -42,6 +42,12 @@ pub enum Cause {
     },
     /// A 500 for another reason (a broken `.htaccess`, a PHP fatal).
     ServerError,
+    /// The right password leads to a plugin's prompt for a second factor (a code from an app
+    /// on a lost phone).
+    TwoFactor {
+        /// Catalog id.
+        plugin: String,
+    },
     /// WordPress answers every page with its 503 maintenance page: a `.maintenance` file in
     /// its root, left behind by an update that did not finish.
     Maintenance,
@@ -57,13 +63,14 @@ pub enum Cause {
 }
 
 /// Every cause code, as [`Cause::code`] spells them.
-pub const CAUSE_CODES: [&str; 10] = [
+pub const CAUSE_CODES: [&str; 11] = [
     "server-password",
     "plugin-password",
     "plugin-block",
     "htaccess-deny",
     "broken-prepend",
     "server-error",
+    "two-factor",
     "maintenance",
     "hidden-login",
     "reachable",
@@ -80,6 +87,7 @@ impl Cause {
             Cause::HtaccessDeny { .. } => "htaccess-deny",
             Cause::BrokenPrepend { .. } => "broken-prepend",
             Cause::ServerError => "server-error",
+            Cause::TwoFactor { .. } => "two-factor",
             Cause::Maintenance => "maintenance",
             Cause::HiddenLogin { .. } => "hidden-login",
             Cause::Reachable => "reachable",
@@ -95,7 +103,9 @@ impl Cause {
     /// The plugin involved, if any.
     pub fn plugin(&self) -> Option<&str> {
         match self {
-            Cause::PluginBlock { plugin } | Cause::HiddenLogin { plugin } => Some(plugin),
+            Cause::PluginBlock { plugin }
+            | Cause::HiddenLogin { plugin }
+            | Cause::TwoFactor { plugin } => Some(plugin),
             Cause::PluginPassword { plugin } => plugin.as_deref(),
             _ => None,
         }
@@ -239,6 +249,15 @@ fn classify(
         {
             return Cause::PluginBlock { plugin: id.clone() };
         }
+    }
+    if let Some(LoginCheck {
+        answerer: Answerer::CodePrompt(plugin),
+        ..
+    }) = login
+    {
+        return Cause::TwoFactor {
+            plugin: plugin.clone(),
+        };
     }
     if finals.iter().any(|(_, r, _)| r.status == 403) {
         let block = inventory.and_then(|inv| {
@@ -521,6 +540,7 @@ mod tests {
             }],
             lockout_shows_on: LockoutScope::Login,
             hides_login: false,
+            code_prompts: vec![],
         });
         let probes = all(200, &[], "<html>");
         let refused = Response {
@@ -696,6 +716,51 @@ mod tests {
     }
 
     #[test]
+    fn a_code_prompt_after_the_right_password_is_two_factor() {
+        let mut catalog = sample();
+        catalog.plugins.push(crate::site::catalog::PluginSpec {
+            id: "two-factor".into(),
+            name: "Two Factor".into(),
+            folders: vec!["two-factor".into()],
+            files: vec![],
+            markers: vec![],
+            constants: vec![],
+            block_pages: vec![],
+            lockout_shows_on: LockoutScope::Login,
+            hides_login: false,
+            code_prompts: vec![crate::site::catalog::PageSignature {
+                status: 200,
+                any_of: vec!["name=\"wp-auth-nonce\"".into()],
+                empty_body: false,
+            }],
+        });
+        let prompt = crate::http::sample_response(
+            "http://127.0.0.10:18080/wp-login.php",
+            200,
+            &[],
+            "<form><input type=\"hidden\" name=\"wp-auth-nonce\" value=\"x\"><input name=\"authcode\"></form>",
+        );
+        let login = LoginCheck {
+            answerer: recognise(&prompt, &catalog),
+            response: prompt,
+        };
+        let d = diagnose(&all(200, &[], "<html>"), Some(&login), None, &catalog);
+        assert_eq!(
+            d.cause,
+            Cause::TwoFactor {
+                plugin: "two-factor".into()
+            }
+        );
+        assert!(
+            d.evidence.iter().any(|e| e.contains(
+                "login as the given user -> 200 (Two Factor asks for a two-factor code)"
+            )),
+            "{:?}",
+            d.evidence
+        );
+    }
+
+    #[test]
     fn codes_are_stable() {
         let codes: Vec<_> = [
             Cause::ServerPassword { realm: None },
@@ -704,6 +769,7 @@ mod tests {
             Cause::HtaccessDeny { block: None },
             Cause::BrokenPrepend { target: "x".into() },
             Cause::ServerError,
+            Cause::TwoFactor { plugin: "x".into() },
             Cause::Maintenance,
             Cause::HiddenLogin { plugin: "x".into() },
             Cause::Reachable,

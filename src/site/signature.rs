@@ -11,6 +11,9 @@ use crate::site::catalog::Catalog;
 pub enum Answerer {
     /// A security plugin's block or lockout page, by catalog id.
     Plugin(String),
+    /// A plugin asking for a second factor (a code from an app) after the right password,
+    /// by catalog id.
+    CodePrompt(String),
     /// Apache asking for the server-level password: 401 with a realm.
     ApacheBasicAuth,
     /// A password prompt without a realm: a plugin's PHP prompt (AIOS), not Apache's.
@@ -37,6 +40,10 @@ impl Answerer {
             Answerer::Plugin(id) => {
                 let name = catalog.get(id).map_or(id.as_str(), |p| p.name.as_str());
                 format!("{name} block page")
+            }
+            Answerer::CodePrompt(id) => {
+                let name = catalog.get(id).map_or(id.as_str(), |p| p.name.as_str());
+                format!("{name} asks for a two-factor code")
             }
             Answerer::ApacheBasicAuth => "Apache password prompt (basic auth)".into(),
             Answerer::PluginPasswordPrompt => "password prompt without a realm (a plugin's)".into(),
@@ -87,6 +94,9 @@ pub fn recognise(response: &Response, catalog: &Catalog) -> Answerer {
     }
     if let Some(plugin) = catalog.block_page_owner(response) {
         return Answerer::Plugin(plugin.id.clone());
+    }
+    if let Some(plugin) = catalog.code_prompt_owner(response) {
+        return Answerer::CodePrompt(plugin.id.clone());
     }
     let server_page = SERVER_PAGES
         .iter()

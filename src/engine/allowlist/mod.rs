@@ -566,6 +566,7 @@ mod tests {
             plugin_folder: None,
             ip: Some(IP.parse().unwrap()),
             wp_version: None,
+            user: None,
         }
     }
 
