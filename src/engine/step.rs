@@ -833,6 +833,67 @@ mod tests {
     }
 
     #[test]
+    fn delete_rows_takes_only_the_login_users_rows() {
+        use crate::helper::db::memory::MemoryDatabase;
+        let row = |cells: &[(&str, &str)]| -> crate::helper::db::Row {
+            cells
+                .iter()
+                .map(|(c, v)| ((*c).to_owned(), Some(v.as_bytes().to_vec())))
+                .collect()
+        };
+        let meta = |id: &str, user: &str, key: &str| {
+            row(&[("umeta_id", id), ("user_id", user), ("meta_key", key), ("meta_value", "x")])
+        };
+        let db = MemoryDatabase::default();
+        db.tables.borrow_mut().extend([
+            (
+                "users".to_owned(),
+                vec![
+                    row(&[("ID", "1"), ("user_login", "admin")]),
+                    row(&[("ID", "2"), ("user_login", "admin2")]),
+                ],
+            ),
+            (
+                "usermeta".to_owned(),
+                vec![
+                    meta("30", "1", "_two_factor_enabled_providers"),
+                    meta("31", "1", "_two_factor_totp_key"),
+                    meta("32", "2", "_two_factor_enabled_providers"),
+                ],
+            ),
+        ]);
+        let step: Step = serde_saphyr::from_str(
+            "delete_rows: {table: [usermeta], where: {user_id: \"{user_id}\", meta_key: _two_factor_enabled_providers}}",
+        )
+        .unwrap();
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let mut vars = vars();
+        let err = step.plan(&mut View::new(&mut access), &vars).unwrap_err();
+        assert!(err.to_string().contains("give --login USER"), "{err}");
+        vars.user = Some("admin".into());
+        let actions = step.plan(&mut View::new(&mut access), &vars).unwrap();
+        let deleted: Vec<_> = actions
+            .iter()
+            .map(|a| match a {
+                Action::Change(Change::Row { row, .. }) => {
+                    assert_eq!(row.after, None);
+                    crate::helper::db::cell(row.before.as_ref().unwrap(), "umeta_id").unwrap()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(deleted, [b"30"]);
+        vars.user = Some("nobody".into());
+        let err = step.plan(&mut View::new(&mut access), &vars).unwrap_err();
+        assert!(err.to_string().contains("no user named \"nobody\""), "{err}");
+    }
+
+    #[test]
     fn unknown_step_keys_are_refused() {
         let err = serde_saphyr::from_str::<Vec<Step>>("- rename: {path: a, too: b}\n").unwrap_err();
         assert!(err.to_string().contains("too"), "{err}");
