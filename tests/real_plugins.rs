@@ -723,32 +723,46 @@ fn real_wps_hide_login_is_told_where_the_login_page_went() {
     }
 }
 
-/// The real Two Factor, the admin's phone lost: diagnose names two-factor from a real login;
-/// unlock turns it off for the admin alone (admin2 still gets the code prompt), and rollback
-/// puts the admin's setting back exactly, over each protocol.
-#[test]
-fn real_two_factor_is_turned_off_for_one_user_only() {
+/// A two-factor plugin's state, the admin's phone lost (`tests/sandbox/real-tier scenario
+/// NAME`).
+struct TwoFactor {
+    scenario: &'static str,
+    /// How diagnose names the plugin.
+    plugin: &'static str,
+    /// Text only the code prompt has.
+    prompt: &'static str,
+    /// The plugin's folder, which must stay in place.
+    folder: &'static str,
+    /// SQL (`{prefix}` for the table prefix) reading the rows that decide who has two-factor:
+    /// rollback must put them back exactly.
+    state: &'static str,
+    /// Where files change by themselves (Wordfence's firewall data).
+    self_written: &'static [&'static str],
+}
+
+/// Diagnose names two-factor from a real login; unlock turns it off for the admin alone
+/// (admin2 still gets the code prompt); rollback puts the state back exactly, over each
+/// protocol.
+fn two_factor_off_for_one_user_only(plugin: &TwoFactor) {
     let sb = Sandbox::lock();
     let real = Real::new(&sb);
     let locked = sb.env("SANDBOX_LOCKED_IP");
     let asks_for_a_code = |user: &str| {
         let (_, answer) = real.login_as(&locked, user);
-        answer.status == 200 && answer.contains("name=\"wp-auth-nonce\"")
+        answer.status == 200 && answer.contains(plugin.prompt)
     };
-    let meta = || {
-        real.sql(&format!(
-            "SELECT umeta_id, user_id, meta_key, HEX(meta_value) FROM {}usermeta \
-             WHERE meta_key IN ('_two_factor_enabled_providers', '_two_factor_provider', \
-             '_two_factor_totp_key') ORDER BY umeta_id",
-            real.env("REAL_DB_PREFIX")
-        ))
+    let state_rows = || {
+        real.sql(
+            &plugin
+                .state
+                .replace("{prefix}", &real.env("REAL_DB_PREFIX")),
+        )
     };
     for protocol in [Protocol::Ssh, Protocol::Ftp] {
-        let what = format!("real two-factor over {protocol:?}");
-        real.script(&["scenario", "two-factor"]);
+        let what = format!("real {} over {protocol:?}", plugin.scenario);
+        real.script(&["scenario", plugin.scenario]);
         let docroot = real.docroot();
-        // The prompt's nonce and the login timestamps are the plugin's own bookkeeping.
-        let before = (contents(&docroot), meta());
+        let before = (contents(&docroot), state_rows());
         assert!(asks_for_a_code("admin"), "{what}: locked out to begin with");
         let state = tempfile::tempdir().unwrap();
         let as_admin = |command: &str| {
@@ -763,10 +777,10 @@ fn real_two_factor_is_turned_off_for_one_user_only() {
                 ])
                 .env("WPRESCUE_LOGIN_PASSWORD", real.env("REAL_WP_PASSWORD"))
         };
-        as_admin("diagnose")
-            .run()
-            .status(2)
-            .stdout_has("two-factor: Two Factor asks for a two-factor code");
+        as_admin("diagnose").run().status(2).stdout_has(format!(
+            "two-factor: {} asks for a two-factor code",
+            plugin.plugin
+        ));
         as_admin("unlock")
             .args(["--yes"])
             .run()
@@ -779,9 +793,11 @@ fn real_two_factor_is_turned_off_for_one_user_only() {
         );
         assert!(asks_for_a_code("admin2"), "{what}: admin2 keeps two-factor");
         assert!(
-            real.docroot()
-                .join("wp-content/plugins/two-factor/two-factor.php")
-                .is_file()
+            docroot
+                .join("wp-content/plugins")
+                .join(plugin.folder)
+                .is_dir(),
+            "{what}: the plugin stays"
         );
 
         real.wprescue(protocol, "rollback", state.path(), &what)
@@ -793,11 +809,44 @@ fn real_two_factor_is_turned_off_for_one_user_only() {
             "{what}: two-factor is back after rollback"
         );
         assert_eq!(
-            meta(),
+            state_rows(),
             before.1,
             "{what}: rollback puts the rows back exactly"
         );
-        let changed = differences(&before.0, &contents(&docroot), &docroot, &[]);
+        let changed = differences(
+            &before.0,
+            &contents(&docroot),
+            &docroot,
+            plugin.self_written,
+        );
         assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
     }
+}
+
+#[test]
+fn real_two_factor_is_turned_off_for_one_user_only() {
+    two_factor_off_for_one_user_only(&TwoFactor {
+        scenario: "two-factor",
+        plugin: "Two Factor",
+        prompt: "name=\"wp-auth-nonce\"",
+        folder: "two-factor",
+        // The prompt's nonce and the login timestamps are the plugin's own bookkeeping.
+        state: "SELECT umeta_id, user_id, meta_key, HEX(meta_value) FROM {prefix}usermeta \
+                WHERE meta_key IN ('_two_factor_enabled_providers', '_two_factor_provider', \
+                '_two_factor_totp_key') ORDER BY umeta_id",
+        self_written: &[],
+    });
+}
+
+#[test]
+fn real_wordfence_login_security_is_turned_off_for_one_user_only() {
+    two_factor_off_for_one_user_only(&TwoFactor {
+        scenario: "wordfence-2fa",
+        plugin: "Wordfence",
+        prompt: "CODE REQUIRED",
+        folder: "wordfence",
+        state: "SELECT id, user_id, HEX(secret), HEX(recovery), ctime, mode \
+                FROM {prefix}wfls_2fa_secrets ORDER BY id",
+        self_written: &[WFLOGS],
+    });
 }

@@ -126,6 +126,10 @@ pub enum Step {
     /// of `where`: e.g. the `--login` user's two-factor settings (`{user_id}`), so that user
     /// alone logs in with the password. Each row is journaled whole and put back by rollback.
     DeleteRows(DeleteRows),
+    /// Set columns of the rows that hold every value of `where`, journaling only the `key`,
+    /// `where` and `set` columns: e.g. hand the `--login` user's two-factor secret to user 0,
+    /// so the secret itself is never read into a journal or a diff.
+    UpdateRows(UpdateRows),
     /// Where a plugin moved the login page, read from its setting; changes nothing. A rung of
     /// these lets the admin in by telling them the address, and is checked there.
     LoginPage(LoginPage),
@@ -157,38 +161,118 @@ pub struct DeleteRows {
 
 impl DeleteRows {
     fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
-        let mut wanted = Vec::new();
-        for (column, template) in &self.matching {
-            let mut value = template.clone();
-            if value.contains("{user_id}") {
-                value = value.replace("{user_id}", &view.user_id(vars)?);
-            }
-            wanted.push((column.clone(), vars.expand(&value)?.into_bytes()));
-        }
-        let Some(((column, value), rest)) = wanted.split_first() else {
-            return Err(EngineError::Step("delete_rows needs a where".into()));
-        };
+        let wanted = expand_all(view, vars, &self.matching)?;
+        let rows = matching_rows(view, &self.table, &wanted)?;
+        let (column, value) = &wanted[0];
+        Ok(rows
+            .into_iter()
+            .map(|(table, row)| {
+                Action::Change(Change::Row {
+                    row: RowChange {
+                        table,
+                        key: (column.clone(), value.clone()),
+                        before: Some(row),
+                        after: None,
+                    },
+                    meaning: None,
+                })
+            })
+            .collect())
+    }
+}
+
+/// An `update_rows` step.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRows {
+    /// The table, without the WordPress prefix; every one of these that exists.
+    pub table: Vec<String>,
+    /// The column that names each row (its primary key).
+    pub key: String,
+    /// Column and value (a template) every changed row holds.
+    #[serde(rename = "where")]
+    pub matching: BTreeMap<String, String>,
+    /// Column and new value (a template).
+    pub set: BTreeMap<String, String>,
+}
+
+impl UpdateRows {
+    fn plan(&self, view: &mut View<'_>, vars: &Vars) -> Result<Vec<Action>, EngineError> {
+        let wanted = expand_all(view, vars, &self.matching)?;
+        let set = expand_all(view, vars, &self.set)?;
         let mut actions = Vec::new();
-        for table in view.tables(&self.table)? {
-            for row in view.rows(&table, column, value)? {
-                if rest
-                    .iter()
-                    .all(|(c, v)| crate::helper::db::cell(&row, c) == Some(v.as_slice()))
-                {
-                    actions.push(Action::Change(Change::Row {
-                        row: RowChange {
-                            table: table.clone(),
-                            key: (column.clone(), value.clone()),
-                            before: Some(row),
-                            after: None,
-                        },
-                        meaning: None,
-                    }));
+        for (table, row) in matching_rows(view, &self.table, &wanted)? {
+            // Only the columns this step is about: the rest of the row (a secret) stays on
+            // the server.
+            let key = crate::helper::db::cell(&row, &self.key)
+                .ok_or_else(|| {
+                    EngineError::Step(format!("table {table} has no column {}", self.key))
+                })?
+                .to_vec();
+            let mut before: crate::helper::db::Row = vec![(self.key.clone(), Some(key.clone()))];
+            for (column, _) in wanted.iter().chain(&set) {
+                if before.iter().all(|(c, _)| c != column) {
+                    let value = crate::helper::db::cell(&row, column).map(<[u8]>::to_vec);
+                    before.push((column.clone(), value));
                 }
             }
+            let mut after = before.clone();
+            for (column, value) in &set {
+                after = crate::helper::db::with_cell(&after, column, value.clone());
+            }
+            actions.push(Action::Change(Change::Row {
+                row: RowChange {
+                    table: table.clone(),
+                    key: (self.key.clone(), key),
+                    before: Some(before),
+                    after: Some(after),
+                },
+                meaning: None,
+            }));
         }
         Ok(actions)
     }
+}
+
+/// `columns` with their templates expanded (`{user_id}` looked up once).
+fn expand_all(
+    view: &mut View<'_>,
+    vars: &Vars,
+    columns: &BTreeMap<String, String>,
+) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+    let mut out = Vec::new();
+    for (column, template) in columns {
+        let mut value = template.clone();
+        if value.contains("{user_id}") {
+            value = value.replace("{user_id}", &view.user_id(vars)?);
+        }
+        out.push((column.clone(), vars.expand(&value)?.into_bytes()));
+    }
+    Ok(out)
+}
+
+/// The rows, in every one of `tables` that exists, holding every `(column, value)` of
+/// `wanted`; looked up by the first.
+fn matching_rows(
+    view: &mut View<'_>,
+    tables: &[String],
+    wanted: &[(String, Vec<u8>)],
+) -> Result<Vec<(String, crate::helper::db::Row)>, EngineError> {
+    let Some(((column, value), rest)) = wanted.split_first() else {
+        return Err(EngineError::Step("rows are chosen by a where".into()));
+    };
+    let mut found = Vec::new();
+    for table in view.tables(tables)? {
+        for row in view.rows(&table, column, value)? {
+            if rest
+                .iter()
+                .all(|(c, v)| crate::helper::db::cell(&row, c) == Some(v.as_slice()))
+            {
+                found.push((table.clone(), row));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// A `login_page` step.
@@ -243,6 +327,7 @@ impl Step {
             Step::LoginPage(page) => vec![&page.path],
             Step::Say(text) => vec![text],
             Step::DeleteRows(rows) => rows.matching.values().collect(),
+            Step::UpdateRows(rows) => rows.matching.values().chain(rows.set.values()).collect(),
             // Their places may use templates too, but they need the address anyway.
             Step::WhitelistIp(_) | Step::ClearLockouts(_) => Vec::new(),
         }
@@ -255,6 +340,7 @@ impl Step {
             Step::WhitelistIp(step) => step.plan(view, vars)?,
             Step::ClearLockouts(step) => step.plan(view, vars)?,
             Step::DeleteRows(step) => step.plan(view, vars)?,
+            Step::UpdateRows(step) => step.plan(view, vars)?,
             _ => self.plan_file_step(view, vars)?.into_iter().collect(),
         };
         let mut kept = Vec::new();
@@ -424,7 +510,10 @@ impl Step {
                 }
                 Action::LoginAt(vars.expand(&page.path.replace("{value}", &slug))?)
             }
-            Step::WhitelistIp(_) | Step::ClearLockouts(_) | Step::DeleteRows(_) => {
+            Step::WhitelistIp(_)
+            | Step::ClearLockouts(_)
+            | Step::DeleteRows(_)
+            | Step::UpdateRows(_) => {
                 return Ok(None);
             }
         };
@@ -832,17 +921,66 @@ mod tests {
         );
     }
 
+    fn row(cells: &[(&str, &str)]) -> crate::helper::db::Row {
+        cells
+            .iter()
+            .map(|(c, v)| ((*c).to_owned(), Some(v.as_bytes().to_vec())))
+            .collect()
+    }
+
+    #[test]
+    fn update_rows_never_reads_the_other_columns_into_the_plan() {
+        use crate::helper::db::memory::MemoryDatabase;
+        let db = MemoryDatabase::default();
+        let secret = |id: &str, user: &str| {
+            row(&[
+                ("id", id),
+                ("user_id", user),
+                ("secret", "SEED"),
+                ("recovery", "CODES"),
+            ])
+        };
+        db.tables.borrow_mut().extend([
+            (
+                "users".to_owned(),
+                vec![row(&[("ID", "1"), ("user_login", "admin")])],
+            ),
+            (
+                "wfls_2fa_secrets".to_owned(),
+                vec![secret("1", "1"), secret("2", "2")],
+            ),
+        ]);
+        let step: Step = serde_saphyr::from_str(
+            "update_rows: {table: [wfls_2fa_secrets], key: id, where: {user_id: \"{user_id}\"}, set: {user_id: \"0\"}}",
+        )
+        .unwrap();
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let mut vars = vars();
+        vars.user = Some("admin".into());
+        let actions = step.plan(&mut View::new(&mut access), &vars).unwrap();
+        let [Action::Change(Change::Row { row: change, .. })] = actions.as_slice() else {
+            panic!("{actions:?}");
+        };
+        assert_eq!(change.before, Some(row(&[("id", "1"), ("user_id", "1")])));
+        assert_eq!(change.after, Some(row(&[("id", "1"), ("user_id", "0")])));
+        assert_eq!(change.key, ("id".to_owned(), b"1".to_vec()));
+    }
+
     #[test]
     fn delete_rows_takes_only_the_login_users_rows() {
         use crate::helper::db::memory::MemoryDatabase;
-        let row = |cells: &[(&str, &str)]| -> crate::helper::db::Row {
-            cells
-                .iter()
-                .map(|(c, v)| ((*c).to_owned(), Some(v.as_bytes().to_vec())))
-                .collect()
-        };
         let meta = |id: &str, user: &str, key: &str| {
-            row(&[("umeta_id", id), ("user_id", user), ("meta_key", key), ("meta_value", "x")])
+            row(&[
+                ("umeta_id", id),
+                ("user_id", user),
+                ("meta_key", key),
+                ("meta_value", "x"),
+            ])
         };
         let db = MemoryDatabase::default();
         db.tables.borrow_mut().extend([
@@ -890,7 +1028,10 @@ mod tests {
         assert_eq!(deleted, [b"30"]);
         vars.user = Some("nobody".into());
         let err = step.plan(&mut View::new(&mut access), &vars).unwrap_err();
-        assert!(err.to_string().contains("no user named \"nobody\""), "{err}");
+        assert!(
+            err.to_string().contains("no user named \"nobody\""),
+            "{err}"
+        );
     }
 
     #[test]
