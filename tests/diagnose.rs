@@ -91,6 +91,18 @@ const EXPECTATIONS: &[Expect] = &[
         next: Some("rename public_html/.maintenance to public_html/.maintenance.off.php"),
     },
     Expect {
+        scenario: "wrong-site-address",
+        code: "wrong-site-address",
+        plugin: None,
+        evidence: &[
+            "GET / is sent to http://127.0.0.10/, another host",
+            "GET /wp-admin/ is sent to http://old-domain.example/wp-login.php?redirect_to=",
+        ],
+        next: Some(
+            "set WordPress's address to http://127.0.0.10:18080: the home and siteurl options",
+        ),
+    },
+    Expect {
         scenario: "wordfence-block",
         code: "plugin-block",
         plugin: Some("wordfence"),

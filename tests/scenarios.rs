@@ -430,6 +430,25 @@ fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
     assert_reset_recovers(&sb);
 }
 
+#[test]
+fn a_wrong_site_address_sends_everyone_away() {
+    let sb = Sandbox::lock();
+    sb.scenario("wrong-site-address");
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        let admin = sb.get_from(&ip, "/wp-admin/");
+        assert_eq!(admin.status, 302, "{ip}: {admin:?}");
+        assert!(
+            admin
+                .header("location")
+                .is_some_and(|l| l.starts_with("http://old-domain.example/wp-login.php")),
+            "{ip}: {admin:?}"
+        );
+        let front = sb.get_from(&ip, "/");
+        assert_eq!(front.status, 301, "{ip}: {front:?}");
+    }
+    assert_reset_recovers(&sb);
+}
+
 /// What a logged-out visitor who is not blocked gets: pages are 200, `/wp-admin/` sends them
 /// to the login form.
 fn unblocked(path: &str) -> Expect {

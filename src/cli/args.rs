@@ -68,6 +68,7 @@ pub enum Command {
     /// address), htaccess-deny (Apache's 403 from a deny rule), broken-prepend
     /// (auto_prepend_file names a missing file: 500 for everyone), server-error (another 500),
     /// two-factor (the right password leads to a code prompt: a lost phone; needs --login),
+    /// wrong-site-address (pages redirect to another host, or in a loop),
     /// maintenance (a .maintenance file left by an update: 503 for every page), hidden-login (wp-login.php moved by a plugin), reachable (nothing in the way), unknown.
     ///
     /// Exit status: 0 no lockout found, 2 a lockout found, 1 error (no HTTP answer at all

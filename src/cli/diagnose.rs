@@ -107,6 +107,18 @@ pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
             "{} asks for a two-factor code after the right password (a lost phone or app?)",
             name(plugin)
         ),
+        Cause::WrongSiteAddress {
+            sends_to,
+            looping: false,
+        } => format!(
+            "the site sends its pages to {sends_to}: WordPress's own address names another site"
+        ),
+        Cause::WrongSiteAddress {
+            sends_to,
+            looping: true,
+        } => format!(
+            "the site's pages redirect in a loop (last to {sends_to}): WordPress's address says http where the server forces https, or the reverse"
+        ),
         Cause::Maintenance => {
             "WordPress is stuck in maintenance mode: every page answers 503 \"Briefly unavailable\""
                 .into()
@@ -219,6 +231,10 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
             .find(|p| p.fatal)
             .or(inv.htaccess_problems.first())
             .map(|p| format!("fix {}/.htaccess line {}: {}", inv.root.path.as_str(), p.line, p.message)),
+        Cause::WrongSiteAddress { .. } => Some(format!(
+            "set WordPress's address to {}: the home and siteurl options (Settings > General), or WP_HOME and WP_SITEURL where wp-config.php defines them",
+            report.url.0
+        )),
         Cause::Maintenance => inv.maintenance.as_ref().map(|m| {
             format!(
                 "rename {0} to {0}.off.php: WordPress only looks for .maintenance (and the new name keeps it from being served as text)",

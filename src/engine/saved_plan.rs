@@ -230,6 +230,7 @@ impl SavedPlan {
             ip: rung.ip,
             wp_version: self.wp_version.clone(),
             user: self.login.clone(),
+            site_url: Some(self.url.trim_end_matches('/').to_owned()),
         })
     }
 

@@ -408,6 +408,7 @@ impl Session {
                     ip,
                     wp_version: wp_version.clone(),
                     user: self.options().login.as_ref().map(|(user, _)| user.clone()),
+                    site_url: self.url().map(|u| u.trim_end_matches('/').to_owned()),
                 },
                 playbook: spec.playbook,
                 steps: spec.steps,

@@ -734,6 +734,7 @@ mod tests {
             ip: None,
             wp_version: None,
             user: None,
+            site_url: None,
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Vars {
     /// The WordPress user given with `--login`: `{user_id}` is that user's ID, for steps
     /// that change one account only (its two-factor settings).
     pub user: Option<String>,
+    /// `{site_url}`: the address the caller reaches the site at (`--url`, without a trailing
+    /// slash), for steps that set WordPress's own address.
+    pub site_url: Option<String>,
 }
 
 impl Vars {
@@ -62,6 +65,20 @@ impl Vars {
                 .as_deref()
                 .ok_or_else(|| missing("plugin_folder"))?;
             out = out.replace("{plugin_folder}", folder);
+        }
+        if out.contains("{site_url}") {
+            let url = self
+                .site_url
+                .as_deref()
+                .ok_or_else(|| missing("site_url"))?;
+            // It lands in PHP strings and regex replacements: nothing that could end one.
+            let plain = |c: char| c.is_ascii_alphanumeric() || ":/.-_~%[]@!&()*+,;=?#".contains(c);
+            if !url.chars().all(plain) {
+                return Err(EngineError::Step(format!(
+                    "the site address {url:?} has characters that cannot go into a setting as they are"
+                )));
+            }
+            out = out.replace("{site_url}", url);
         }
         if ["{ip}", "{ip_hex16}", "{ip_escaped}"]
             .iter()
@@ -110,6 +127,7 @@ mod tests {
             ip: None,
             wp_version: version.map(str::to_owned),
             user: None,
+            site_url: None,
         };
         assert_eq!(vars(Some("6.8.8")).autoload_on(), "on");
         assert_eq!(vars(Some("6.6")).autoload_on(), "on");

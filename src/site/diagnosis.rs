@@ -9,7 +9,7 @@ use crate::http::Response;
 
 use super::catalog::{Catalog, LockoutScope};
 use super::inventory::{Inventory, PluginState, Presence};
-use super::probe::{PathProbe, is_logged_in};
+use super::probe::{PathProbe, SentAway, is_logged_in};
 use super::signature::{Answerer, basic_realm};
 
 /// Why the admin cannot get in.
@@ -48,6 +48,15 @@ pub enum Cause {
         /// Catalog id.
         plugin: String,
     },
+    /// The site sends its pages elsewhere: WordPress's address (`home`, `siteurl`, or
+    /// `WP_HOME`/`WP_SITEURL`) names an old domain, or `http` where the server forces `https`
+    /// (a redirect loop).
+    WrongSiteAddress {
+        /// Where it sends them (the last redirect's target).
+        sends_to: String,
+        /// Whether the redirects go round instead of leaving.
+        looping: bool,
+    },
     /// WordPress answers every page with its 503 maintenance page: a `.maintenance` file in
     /// its root, left behind by an update that did not finish.
     Maintenance,
@@ -63,7 +72,7 @@ pub enum Cause {
 }
 
 /// Every cause code, as [`Cause::code`] spells them.
-pub const CAUSE_CODES: [&str; 11] = [
+pub const CAUSE_CODES: [&str; 12] = [
     "server-password",
     "plugin-password",
     "plugin-block",
@@ -71,6 +80,7 @@ pub const CAUSE_CODES: [&str; 11] = [
     "broken-prepend",
     "server-error",
     "two-factor",
+    "wrong-site-address",
     "maintenance",
     "hidden-login",
     "reachable",
@@ -88,6 +98,7 @@ impl Cause {
             Cause::BrokenPrepend { .. } => "broken-prepend",
             Cause::ServerError => "server-error",
             Cause::TwoFactor { .. } => "two-factor",
+            Cause::WrongSiteAddress { .. } => "wrong-site-address",
             Cause::Maintenance => "maintenance",
             Cause::HiddenLogin { .. } => "hidden-login",
             Cause::Reachable => "reachable",
@@ -172,6 +183,16 @@ pub fn diagnose(
     d.cause = classify(probes, login, inventory, catalog, &mut d.evidence);
     if let Some(inventory) = inventory {
         add_file_evidence(&mut d, inventory, catalog);
+    }
+    if let Cause::WrongSiteAddress {
+        sends_to,
+        looping: false,
+    } = &d.cause
+    {
+        let site = super::probe::origin(sends_to).unwrap_or(sends_to);
+        d.notes.push(format!(
+            "if the site now lives at {site}, run again with --url {site}: unlock sets WordPress's address to the --url given"
+        ));
     }
     if d.cause == Cause::Reachable && login.is_none() {
         let login_only: Vec<&str> = catalog
@@ -267,6 +288,31 @@ fn classify(
                 .map(|b| b.label.clone())
         });
         return Cause::HtaccessDeny { block };
+    }
+    // The front page and one of the admin's pages sent away is the site's address, not one
+    // odd redirect.
+    let sent_away: Vec<(&PathProbe, SentAway)> = probes
+        .iter()
+        .filter_map(|p| Some((p, p.sent_away()?)))
+        .collect();
+    if sent_away.len() >= 2 && sent_away.iter().any(|(p, _)| p.path == "/") {
+        for (probe, away) in &sent_away {
+            evidence.push(match away {
+                SentAway::OtherHost(to) => {
+                    format!("GET {} is sent to {to}, another host", probe.path)
+                }
+                SentAway::Loop(to) => format!(
+                    "GET {} redirects round and round (last to {to})",
+                    probe.path
+                ),
+            });
+        }
+        // wp-admin's redirect is built from WordPress's own address: the best witness.
+        let (sends_to, looping) = match &sent_away[sent_away.len() - 1].1 {
+            SentAway::OtherHost(to) => (to.clone(), false),
+            SentAway::Loop(to) => (to.clone(), true),
+        };
+        return Cause::WrongSiteAddress { sends_to, looping };
     }
     let login_page_missing = finals
         .iter()
@@ -761,6 +807,36 @@ mod tests {
     }
 
     #[test]
+    fn the_front_page_and_the_admin_sent_to_another_host_is_a_wrong_site_address() {
+        let away = |path: &str, to: &str| probe(path, 301, &[("location", to)], "");
+        let probes = vec![
+            away("/", "http://old.example/"),
+            probe("/wp-login.php", 200, &[], "<form>"),
+            away("/wp-admin/", "http://old.example/wp-login.php?reauth=1"),
+        ];
+        let d = diagnose(&probes, None, None, &sample());
+        assert_eq!(
+            d.cause,
+            Cause::WrongSiteAddress {
+                sends_to: "http://old.example/wp-login.php?reauth=1".into(),
+                looping: false
+            }
+        );
+        assert!(
+            d.notes.iter().any(|n| n.contains("run again with --url http://old.example:")),
+            "{:?}",
+            d.notes
+        );
+        // One odd redirect is not the site's address.
+        let one = vec![
+            away("/", "http://old.example/"),
+            probe("/wp-login.php", 200, &[], "<form>"),
+            probe("/wp-admin/", 200, &[], "<html>"),
+        ];
+        assert_eq!(cause(&one), Cause::Unknown);
+    }
+
+    #[test]
     fn codes_are_stable() {
         let codes: Vec<_> = [
             Cause::ServerPassword { realm: None },
@@ -770,6 +846,10 @@ mod tests {
             Cause::BrokenPrepend { target: "x".into() },
             Cause::ServerError,
             Cause::TwoFactor { plugin: "x".into() },
+            Cause::WrongSiteAddress {
+                sends_to: "x".into(),
+                looping: false,
+            },
             Cause::Maintenance,
             Cause::HiddenLogin { plugin: "x".into() },
             Cause::Reachable,

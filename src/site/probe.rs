@@ -49,6 +49,31 @@ impl PathProbe {
     pub fn final_status(&self) -> Option<u16> {
         self.last().map(|h| h.response.status)
     }
+
+    /// Where the site sends this path when it never answers it here: a redirect to another
+    /// host (WordPress's home address set to an old domain), or one redirect after another
+    /// on the same host (`http` and `https` sending to each other).
+    pub fn sent_away(&self) -> Option<SentAway> {
+        let first = self.hops.first()?;
+        let last = self.last()?;
+        let to = redirect_target(&last.response)?;
+        if !same_host(&to, &first.response.url) {
+            Some(SentAway::OtherHost(to))
+        } else if self.hops.len() > MAX_REDIRECTS {
+            Some(SentAway::Loop(to))
+        } else {
+            None
+        }
+    }
+}
+
+/// Where a path's redirects lead when they never reach a page: see [`PathProbe::sent_away`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentAway {
+    /// To this address, on another host.
+    OtherHost(String),
+    /// Round and round; the last redirect pointed here.
+    Loop(String),
 }
 
 /// Probes each of [`PROBE_PATHS`] under `base_url` (the site URL, no trailing slash needed),
@@ -167,7 +192,7 @@ fn redirect_target(response: &Response) -> Option<String> {
 }
 
 /// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> Option<&str> {
+pub(crate) fn origin(url: &str) -> Option<&str> {
     let after_scheme = url.find("://")? + 3;
     let end = url[after_scheme..]
         .find('/')
@@ -175,16 +200,28 @@ fn origin(url: &str) -> Option<&str> {
     Some(&url[..end])
 }
 
-/// Same host name, whatever the scheme and port: `http://x` → `https://x` is followed, a
-/// redirect to another site is not. Hosts are compared as the HTTP client parses them, so a
-/// `Location` that only looks like the site (`http://other:81#@site/`, another IPv6 literal)
-/// is another host; one that does not parse is never followed.
+/// The same site: the same host name, and the same port unless the scheme changes
+/// (`http://x:8080` → `https://x` is followed, `http://x:8080` → `http://x` is not: that is
+/// another server). Hosts are compared as the HTTP client parses them, so a `Location` that
+/// only looks like the site (`http://other:81#@site/`, another IPv6 literal) is another host;
+/// one that does not parse is never followed.
 fn same_host(a: &str, b: &str) -> bool {
-    let host = |url: &str| {
+    let parts = |url: &str| {
         let uri = ureq::http::Uri::try_from(url).ok()?;
-        Some(uri.host()?.to_ascii_lowercase())
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let port = uri.port_u16().or(match scheme.as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
+        Some((uri.host()?.to_ascii_lowercase(), scheme, port))
     };
-    host(a).is_some() && host(a) == host(b)
+    match (parts(a), parts(b)) {
+        (Some((host_a, scheme_a, port_a)), Some((host_b, scheme_b, port_b))) => {
+            host_a == host_b && (scheme_a != scheme_b || port_a == port_b)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +267,7 @@ mod tests {
             "https://example.com/wp-login.php",
             "http://example.com:8080"
         ));
+        assert!(same_host("http://example.com:80/", "http://example.com"));
         assert!(same_host("http://user@Example.com/", "http://example.com"));
         assert!(!same_host("https://evil.example/", "http://example.com"));
         assert!(!same_host("not a url", "http://example.com"));
@@ -242,8 +280,52 @@ mod tests {
             "http://evil.example\\@example.com/",
             "http://example.com"
         ));
-        assert!(same_host("http://[::1]:8080/x", "http://[::1]/"));
+        assert!(same_host("https://[::1]/x", "http://[::1]:8080/"));
+        assert!(
+            !same_host("http://[::1]/x", "http://[::1]:8080/"),
+            "another server"
+        );
         assert!(!same_host("http://[::2]/x", "http://[::1]/"));
+    }
+
+    #[test]
+    fn a_chain_that_leaves_the_host_or_goes_round_is_sent_away() {
+        let hop = |response: Response| Hop {
+            answerer: Answerer::Unrecognised,
+            response,
+        };
+        let probe = |hops: Vec<Response>| PathProbe {
+            path: "/".into(),
+            hops: hops.into_iter().map(hop).collect(),
+            error: None,
+        };
+        let away = probe(vec![redirect("http://site/", "http://old.example/")]);
+        assert_eq!(
+            away.sent_away(),
+            Some(SentAway::OtherHost("http://old.example/".into()))
+        );
+        let mut page = redirect("https://site/wp-login.php", "");
+        page.status = 200;
+        let upgraded = probe(vec![
+            redirect("http://site/wp-login.php", "https://site/wp-login.php"),
+            page,
+        ]);
+        assert_eq!(
+            upgraded.sent_away(),
+            None,
+            "http to https on the same host is fine"
+        );
+        let round: Vec<_> = (0..=MAX_REDIRECTS)
+            .map(|i| {
+                let (from, to) = if i % 2 == 0 {
+                    ("http", "https")
+                } else {
+                    ("https", "http")
+                };
+                redirect(&format!("{from}://site/"), &format!("{to}://site/"))
+            })
+            .collect();
+        assert!(matches!(probe(round).sent_away(), Some(SentAway::Loop(_))));
     }
 
     #[test]

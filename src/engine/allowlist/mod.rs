@@ -567,6 +567,7 @@ mod tests {
             ip: Some(IP.parse().unwrap()),
             wp_version: None,
             user: None,
+            site_url: None,
         }
     }
 
