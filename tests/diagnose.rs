@@ -103,6 +103,13 @@ const EXPECTATIONS: &[Expect] = &[
         ),
     },
     Expect {
+        scenario: "wrong-site-address-config",
+        code: "wrong-site-address",
+        plugin: None,
+        evidence: &["GET /wp-admin/ is sent to http://old-domain.example/wp-login.php"],
+        next: Some("or WP_HOME and WP_SITEURL where wp-config.php defines them"),
+    },
+    Expect {
         scenario: "wordfence-block",
         code: "plugin-block",
         plugin: Some("wordfence"),

@@ -79,7 +79,15 @@ impl Change {
 
     /// Whether applying it would change nothing.
     pub fn is_noop(&self) -> bool {
-        matches!(self, Change::Write { before: Some(b), after, .. } if b == after)
+        match self {
+            Change::Write {
+                before: Some(b),
+                after,
+                ..
+            } => b == after,
+            Change::Row { row, .. } => row.before.is_some() && row.before == row.after,
+            _ => false,
+        }
     }
 
     /// One line for plans and recaps.
@@ -522,6 +530,22 @@ mod tests {
         let p = RemotePath::new(".htaccess").unwrap();
         assert!(Change::write(p.clone(), Some(b"x".to_vec()), b"x".to_vec()).is_noop());
         assert!(!Change::write(p.clone(), None, b"x".to_vec()).is_noop());
+        let row = |before: Option<&str>, after: Option<&str>| {
+            let cells = |v: &str| vec![("option_value".to_owned(), Some(v.as_bytes().to_vec()))];
+            Change::Row {
+                row: RowChange {
+                    table: "options".into(),
+                    key: ("option_id".into(), b"1".to_vec()),
+                    before: before.map(cells),
+                    after: after.map(cells),
+                },
+                meaning: None,
+            }
+        };
+        assert!(row(Some("a"), Some("a")).is_noop());
+        assert!(!row(Some("a"), Some("b")).is_noop());
+        assert!(!row(Some("a"), None).is_noop());
+        assert!(!row(None, Some("a")).is_noop());
         assert_eq!(
             Change::write(p, None, vec![]).describe(),
             "create .htaccess"

@@ -823,7 +823,9 @@ mod tests {
             }
         );
         assert!(
-            d.notes.iter().any(|n| n.contains("run again with --url http://old.example:")),
+            d.notes
+                .iter()
+                .any(|n| n.contains("run again with --url http://old.example:")),
             "{:?}",
             d.notes
         );
