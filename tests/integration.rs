@@ -4,6 +4,7 @@
 //! Start the sandbox first: `sudo tests/sandbox/sandbox up`. Without it every test here fails
 //! and says so; none is skipped.
 
+mod accounts;
 mod allow_lists;
 // The transport contract's checks: compiled into the library only for its unit tests, and
 // here by path, against the sandbox's servers (see `transport.rs`).

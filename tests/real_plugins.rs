@@ -850,3 +850,43 @@ fn real_wordfence_login_security_is_turned_off_for_one_user_only() {
         self_written: &[WFLOGS],
     });
 }
+
+/// WordPress 6.8.8 hashes with bcrypt (`$wp$2y$`): the hash made here logs in through the real
+/// `wp_check_password`, and rollback puts the old hash back.
+#[test]
+fn real_wordpress_takes_the_bcrypt_hash_of_a_reset_password() {
+    let sb = Sandbox::lock();
+    let real = Real::new(&sb);
+    real.script(&["reset"]);
+    let hash = || {
+        real.sql(&format!(
+            "SELECT user_pass FROM {}users WHERE user_login = 'admin'",
+            real.env("REAL_DB_PREFIX")
+        ))
+    };
+    let before = hash();
+    let state = tempfile::tempdir().unwrap();
+    real.wprescue(
+        Protocol::Ssh,
+        "reset-password",
+        state.path(),
+        "real reset-password",
+    )
+    .args(["admin", "--yes", "--url", &real.env("REAL_HTTP_URL")])
+    .env("WPRESCUE_NEW_PASSWORD", "correct horse battery staple")
+    .run()
+    .status(0)
+    .stdout_has("(a real login succeeded)");
+    assert!(hash().starts_with("$wp$2y$10$"), "{}", hash());
+    real.wprescue(
+        Protocol::Ssh,
+        "rollback",
+        state.path(),
+        "real reset-password",
+    )
+    .args(["--yes"])
+    .run()
+    .status(0);
+    assert_eq!(hash(), before);
+    assert!(is_logged_in(&real.login_from(&sb.env("SANDBOX_FREE_IP")).1));
+}

@@ -228,6 +228,8 @@ fn site_vars() -> Vars {
         wp_version: None,
         user: None,
         site_url: None,
+        table_prefix: None,
+        new_password: None,
     }
 }
 

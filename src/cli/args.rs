@@ -68,8 +68,9 @@ pub enum Command {
     /// address), htaccess-deny (Apache's 403 from a deny rule), broken-prepend
     /// (auto_prepend_file names a missing file: 500 for everyone), server-error (another 500),
     /// two-factor (the right password leads to a code prompt: a lost phone; needs --login),
-    /// wrong-site-address (pages redirect to another host, or in a loop),
-    /// maintenance (a .maintenance file left by an update: 503 for every page), hidden-login (wp-login.php moved by a plugin), reachable (nothing in the way), unknown.
+    /// wrong-site-address (pages redirect to another host, or in a loop), maintenance (a
+    /// .maintenance file left by an update: 503 for every page), hidden-login (wp-login.php
+    /// moved by a plugin), reachable (nothing in the way), unknown.
     ///
     /// Exit status: 0 no lockout found, 2 a lockout found, 1 error (no HTTP answer at all
     /// included), 64 a usage error.
@@ -125,6 +126,26 @@ pub enum Command {
     /// 1 error (a failed http_check step rolls the run back); 64 a usage error.
     #[command(after_long_help = TARGET_HELP)]
     Run(RunArgs),
+
+    /// Set a WordPress user's password (a lost password). The new one comes from
+    /// WPRESCUE_NEW_PASSWORD or a prompt (asked twice), never from the command line; it is
+    /// hashed here the way the site's WordPress hashes it (bcrypt with the $wp prefix from
+    /// 6.8, phpass before), so only the hash reaches the site. The old hash stays on the site
+    /// until `wprescue rollback` puts it back. A real login with the new password proves it.
+    ///
+    /// Exit status: 0 set and a login succeeded, or declined; 2 --dry-run; 3 the login still
+    /// failed, and all was undone; 1 error; 64 a usage error.
+    #[command(after_long_help = TARGET_HELP)]
+    ResetPassword(AccountArgs),
+
+    /// Give a WordPress user the administrator role back (a role changed by mistake or by an
+    /// intruder), as Users > Edit would: their capabilities and user level. Undone by
+    /// `wprescue rollback`.
+    ///
+    /// Exit status: 0 done, nothing to change, or declined; 2 --dry-run found changes to
+    /// make; 1 error; 64 a usage error.
+    #[command(after_long_help = TARGET_HELP)]
+    MakeAdmin(AccountArgs),
 
     /// Undo a run of unlock from its journal, in a fresh process if need be (after a crash or
     /// a dropped connection). It lists what it would put back and asks first (--yes to skip);
@@ -251,6 +272,28 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// `wprescue reset-password` and `wprescue make-admin`.
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+
+    /// The WordPress user (their login name).
+    pub user: String,
+
+    /// Only plan: show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply without asking (needed when there is no terminal to ask on).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print a JSON document at the end, as unlock --json does.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `wprescue rollback`.

@@ -26,6 +26,28 @@ pub fn secret_from_env_or_prompt(env: &str, prompt: &str) -> anyhow::Result<Stri
     Ok(rpassword::prompt_password(prompt)?)
 }
 
+/// Where `reset-password` takes the new password from, when not from a prompt.
+pub const NEW_PASSWORD_ENV: &str = "WPRESCUE_NEW_PASSWORD";
+
+/// The new password for `user`: from the environment, or typed twice at a prompt.
+pub fn new_password(user: &str) -> anyhow::Result<String> {
+    let password = secret_from_env_or_prompt(
+        NEW_PASSWORD_ENV,
+        &format!("New WordPress password for {user}: "),
+    )?;
+    let from_env = std::env::var(NEW_PASSWORD_ENV).is_ok_and(|v| !v.is_empty());
+    if !from_env {
+        let again = rpassword::prompt_password("The same password again: ")?;
+        if again != password {
+            bail!("the two passwords differ: nothing was changed");
+        }
+    }
+    if password.trim().is_empty() {
+        bail!("an empty password: nothing was changed");
+    }
+    Ok(password)
+}
+
 /// The WordPress password for `user`, for a real login.
 pub fn login_password(user: &str) -> anyhow::Result<String> {
     secret_from_env_or_prompt(

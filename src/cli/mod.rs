@@ -14,6 +14,7 @@ macro_rules! say {
     }};
 }
 
+mod account;
 mod apply;
 mod args;
 mod color;
@@ -60,6 +61,8 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(args, color),
         Command::Apply(args) => apply::run(args, color),
         Command::Run(args) => run::run(args, color),
+        Command::ResetPassword(args) => account::reset_password(args, color),
+        Command::MakeAdmin(args) => account::make_admin(args, color),
         Command::Rollback(args) => rollback::run(args, color),
         Command::History { json } => rollback::history(*json),
         Command::Completions { shell } => manual::completions(*shell),

@@ -31,7 +31,7 @@ pub fn apply(
                 continue;
             }
             Action::Note(_) | Action::LoginAt(_) => continue,
-            Action::Change(Change::Row { .. }) => {
+            Action::Change(Change::Row { .. } | Change::Password(_)) => {
                 altered += apply_rows(access, journal, piece)?;
                 continue;
             }
@@ -71,7 +71,7 @@ pub fn apply(
 /// `actions` in the pieces [`apply`] does at once: each run of consecutive row changes
 /// together, everything else one by one.
 pub fn pieces(actions: &[Action]) -> Vec<&[Action]> {
-    let is_row = |a: &Action| matches!(a, Action::Change(Change::Row { .. }));
+    let is_row = |a: &Action| matches!(a, Action::Change(Change::Row { .. } | Change::Password(_)));
     let mut pieces = Vec::new();
     let mut rest = actions;
     while let Some(first) = rest.first() {
@@ -94,13 +94,15 @@ fn apply_rows(
     actions: &[Action],
 ) -> Result<usize, EngineError> {
     let db = access.db()?;
-    let rows: Vec<&RowChange> = actions
+    let rows: Vec<RowChange> = actions
         .iter()
-        .filter_map(|a| match a {
-            Action::Change(Change::Row { row, .. }) => Some(row),
-            _ => None,
+        .flat_map(|a| match a {
+            Action::Change(Change::Row { row, .. }) => vec![row.clone()],
+            Action::Change(Change::Password(change)) => change.rows(),
+            _ => Vec::new(),
         })
         .collect();
+    let rows: Vec<&RowChange> = rows.iter().collect();
     let mut seqs = Vec::new();
     for action in actions {
         seqs.extend(journal.intent(action)?);
@@ -110,7 +112,7 @@ fn apply_rows(
         journal.done(seq)?;
         crate::fault::point(&format!("applied:{seq}"));
     }
-    Ok(rows.len())
+    Ok(actions.len())
 }
 
 fn check_still_as_planned(t: &mut dyn Transport, action: &Action) -> Result<(), EngineError> {
@@ -134,7 +136,7 @@ fn check_still_as_planned(t: &mut dyn Transport, action: &Action) -> Result<(), 
             }
         }
         // Row changes are compare-and-swap: the database itself refuses a stale one.
-        Action::Change(Change::Row { .. })
+        Action::Change(Change::Row { .. } | Change::Password(_))
         | Action::Check(_)
         | Action::Note(_)
         | Action::LoginAt(_) => {}

@@ -14,6 +14,8 @@ use crate::transport::RemotePath;
 use crate::helper::Row;
 use crate::helper::db::RowChange;
 
+use super::password::{PasswordChange, RecordedPassword};
+
 /// One change to the site: every step that changes something reduces to these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -45,6 +47,8 @@ pub enum Change {
         /// plugin saving its settings again).
         meaning: Option<Meaning>,
     },
+    /// A user's password hash replaced, the old one kept on the site for a rollback.
+    Password(PasswordChange),
 }
 
 impl Change {
@@ -86,7 +90,7 @@ impl Change {
                 ..
             } => b == after,
             Change::Row { row, .. } => row.before.is_some() && row.before == row.after,
-            _ => false,
+            Change::Rename { .. } | Change::Write { .. } | Change::Password(_) => false,
         }
     }
 
@@ -111,6 +115,7 @@ impl Change {
                     printable(&row.key.1)
                 )
             }
+            Change::Password(change) => change.describe(),
         }
     }
 
@@ -137,6 +142,13 @@ impl Change {
                 row_text(row.before.as_ref(), Secrets::Kept),
                 row_text(row.after.as_ref(), Secrets::Kept)
             ),
+            Change::Password(change) => {
+                let record = change.recorded();
+                format!(
+                    "password\0{}\0{}\0{}",
+                    record.user_id, record.before, record.after
+                )
+            }
         };
         sha256_hex(text.as_bytes())
     }
@@ -145,7 +157,7 @@ impl Change {
     pub fn original(&self) -> Option<&[u8]> {
         match self {
             Change::Write { before, .. } => before.as_deref(),
-            Change::Rename { .. } | Change::Row { .. } => None,
+            Change::Rename { .. } | Change::Row { .. } | Change::Password(_) => None,
         }
     }
 
@@ -342,6 +354,8 @@ pub enum Recorded {
         /// SHA-256 of its bytes.
         sha256: String,
     },
+    /// A password change: digests only; the old hash is kept on the site.
+    Password(RecordedPassword),
     /// A database row, with its values before and after (base64), so rollback can put the
     /// row back exactly.
     Row {
@@ -385,6 +399,7 @@ impl Recorded {
                 after: row.after.as_ref().map(encode_row),
                 meaning: meaning.clone(),
             },
+            Change::Password(change) => Recorded::Password(change.recorded()),
         }
     }
 }
@@ -404,6 +419,7 @@ impl Recorded {
                 path, before: None, ..
             } => format!("remove {path}, which did not exist"),
             Recorded::Backup { .. } => return None,
+            Recorded::Password(change) => change.undo_description(),
             Recorded::Row {
                 table,
                 key,

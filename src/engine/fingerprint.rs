@@ -51,7 +51,7 @@ pub fn take(t: &mut dyn Transport, changes: &[Action]) -> Result<Vec<Fingerprint
             Action::Change(Change::Write { path, .. }) | Action::Backup { path, .. } => vec![path],
             // Rows are compared by value when a saved plan is applied (see `Change::digest`).
             Action::Check(_)
-            | Action::Change(Change::Row { .. })
+            | Action::Change(Change::Row { .. } | Change::Password(_))
             | Action::Note(_)
             | Action::LoginAt(_) => vec![],
         };

@@ -29,6 +29,7 @@ pub mod lock;
 pub mod meaning;
 pub mod observer;
 pub mod outcome;
+pub mod password;
 pub mod plan;
 pub mod rollback;
 pub mod saved_plan;
@@ -55,7 +56,7 @@ pub use plan::{Ladder, Planned, Rung, RungSpec, plan, plan_ladder};
 pub use rollback::{Undone, rollback};
 pub use session::{Examine, Session, SessionSpec};
 pub use step::Step;
-pub use vars::Vars;
+pub use vars::{Secret, Vars};
 pub use view::View;
 
 use crate::helper::db::DbError;

@@ -165,6 +165,7 @@ fn undo(
         }
         // The copy stays in the journal; the site was never touched.
         Recorded::Backup { .. } => Ok(false),
+        Recorded::Password(change) => change.undo(t, db.ok_or(EngineError::NoDatabase)?),
         Recorded::Row {
             table,
             key,

@@ -53,6 +53,9 @@ pub struct SavedPlan {
     /// The site's WordPress version, which decides how new rows are written.
     #[serde(default)]
     wp_version: Option<String>,
+    /// The site's table prefix (`{table_prefix}`).
+    #[serde(default)]
+    table_prefix: Option<String>,
     /// The rungs, least invasive first.
     pub rungs: Vec<SavedRung>,
     fingerprints: Vec<Fingerprint>,
@@ -122,6 +125,7 @@ impl SavedPlan {
             ip: caller,
             site: session.site_ref(),
             wp_version: rungs.first().and_then(|r| r.vars.wp_version.clone()),
+            table_prefix: rungs.first().and_then(|r| r.vars.table_prefix.clone()),
             rungs: rungs
                 .iter()
                 .map(|rung| SavedRung {
@@ -231,6 +235,8 @@ impl SavedPlan {
             wp_version: self.wp_version.clone(),
             user: self.login.clone(),
             site_url: Some(self.url.trim_end_matches('/').to_owned()),
+            table_prefix: self.table_prefix.clone(),
+            new_password: None,
         })
     }
 

@@ -378,6 +378,13 @@ impl Session {
             None => RemotePath::new("")?,
         };
         let wp_version = self.inventory().and_then(|i| i.root.version.clone());
+        let table_prefix = match self
+            .inventory()
+            .and_then(|i| i.config.as_ref()?.table_prefix.clone())
+        {
+            Some(crate::parse::wp_config::ConfigValue::Str(prefix)) => Some(prefix),
+            _ => None,
+        };
         let caller = if specs.iter().any(RungSpec::needs_ip) {
             self.caller(obs)
         } else {
@@ -409,6 +416,8 @@ impl Session {
                     wp_version: wp_version.clone(),
                     user: self.options().login.as_ref().map(|(user, _)| user.clone()),
                     site_url: self.url().map(|u| u.trim_end_matches('/').to_owned()),
+                    table_prefix: table_prefix.clone(),
+                    new_password: None,
                 },
                 playbook: spec.playbook,
                 steps: spec.steps,

@@ -13,6 +13,7 @@ use crate::helper::db::RowChange;
 use crate::parse::htaccess::Htaccess;
 use crate::parse::markers::Markers;
 use crate::site::inventory::prepends_in;
+use crate::site::password::hash_password;
 use crate::transport::RemotePath;
 
 use super::EngineError;
@@ -20,6 +21,7 @@ use super::action::Action;
 use super::allowlist::{ClearLockouts, SettingAt, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
+use super::password::{PasswordChange, stash_key};
 use super::vars::Vars;
 use super::view::View;
 
@@ -130,6 +132,10 @@ pub enum Step {
     /// `where` and `set` columns: e.g. hand the `--login` user's two-factor secret to user 0,
     /// so the secret itself is never read into a journal or a diff.
     UpdateRows(UpdateRows),
+    /// Set the `--login` user's password to the one `wprescue reset-password` asked for,
+    /// hashed on this machine the way the site's WordPress version hashes it; the old hash
+    /// stays on the site (never in the journal) until a rollback puts it back.
+    SetPassword {},
     /// Where a plugin moved the login page, read from its setting; changes nothing. A rung of
     /// these lets the admin in by telling them the address, and is checked there.
     LoginPage(LoginPage),
@@ -325,6 +331,7 @@ impl Step {
                 say,
             } => vec![option, equals, say],
             Step::LoginPage(page) => vec![&page.path],
+            Step::SetPassword {} => Vec::new(),
             Step::Say(text) => vec![text],
             Step::DeleteRows(rows) => rows.matching.values().collect(),
             Step::UpdateRows(rows) => rows.matching.values().chain(rows.set.values()).collect(),
@@ -482,6 +489,30 @@ impl Step {
                 ..check.clone()
             }),
             Step::Say(text) => Action::Note(vars.expand(text)?),
+            Step::SetPassword {} => {
+                let password = vars.new_password.as_ref().ok_or_else(|| {
+                    EngineError::Step(
+                        "set_password sets the password wprescue reset-password asks for: run that"
+                            .into(),
+                    )
+                })?;
+                let id = view.user_id(vars)?;
+                let login = vars.user.clone().unwrap_or_default();
+                let users = view.rows("users", "ID", id.as_bytes())?;
+                let before = users
+                    .first()
+                    .and_then(|u| crate::helper::db::cell(u, "user_pass"))
+                    .unwrap_or_default()
+                    .to_vec();
+                let hash = hash_password(password.expose(), vars.wp_version.as_deref());
+                Action::Change(Change::Password(PasswordChange {
+                    user_id: id.into_bytes(),
+                    login,
+                    before,
+                    after: hash.into_bytes(),
+                    stash: stash_key(&vars.run_id),
+                }))
+            }
             Step::WarnIf {
                 option,
                 equals,
@@ -735,6 +766,8 @@ mod tests {
             wp_version: None,
             user: None,
             site_url: None,
+            table_prefix: None,
+            new_password: None,
         }
     }
 

@@ -30,6 +30,33 @@ pub struct Vars {
     /// `{site_url}`: the address the caller reaches the site at (`--url`, without a trailing
     /// slash), for steps that set WordPress's own address.
     pub site_url: Option<String>,
+    /// `{table_prefix}`: the site's database table prefix (`wp_`), which WordPress also puts
+    /// in some `usermeta` keys (`wp_capabilities`).
+    pub table_prefix: Option<String>,
+    /// The new password `wprescue reset-password` asked for (`set_password`).
+    pub new_password: Option<Secret>,
+}
+
+/// A secret held in memory only: debug output shows that it is there, never what it is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `value`.
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
 }
 
 impl Vars {
@@ -80,6 +107,13 @@ impl Vars {
             }
             out = out.replace("{site_url}", url);
         }
+        if out.contains("{table_prefix}") {
+            let prefix = self
+                .table_prefix
+                .as_deref()
+                .ok_or_else(|| missing("table_prefix"))?;
+            out = out.replace("{table_prefix}", prefix);
+        }
         if ["{ip}", "{ip_hex16}", "{ip_escaped}"]
             .iter()
             .any(|t| out.contains(t))
@@ -128,6 +162,8 @@ mod tests {
             wp_version: version.map(str::to_owned),
             user: None,
             site_url: None,
+            table_prefix: None,
+            new_password: None,
         };
         assert_eq!(vars(Some("6.8.8")).autoload_on(), "on");
         assert_eq!(vars(Some("6.6")).autoload_on(), "on");

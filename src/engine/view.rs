@@ -191,6 +191,8 @@ impl<'a> View<'a> {
                 }
                 rows.extend(row.after.clone());
             }
+            // No later step reads a password.
+            Change::Password(_) => {}
         }
     }
 }

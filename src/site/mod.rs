@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod diagnosis;
 pub mod discover;
 pub mod inventory;
+pub mod password;
 pub mod probe;
 pub mod signature;
 

@@ -568,6 +568,8 @@ mod tests {
             wp_version: None,
             user: None,
             site_url: None,
+            table_prefix: None,
+            new_password: None,
         }
     }
 
