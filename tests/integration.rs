@@ -12,6 +12,7 @@ mod allow_lists;
 mod conformance;
 mod conventions;
 mod diagnose;
+mod firewalls;
 mod fixture_state;
 mod harness;
 mod helper;
