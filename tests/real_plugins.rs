@@ -674,16 +674,16 @@ fn real_loginizer_lockout_unlocked_and_rolled_back_over_ftp() {
     unlock_and_roll_back(&LOGINIZER_LOCKOUT, Protocol::Ftp);
 }
 
-/// The real WPS Hide Login: diagnose names it, and unlock reads the slug from the plugin's own
-/// option, proves a real login there and changes nothing, over each protocol.
-#[test]
-fn real_wps_hide_login_is_told_where_the_login_page_went() {
+/// A real plugin moved the login page (`tests/sandbox/real-tier scenario NAME`): diagnose
+/// names it, and unlock reads the address from the plugin's own settings, proves a real login
+/// there and changes nothing, over each protocol; wp-login.php stays hidden from everyone.
+fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str) {
     let sb = Sandbox::lock();
     let real = Real::new(&sb);
-    let login_url = real.url("/secret-door/");
+    let login_url = real.url(path);
     for protocol in [Protocol::Ssh, Protocol::Ftp] {
-        let what = format!("real wps-hide-login over {protocol:?}");
-        real.script(&["scenario", "wps-hide-login"]);
+        let what = format!("real {scenario} over {protocol:?}");
+        real.script(&["scenario", scenario]);
         let docroot = real.docroot();
         let before = contents(&docroot);
         let state = tempfile::tempdir().unwrap();
@@ -703,7 +703,7 @@ fn real_wps_hide_login_is_told_where_the_login_page_went() {
             .run()
             .status(2)
             .stdout_has("hidden-login")
-            .stdout_has("WPS Hide Login");
+            .stdout_has(plugin);
         with_login("unlock")
             .args(["--yes"])
             .run()
@@ -713,14 +713,32 @@ fn real_wps_hide_login_is_told_where_the_login_page_went() {
             ));
         let changed = differences(&before, &contents(&docroot), &docroot, &[]);
         assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
-        assert_eq!(
-            real.get_from(&sb.env("SANDBOX_OTHER_LOCKED_IP"), "/wp-login.php")
-                .status,
-            404,
+        let hidden = real.get_from(&sb.env("SANDBOX_OTHER_LOCKED_IP"), "/wp-login.php");
+        assert_ne!(
+            hidden.status, 200,
             "{what}: the login page stays hidden from everyone else"
         );
         assert_eq!(real.helper_leftovers(), Vec::<String>::new(), "{what}");
     }
+}
+
+#[test]
+fn real_wps_hide_login_is_told_where_the_login_page_went() {
+    told_where_the_login_page_went("wps-hide-login", "WPS Hide Login", "/secret-door/");
+}
+
+#[test]
+fn real_aios_renamed_login_is_told_where_the_login_page_went() {
+    told_where_the_login_page_went(
+        "aios-renamed-login",
+        "All In One WP Security",
+        "/secret-door",
+    );
+}
+
+#[test]
+fn real_solid_hide_backend_is_told_where_the_login_page_went() {
+    told_where_the_login_page_went("solid-hide-backend", "Solid Security", "/secret-door");
 }
 
 /// A two-factor plugin's state, the admin's phone lost (`tests/sandbox/real-tier scenario

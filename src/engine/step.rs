@@ -18,7 +18,7 @@ use crate::transport::RemotePath;
 
 use super::EngineError;
 use super::action::Action;
-use super::allowlist::{ClearLockouts, SettingAt, WhitelistIp};
+use super::allowlist::{Cell, ClearLockouts, SettingAt, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
 use super::password::{PasswordChange, stash_key};
@@ -289,6 +289,24 @@ pub struct LoginPage {
     pub at: SettingAt,
     /// The page's path under the site address; `{value}` is the setting's value.
     pub path: String,
+    /// The path on a site without pretty permalinks (WordPress's `permalink_structure`
+    /// empty), where plugins take the slug as a query (`/?{value}`).
+    #[serde(default)]
+    pub plain_path: Option<String>,
+    /// Only when the plugin's switch for the feature is on: a setting and the value it has
+    /// then (`"1"`; PHP's `true` reads as `1`).
+    #[serde(default)]
+    pub when: Option<SettingIs>,
+}
+
+/// A setting and a value it must have.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingIs {
+    /// The setting.
+    pub at: SettingAt,
+    /// The value.
+    pub equals: String,
 }
 
 impl Step {
@@ -330,7 +348,7 @@ impl Step {
                 equals,
                 say,
             } => vec![option, equals, say],
-            Step::LoginPage(page) => vec![&page.path],
+            Step::LoginPage(page) => [&page.path].into_iter().chain(&page.plain_path).collect(),
             Step::SetPassword {} => Vec::new(),
             Step::Say(text) => vec![text],
             Step::DeleteRows(rows) => rows.matching.values().collect(),
@@ -528,6 +546,11 @@ impl Step {
                 Action::Note(say.clone())
             }
             Step::LoginPage(page) => {
+                if let Some(when) = &page.when
+                    && when.at.read_in(view)?.as_deref() != Some(when.equals.as_str())
+                {
+                    return Ok(None);
+                }
                 let Some(slug) = page.at.read_in(view)?.filter(|v| !v.is_empty()) else {
                     return Ok(None);
                 };
@@ -539,7 +562,15 @@ impl Step {
                         crate::parse::text::printable(&format!("{slug:?}"))
                     )));
                 }
-                Action::LoginAt(vars.expand(&page.path.replace("{value}", &slug))?)
+                let permalinks = SettingAt {
+                    cell: Cell::Option("permalink_structure".into()),
+                    keys: Vec::new(),
+                };
+                let path = match &page.plain_path {
+                    Some(plain) if permalinks.read_in(view)?.is_none_or(|p| p.is_empty()) => plain,
+                    _ => &page.path,
+                };
+                Action::LoginAt(vars.expand(&path.replace("{value}", &slug))?)
             }
             Step::WhitelistIp(_)
             | Step::ClearLockouts(_)

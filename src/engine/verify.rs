@@ -8,7 +8,9 @@ use crate::http::HttpClient;
 use crate::site::InvestigateOptions;
 use crate::site::catalog::Catalog;
 use crate::site::diagnosis::{Cause, diagnose};
-use crate::site::probe::{LOGIN_PATH, is_logged_in, probe_site, shows_login_form, try_login};
+use crate::site::probe::{
+    LOGIN_PATH, is_logged_in, probe_site, shows_login_form, try_login, try_login_at_form,
+};
 
 use super::check::Web;
 
@@ -39,12 +41,15 @@ impl Verifier {
         let deadline = Instant::now() + VERIFY_FOR;
         // Most fixes show at once; opcache may hold an old file for a second or two.
         let mut pause = Duration::from_millis(200);
-        let login_path = login_at.unwrap_or(LOGIN_PATH);
         loop {
             let mut client = HttpClient::new(&self.options.http);
             let recovered = match (&self.options.login, login_at) {
-                (Some((user, password)), _) => {
-                    try_login(&mut client, &self.url, login_path, user, password)
+                (Some((user, password)), Some(path)) => {
+                    try_login_at_form(&mut client, &self.url, path, user, password)
+                        .is_ok_and(|response| response.is_some_and(|r| is_logged_in(&r)))
+                }
+                (Some((user, password)), None) => {
+                    try_login(&mut client, &self.url, LOGIN_PATH, user, password)
                         .is_ok_and(|response| is_logged_in(&response))
                 }
                 (None, Some(path)) => shows_login_form(&client, &self.url, path),

@@ -280,6 +280,22 @@ fn classify(
             plugin: plugin.clone(),
         };
     }
+    // A plugin that moves the login page may forbid wp-admin as well (AIOS answers 403): the
+    // missing login page says more than the 403.
+    let login_page_missing = finals
+        .iter()
+        .any(|(path, r, _)| *path == "/wp-login.php" && r.status == 404);
+    let hider = inventory.and_then(|inv| {
+        catalog
+            .plugins
+            .iter()
+            .find(|p| p.hides_login && inv.has_plugin(&p.id))
+    });
+    if let (true, Some(plugin)) = (login_page_missing, hider) {
+        return Cause::HiddenLogin {
+            plugin: plugin.id.clone(),
+        };
+    }
     if finals.iter().any(|(_, r, _)| r.status == 403) {
         let block = inventory.and_then(|inv| {
             inv.blocks
@@ -314,21 +330,7 @@ fn classify(
         };
         return Cause::WrongSiteAddress { sends_to, looping };
     }
-    let login_page_missing = finals
-        .iter()
-        .any(|(path, r, _)| *path == "/wp-login.php" && r.status == 404);
     if login_page_missing {
-        let hider = inventory.and_then(|inv| {
-            catalog
-                .plugins
-                .iter()
-                .find(|p| p.hides_login && inv.has_plugin(&p.id))
-        });
-        if let Some(plugin) = hider {
-            return Cause::HiddenLogin {
-                plugin: plugin.id.clone(),
-            };
-        }
         return Cause::Unknown;
     }
     let pages_ok = !finals.is_empty() && finals.iter().all(|(_, r, _)| r.status == 200);

@@ -135,6 +135,83 @@ pub fn try_login(
     password: &str,
 ) -> Result<Response, HttpError> {
     let base = base_url.trim_end_matches('/');
+    let url = format!("{base}{login_path}");
+    post_login(client, base, &url, user, password)
+}
+
+/// [`try_login`] on a login page a plugin moved, as a browser does it: the page is opened
+/// (through the plugin's same-host redirects) and its form posted where it says; `Ok(None)`
+/// when no login form answers at `path`.
+pub fn try_login_at_form(
+    client: &mut HttpClient,
+    base_url: &str,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> Result<Option<Response>, HttpError> {
+    let base = base_url.trim_end_matches('/');
+    let Some(action) = login_form(client, base, path)? else {
+        return Ok(None);
+    };
+    post_login(client, base, &action, user, password).map(Some)
+}
+
+/// Where the login form at `path` posts to, when `path` (after same-host redirects) shows
+/// WordPress's login form: its `loginform`'s action, if on the same host, else the page.
+pub fn login_form(
+    client: &HttpClient,
+    base: &str,
+    path: &str,
+) -> Result<Option<String>, HttpError> {
+    let mut url = format!("{base}{path}");
+    for _ in 0..=MAX_REDIRECTS {
+        let page = client.get(&url)?;
+        if let Some(next) = redirect_target(&page).filter(|next| same_host(next, base)) {
+            url = next;
+            continue;
+        }
+        let is_form =
+            page.status == 200 && page.contains("name=\"log\"") && page.contains("name=\"pwd\"");
+        if !is_form {
+            return Ok(None);
+        }
+        let action = form_action(&page.body, "loginform")
+            .map(|a| resolve(&url, &a))
+            .filter(|a| same_host(a, base));
+        return Ok(Some(action.unwrap_or(url)));
+    }
+    Ok(None)
+}
+
+/// The `action` of the form whose id is `id`, with HTML's `&amp;` undone.
+fn form_action(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = html[..at].rfind("<form")?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let value = tag.split("action=\"").nth(1)?.split('"').next()?;
+    Some(value.replace("&amp;", "&").replace("&#038;", "&"))
+}
+
+/// `link` as an absolute address, relative to the page at `page_url`.
+fn resolve(page_url: &str, link: &str) -> String {
+    if link.starts_with("http://") || link.starts_with("https://") {
+        link.to_owned()
+    } else if link.starts_with('/') {
+        format!("{}{link}", origin(page_url).unwrap_or_default())
+    } else {
+        let dir = page_url.rsplit_once('/').map_or(page_url, |(d, _)| d);
+        format!("{dir}/{link}")
+    }
+}
+
+/// The login form's fields, posted to `url`; `base` is the site, for the redirect back in.
+fn post_login(
+    client: &mut HttpClient,
+    base: &str,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> Result<Response, HttpError> {
     // WordPress refuses a login without its test cookie ("cookies are blocked").
     client.set_cookie("wordpress_test_cookie", "WP%20Cookie%20check");
     let admin = format!("{base}/wp-admin/");
@@ -145,16 +222,13 @@ pub fn try_login(
         ("redirect_to", admin.as_str()),
         ("testcookie", "1"),
     ];
-    client.post_form(&format!("{base}{login_path}"), &form)
+    client.post_form(url, &form)
 }
 
 /// Whether `path` answers WordPress's login form (a moved login page, where the admin is
 /// told to log in).
 pub fn shows_login_form(client: &HttpClient, base_url: &str, path: &str) -> bool {
-    let url = format!("{}{path}", base_url.trim_end_matches('/'));
-    client
-        .get(&url)
-        .is_ok_and(|r| r.status == 200 && r.contains("name=\"log\"") && r.contains("name=\"pwd\""))
+    login_form(client, base_url.trim_end_matches('/'), path).is_ok_and(|form| form.is_some())
 }
 
 /// Whether a login answer is a successful WordPress login.
@@ -175,20 +249,7 @@ fn redirect_target(response: &Response) -> Option<String> {
     if !(300..400).contains(&response.status) {
         return None;
     }
-    let location = response.header("location")?;
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return Some(location.to_owned());
-    }
-    let origin = origin(&response.url)?;
-    if location.starts_with('/') {
-        Some(format!("{origin}{location}"))
-    } else {
-        let dir = response
-            .url
-            .rsplit_once('/')
-            .map_or(response.url.as_str(), |(d, _)| d);
-        Some(format!("{dir}/{location}"))
-    }
+    Some(resolve(&response.url, response.header("location")?))
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -235,6 +296,19 @@ mod tests {
             headers: vec![("location".into(), location.into())],
             body: String::new(),
         }
+    }
+
+    #[test]
+    fn a_login_form_posts_where_its_action_says() {
+        let html = r#"<form name="other" action="/search"></form><form name="loginform" id="loginform" action="http://x/wp-login.php?itsec-hb-token=door&amp;a=1" method="post">"#;
+        assert_eq!(
+            form_action(html, "loginform").as_deref(),
+            Some("http://x/wp-login.php?itsec-hb-token=door&a=1")
+        );
+        assert_eq!(form_action("<form id=\"loginform\">", "loginform"), None);
+        assert_eq!(resolve("http://x:8/a/b", "/c"), "http://x:8/c");
+        assert_eq!(resolve("http://x:8/a/b", "c"), "http://x:8/a/c");
+        assert_eq!(resolve("http://x:8/a/b", "https://y/"), "https://y/");
     }
 
     #[test]

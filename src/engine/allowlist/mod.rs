@@ -34,8 +34,8 @@ use crate::helper::db::RowChange;
 use crate::helper::db::{Row, cell, with_cell};
 
 impl SettingAt {
-    /// The setting's value as text (a number is given in decimal); `None` when the option,
-    /// the row or the key is not there.
+    /// The setting's value as text, as PHP would print it (a number in decimal, `true` as
+    /// `1`, `false` as nothing); `None` when the option, the row or the key is not there.
     pub fn read(&self, access: &mut Access<'_>) -> Result<Option<String>, EngineError> {
         self.read_in(&mut View::new(access))
     }
@@ -60,6 +60,7 @@ impl SettingAt {
         let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
         Ok(match value.get_path(&keys) {
             Some(Value::Int(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(if *b { "1" } else { "" }.to_owned()),
             Some(other) => other.as_str().map(str::to_owned),
             None => None,
         })
