@@ -23,5 +23,6 @@ mod round_trips;
 mod scenarios;
 mod test;
 mod transport;
+mod two_factor;
 mod unlock;
 mod whitelist;

@@ -170,13 +170,17 @@ pub fn diagnose(
         }
     }
     if let Some(login) = login {
+        let answerer = match code_prompt_plugin(login, inventory, catalog) {
+            Some(plugin) => Answerer::CodePrompt(plugin),
+            None => login.answerer.clone(),
+        };
         d.evidence.push(format!(
             "login as the given user -> {} ({})",
             login.response.status,
             if is_logged_in(&login.response) {
                 "logged in".to_owned()
             } else {
-                login.answerer.describe(catalog)
+                answerer.describe(catalog)
             }
         ));
     }
@@ -271,14 +275,8 @@ fn classify(
             return Cause::PluginBlock { plugin: id.clone() };
         }
     }
-    if let Some(LoginCheck {
-        answerer: Answerer::CodePrompt(plugin),
-        ..
-    }) = login
-    {
-        return Cause::TwoFactor {
-            plugin: plugin.clone(),
-        };
+    if let Some(plugin) = login.and_then(|l| code_prompt_plugin(l, inventory, catalog)) {
+        return Cause::TwoFactor { plugin };
     }
     // A plugin that moves the login page may forbid wp-admin as well (AIOS answers 403): the
     // missing login page says more than the 403.
@@ -340,6 +338,26 @@ fn classify(
         None if pages_ok => Cause::Reachable,
         None => Cause::Unknown,
     }
+}
+
+/// The plugin whose code prompt answered the login, if one did. Plugins that grew from one
+/// another share a code page: the installed one asked.
+fn code_prompt_plugin(
+    login: &LoginCheck,
+    inventory: Option<&Inventory>,
+    catalog: &Catalog,
+) -> Option<String> {
+    let Answerer::CodePrompt(first) = &login.answerer else {
+        return None;
+    };
+    let installed = inventory.and_then(|inv| {
+        catalog
+            .plugins
+            .iter()
+            .filter(|p| p.code_prompts.iter().any(|s| s.matches(&login.response)))
+            .find(|p| inv.has_plugin(&p.id))
+    });
+    Some(installed.map_or_else(|| first.clone(), |p| p.id.clone()))
 }
 
 fn server_error_cause(inventory: Option<&Inventory>, evidence: &mut Vec<String>) -> Cause {
