@@ -110,6 +110,16 @@ const EXPECTATIONS: &[Expect] = &[
         next: Some("or WP_HOME and WP_SITEURL where wp-config.php defines them"),
     },
     Expect {
+        scenario: "ninjafirewall-lockout",
+        code: "plugin-block",
+        plugin: Some("ninjafirewall"),
+        evidence: &[
+            "GET /wp-login.php -> 401 (NinjaFirewall block page)",
+            "its block \"NinjaFirewall\" in public_html/.htaccess",
+        ],
+        next: Some("rename public_html/wp-content/plugins/ninjafirewall to"),
+    },
+    Expect {
         scenario: "wordfence-block",
         code: "plugin-block",
         plugin: Some("wordfence"),

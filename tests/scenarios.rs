@@ -409,6 +409,29 @@ fn a_hand_made_prepend_line_is_a_500_for_everyone_and_the_log_names_its_file() {
 }
 
 #[test]
+fn ninjafirewall_locks_the_login_page_for_everyone_behind_its_own_password_page() {
+    let sb = Sandbox::lock();
+    sb.scenario("ninjafirewall-lockout");
+    let locked = Expect {
+        status: 401,
+        markers: &["Brute-force protection by NinjaFirewall"],
+        header: None,
+        empty_body: false,
+    };
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
+        let login = sb.get_from(&ip, "/wp-login.php");
+        check(&format!("GET /wp-login.php from {ip}"), &login, &locked);
+        assert_eq!(
+            login.header("www-authenticate"),
+            None,
+            "its own page, no challenge"
+        );
+    }
+    assert_reset_recovers(&sb);
+}
+
+#[test]
 fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
     let sb = Sandbox::lock();
     sb.scenario("stuck-maintenance");

@@ -23,7 +23,7 @@ const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM w
                           WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
 
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 13] = [
+const SCENARIOS: [(&str, bool); 14] = [
     ("wordfence-block", false),
     ("solid-lockout", false),
     ("aios-blacklist", false),
@@ -38,6 +38,7 @@ const SCENARIOS: [(&str, bool); 13] = [
     ("stuck-maintenance", false),
     ("wrong-site-address", false),
     ("wrong-site-address-config", false),
+    ("ninjafirewall-lockout", false),
 ];
 
 /// A moved login page is answered by telling the admin where it is: nothing changes, so the

@@ -40,6 +40,18 @@ pub enum Step {
         #[serde(default)]
         missing_ok: bool,
     },
+    /// Rename every entry of a folder whose name matches a regular expression: a lockout a
+    /// plugin keeps as a file named after things only the server knows (NinjaFirewall's
+    /// `bf_blocked-1-<server>-<random>`). `{name}` in `to` is the entry's name. Nothing to do
+    /// when the folder is missing or nothing matches.
+    RenameMatching {
+        /// The folder.
+        folder: String,
+        /// The regular expression an entry's name must match.
+        pattern: String,
+        /// The new name, in the same folder.
+        to: String,
+    },
     /// Delete every marker-delimited block whose label starts with `marker` (case-insensitive)
     /// from a file such as `.htaccess` or `.user.ini`, marker lines included.
     RemoveBlock {
@@ -321,6 +333,11 @@ impl Step {
     fn texts(&self) -> Vec<&String> {
         match self {
             Step::Rename { path, to, .. } => vec![path, to],
+            Step::RenameMatching {
+                folder,
+                pattern,
+                to,
+            } => vec![folder, pattern, to],
             Step::RemoveBlock { path, marker, .. } => vec![path, marker],
             Step::Edit {
                 path,
@@ -366,6 +383,11 @@ impl Step {
             Step::ClearLockouts(step) => step.plan(view, vars)?,
             Step::DeleteRows(step) => step.plan(view, vars)?,
             Step::UpdateRows(step) => step.plan(view, vars)?,
+            Step::RenameMatching {
+                folder,
+                pattern,
+                to,
+            } => rename_matching(view, vars, folder, pattern, to)?,
             _ => self.plan_file_step(view, vars)?.into_iter().collect(),
         };
         let mut kept = Vec::new();
@@ -575,12 +597,43 @@ impl Step {
             Step::WhitelistIp(_)
             | Step::ClearLockouts(_)
             | Step::DeleteRows(_)
-            | Step::UpdateRows(_) => {
+            | Step::UpdateRows(_)
+            | Step::RenameMatching { .. } => {
                 return Ok(None);
             }
         };
         Ok(Some(action))
     }
+}
+
+/// The renames of a `rename_matching` step.
+fn rename_matching(
+    view: &mut View<'_>,
+    vars: &Vars,
+    folder: &str,
+    pattern: &str,
+    to: &str,
+) -> Result<Vec<Action>, EngineError> {
+    let folder = view.resolve(vars, folder)?;
+    let regex = Regex::new(&vars.expand(pattern)?).map_err(|e| EngineError::Pattern {
+        pattern: pattern.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut actions = Vec::new();
+    for name in view.names(&folder)? {
+        if !regex.is_match(&name) {
+            continue;
+        }
+        let from = folder.join(&name)?;
+        // The name comes from the server: join refuses one that is not a plain name.
+        let new_name = vars.expand(&to.replace("{name}", &name))?;
+        let renamed = folder.join(&new_name)?;
+        if view.exists(&renamed)? {
+            return Err(EngineError::Exists(renamed.as_str().to_owned()));
+        }
+        actions.push(Action::Change(Change::Rename { from, to: renamed }));
+    }
+    Ok(actions)
 }
 
 fn missing<T>(ok: bool, path: &RemotePath) -> Result<Option<T>, EngineError> {
@@ -881,6 +934,36 @@ mod tests {
             step.plan(&mut view, &vars()),
             Err(EngineError::Missing(_))
         ));
+    }
+
+    #[test]
+    fn rename_matching_takes_the_matching_names_only() {
+        let cache = "public_html/wp-content/nfwlog/cache";
+        let mut t = site(&[
+            (&format!("{cache}/bf_blocked-1-site-4041711") as &str, ""),
+            (&format!("{cache}/bf_1-site-4041711"), "123\n"),
+            (&format!("{cache}/login_protection.php"), "<?php exit; ?>"),
+        ]);
+        let step: Step = serde_saphyr::from_str(
+            "rename_matching: {folder: wp-content/nfwlog/cache, pattern: '^bf_blocked-', to: \"wprescue-{run_id}-{name}\"}",
+        )
+        .unwrap();
+        let actions = step
+            .plan(&mut View::new(&mut Access::files(&mut t)), &vars())
+            .unwrap();
+        assert_eq!(
+            actions,
+            [Action::Change(Change::Rename {
+                from: RemotePath::new(&format!("{cache}/bf_blocked-1-site-4041711")).unwrap(),
+                to: RemotePath::new(&format!("{cache}/wprescue-r1-bf_blocked-1-site-4041711"))
+                    .unwrap(),
+            })]
+        );
+        let mut empty = site(&[]);
+        let none = step
+            .plan(&mut View::new(&mut Access::files(&mut empty)), &vars())
+            .unwrap();
+        assert!(none.is_empty(), "no folder, nothing to do");
     }
 
     #[test]

@@ -139,6 +139,16 @@ impl<'a> View<'a> {
         ))
     }
 
+    /// The names in `dir` (none when it is not a folder), as the server lists them.
+    pub(super) fn names(&mut self, dir: &RemotePath) -> Result<Vec<String>, EngineError> {
+        match self.t.stat(dir)? {
+            Some(meta) if meta.kind == Kind::Dir => {
+                Ok(self.t.list(dir)?.into_iter().map(|e| e.name).collect())
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// The file's bytes, or `None` when there is no file.
     pub(super) fn read(&mut self, path: &RemotePath) -> Result<Option<Vec<u8>>, EngineError> {
         if let Some(planned) = self.overlay.get(path) {

@@ -83,13 +83,13 @@ const SERVER_PAGES: [(Answerer, u16, &str); 4] = [
 
 /// Names who answered `response`: a plugin in `catalog` first, then the server.
 pub fn recognise(response: &Response, catalog: &Catalog) -> Answerer {
-    if response.status == 401 {
-        return match response.header("www-authenticate") {
-            Some(challenge) if challenge.to_ascii_lowercase().contains("realm=") => {
-                Answerer::ApacheBasicAuth
-            }
-            Some(_) => Answerer::PluginPasswordPrompt,
-            None => Answerer::Unrecognised,
+    if response.status == 401
+        && let Some(challenge) = response.header("www-authenticate")
+    {
+        return if challenge.to_ascii_lowercase().contains("realm=") {
+            Answerer::ApacheBasicAuth
+        } else {
+            Answerer::PluginPasswordPrompt
         };
     }
     if let Some(plugin) = catalog.block_page_owner(response) {
