@@ -120,6 +120,13 @@ const EXPECTATIONS: &[Expect] = &[
         next: Some("rename public_html/wp-content/plugins/ninjafirewall to"),
     },
     Expect {
+        scenario: "jetpack-protect",
+        code: "plugin-block",
+        plugin: Some("jetpack"),
+        evidence: &["GET /wp-login.php -> 500 (Jetpack block page)"],
+        next: Some("rename public_html/wp-content/plugins/jetpack to"),
+    },
+    Expect {
         scenario: "wordfence-block",
         code: "plugin-block",
         plugin: Some("wordfence"),

@@ -432,6 +432,24 @@ fn ninjafirewall_locks_the_login_page_for_everyone_behind_its_own_password_page(
 }
 
 #[test]
+fn jetpack_locks_the_login_page_for_the_flagged_addresses_only() {
+    let sb = Sandbox::lock();
+    sb.scenario("jetpack-protect");
+    let blocked = Expect {
+        status: 500,
+        markers: &[
+            "Jetpack has locked your site",
+            "flagged for potential security violations",
+        ],
+        header: None,
+        empty_body: false,
+    };
+    assert_only_the_login_page_refuses_the_locked_addresses(&sb, &blocked);
+    assert_free_address_gets_in(&sb);
+    assert_reset_recovers(&sb);
+}
+
+#[test]
 fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
     let sb = Sandbox::lock();
     sb.scenario("stuck-maintenance");

@@ -23,7 +23,7 @@ const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM w
                           WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
 
 /// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 14] = [
+const SCENARIOS: [(&str, bool); 15] = [
     ("wordfence-block", false),
     ("solid-lockout", false),
     ("aios-blacklist", false),
@@ -39,6 +39,7 @@ const SCENARIOS: [(&str, bool); 14] = [
     ("wrong-site-address", false),
     ("wrong-site-address-config", false),
     ("ninjafirewall-lockout", false),
+    ("jetpack-protect", false),
 ];
 
 /// A moved login page is answered by telling the admin where it is: nothing changes, so the

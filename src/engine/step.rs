@@ -73,6 +73,16 @@ pub enum Step {
         /// The replacement.
         replace: String,
     },
+    /// Add `define( 'NAME', 'value' );` to `wp-config.php`, before WordPress's "stop editing"
+    /// line (else right after `<?php`): a constant a plugin reads, such as Jetpack's
+    /// `JETPACK_IP_ADDRESS_OK`. Nothing to do when it is already defined with that value; a
+    /// different value is refused, since PHP keeps the first definition.
+    AddDefine {
+        /// The constant.
+        name: String,
+        /// Its value, a template (`{ip}`).
+        value: String,
+    },
     /// Write a whole file (e.g. WordPress's default `.htaccess`).
     Write {
         /// The file.
@@ -345,6 +355,7 @@ impl Step {
                 replace,
             } => vec![path, pattern, replace],
             Step::Write { path, content } => vec![path, content],
+            Step::AddDefine { name, value } => vec![name, value],
             Step::Backup { path, .. }
             | Step::CommentOutRefusedLines { path }
             | Step::CommentOutMissingPrepends { path, .. }
@@ -454,6 +465,15 @@ impl Step {
                 let after = regex
                     .replace_all(&text, vars.expand(replace)?.as_str())
                     .into_owned();
+                Action::write(path, Some(before), after.into_bytes())
+            }
+            Step::AddDefine { name, value } => {
+                let path = view.resolve(vars, "wp-config.php")?;
+                let Some(before) = view.read(&path)? else {
+                    return missing(false, &path);
+                };
+                let value = vars.expand(value)?;
+                let after = add_define(&String::from_utf8_lossy(&before), name, &value)?;
                 Action::write(path, Some(before), after.into_bytes())
             }
             Step::Write { path, content } => {
@@ -634,6 +654,49 @@ fn rename_matching(
         actions.push(Action::Change(Change::Rename { from, to: renamed }));
     }
     Ok(actions)
+}
+
+/// `config` (wp-config.php) with `define( 'name', 'value' );` added where WordPress's own
+/// sample puts custom values; unchanged when it is there already.
+fn add_define(config: &str, name: &str, value: &str) -> Result<String, EngineError> {
+    let plain = |s: &str| !s.contains(['\'', '\\', '\n', '\r']);
+    if !plain(name) || !plain(value) {
+        return Err(EngineError::Step(format!(
+            "{name:?} = {value:?} cannot be written as a plain PHP string"
+        )));
+    }
+    match crate::parse::wp_config::WpConfig::parse(config).get(name) {
+        Some(existing) if existing.as_str() == Some(value) => return Ok(config.to_owned()),
+        Some(_) => {
+            return Err(EngineError::Step(format!(
+                "wp-config.php defines {name} already, with another value: PHP keeps the first, so set it by hand"
+            )));
+        }
+        None => {}
+    }
+    let line = format!("define( '{name}', '{value}' );\n");
+    if let Some(at) = config.find("/* That's all, stop editing!") {
+        let start = config[..at].rfind('\n').map_or(0, |i| i + 1);
+        return Ok(format!("{}{line}{}", &config[..start], &config[start..]));
+    }
+    let Some(open) = config.find("<?php") else {
+        return Err(EngineError::Step(
+            "wp-config.php does not start PHP code".into(),
+        ));
+    };
+    let end = config[open..]
+        .find('\n')
+        .map_or(config.len(), |i| open + i + 1);
+    let newline = if config[..end].ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    Ok(format!(
+        "{}{newline}{line}{}",
+        &config[..end],
+        &config[end..]
+    ))
 }
 
 fn missing<T>(ok: bool, path: &RemotePath) -> Result<Option<T>, EngineError> {
@@ -934,6 +997,33 @@ mod tests {
             step.plan(&mut view, &vars()),
             Err(EngineError::Missing(_))
         ));
+    }
+
+    #[test]
+    fn a_define_goes_before_the_stop_editing_line_once() {
+        let config = "<?php\ndefine( 'DB_NAME', 'wp' );\n\n/* That's all, stop editing! Happy publishing. */\nrequire_once ABSPATH . 'wp-settings.php';\n";
+        let after = add_define(config, "JETPACK_IP_ADDRESS_OK", "127.0.0.1").unwrap();
+        assert_eq!(
+            after,
+            config.replace(
+                "/* That's all",
+                "define( 'JETPACK_IP_ADDRESS_OK', '127.0.0.1' );\n/* That's all"
+            )
+        );
+        assert_eq!(
+            add_define(&after, "JETPACK_IP_ADDRESS_OK", "127.0.0.1").unwrap(),
+            after
+        );
+        let other = add_define(&after, "JETPACK_IP_ADDRESS_OK", "10.0.0.1").unwrap_err();
+        assert!(other.to_string().contains("another value"), "{other}");
+        assert_eq!(
+            add_define("<?php\n$x = 1;\n", "A", "b").unwrap(),
+            "<?php\ndefine( 'A', 'b' );\n$x = 1;\n"
+        );
+        assert!(
+            add_define(config, "A", "it's").is_err(),
+            "a quote would end the string"
+        );
     }
 
     #[test]

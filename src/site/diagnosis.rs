@@ -257,7 +257,11 @@ fn classify(
         });
         return Cause::PluginPassword { plugin };
     }
-    if finals.iter().any(|(_, r, _)| r.status == 500) {
+    // A plugin's own page may come with a 500 (Jetpack's blocked login): it is a block.
+    if finals
+        .iter()
+        .any(|(_, r, a)| r.status == 500 && !matches!(a, Answerer::Plugin(_)))
+    {
         return server_error_cause(inventory, evidence);
     }
     // A theme may replace the page (wp-content/maintenance.php): then the file and the 503
