@@ -1,6 +1,7 @@
 //! The site's database as the engine sees it: a few row operations, each a compare-and-swap,
 //! behind a trait so the engine does not care how they reach the server (the PHP helper over
-//! SSH or over HTTP). Tables are named without the WordPress table prefix.
+//! SSH or over HTTP). Tables are named without the WordPress table prefix (`!name`: a table
+//! its plugin created without one, named in full).
 
 use crate::transport::Transport;
 

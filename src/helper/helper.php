@@ -368,8 +368,7 @@ function wpr_op($db, $prefix, $tables, $i, $op)
         $names = wpr_list($op, 'names', $i);
         $found = array();
         foreach ($names as $name) {
-            wpr_identifier($name, $i);
-            if (isset($tables[$prefix . $name])) {
+            if (isset($tables[wpr_table($name, $prefix, $i)])) {
                 $found[] = $name;
             }
         }
@@ -378,12 +377,11 @@ function wpr_op($db, $prefix, $tables, $i, $op)
     if (!in_array($what, array('select', 'update', 'delete', 'insert'), true)) {
         throw new WprFail('refused', $i, 'unknown operation');
     }
-    $table = isset($op['table']) ? $op['table'] : null;
-    wpr_identifier($table, $i);
-    if (!isset($tables[$prefix . $table])) {
-        throw new WprFail('refused', $i, 'no table ' . $prefix . $table);
+    $table = wpr_table(isset($op['table']) ? $op['table'] : null, $prefix, $i);
+    if (!isset($tables[$table])) {
+        throw new WprFail('refused', $i, 'no table ' . $table);
     }
-    $quoted = '`' . $prefix . $table . '`';
+    $quoted = '`' . $table . '`';
     $columns = wpr_columns($db, $quoted);
     if ($what === 'select') {
         $column = isset($op['column']) ? $op['column'] : null;
@@ -514,6 +512,20 @@ function wpr_auto_increment_columns($db, $quoted)
         }
     }
     return $columns;
+}
+
+/** A table's name in the database: WordPress's `$table_prefix` and the name given, or, for a
+ * name given as `!name`, the name alone (a plugin that creates its tables without the prefix,
+ * as WP Cerber does `cerber_blocks`). Either way the rest must be a plain identifier. */
+function wpr_table($name, $prefix, $i)
+{
+    if (is_string($name) && substr($name, 0, 1) === '!') {
+        $bare = substr($name, 1);
+        wpr_identifier($bare, $i);
+        return $bare;
+    }
+    wpr_identifier($name, $i);
+    return $prefix . $name;
 }
 
 function wpr_identifier($name, $i)

@@ -8,7 +8,10 @@
 //! operations ([`Op`]) in one transaction: no SQL travels, nothing is evaluated. It reads the
 //! database credentials from `wp-config.php` itself, on the server, so they never cross the
 //! wire, and it does not load WordPress (that would run the very plugins that lock the admin
-//! out). Tables are named without the WordPress prefix; the helper adds `$table_prefix`.
+//! out). Tables are named without the WordPress prefix; the helper adds `$table_prefix`. A
+//! name written `!name` is the table's whole name, for the few plugins that create theirs
+//! without the prefix (WP Cerber's `cerber_blocks`); past the `!` it is held to the same plain
+//! identifier as any other name.
 //!
 //! [`Helper`] reaches it one of two ways ([`Mode`]):
 //! - **Exec** (SSH that can run commands): `php` runs the script from stdin, with the request

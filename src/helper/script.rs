@@ -342,4 +342,73 @@ mod tests {
             "../../wp-config.php"
         );
     }
+
+    /// The names `wpr_table` gives each of `names` with the prefix `wp_`, or `refused: why`;
+    /// from the real helper text, run by the `php` the sandbox installs.
+    fn table_names(names: &[&str]) -> Vec<String> {
+        // An exec-mode helper with an empty request answers without a database, then the
+        // wrapper calls the function the row operations name their tables with. One JSON
+        // string per line, so a name with a line break in it stays one answer.
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("helper.php");
+        let text = render(
+            Role::Exec {
+                request: br#"{"v":1,"ops":[]}"#,
+            },
+            "wp-config.php",
+        );
+        std::fs::write(&script, text).unwrap();
+        let wrapper = r#"ob_start(); include $argv[1]; ob_end_clean();
+            foreach (array_slice($argv, 2) as $name) {
+                try { $out = wpr_table($name, 'wp_', 0); }
+                catch (WprFail $e) { $out = 'refused: ' . $e->getMessage(); }
+                echo json_encode($out), "\n";
+            }"#;
+        let output = std::process::Command::new("php")
+            .arg("-r")
+            .arg(wrapper)
+            .arg(&script)
+            .args(names)
+            .output()
+            .expect("php runs (php-cli: `tests/sandbox/sandbox install`)");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_bang_names_a_table_without_the_prefix_and_nothing_else_changes() {
+        let refused = |name: &str| format!("refused: not a table or column name: {name}");
+        assert_eq!(
+            table_names(&[
+                "options",
+                "!cerber_blocks",
+                "!wp_options",
+                "!",
+                "!!cerber_blocks",
+                "!cerber blocks",
+                "!cerber_blocks`; DROP TABLE wp_users; --",
+                "!cerber_blocks\n",
+                "cerber-blocks",
+                "options!",
+                "",
+            ]),
+            [
+                "wp_options".to_owned(),
+                "cerber_blocks".to_owned(),
+                "wp_options".to_owned(),
+                refused(""),
+                refused("!cerber_blocks"),
+                refused("cerber blocks"),
+                refused("cerber_blocks`; DROP TABLE wp_users; --"),
+                refused("cerber_blocks\n"),
+                refused("cerber-blocks"),
+                refused("options!"),
+                refused(""),
+            ]
+        );
+    }
 }

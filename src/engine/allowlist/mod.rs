@@ -114,7 +114,8 @@ impl TryFrom<RawClearLockouts> for ClearLockouts {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rows {
-    /// The table, without the WordPress prefix; every one of these that exists.
+    /// The table, without the WordPress prefix (`!name` for one its plugin made without it);
+    /// every one of these that exists.
     pub table: Vec<String>,
     /// The column to match.
     pub column: String,
@@ -818,6 +819,34 @@ mod tests {
             db.tables.borrow()["wfblocks7"],
             vec![block([127, 0, 0, 3], "2")]
         );
+    }
+
+    #[test]
+    fn a_table_without_the_prefix_is_named_with_a_bang_and_only_the_callers_row_goes() {
+        // WP Cerber's cerber_blocks has no WordPress prefix: the helper takes `!name` whole.
+        let block = |ip: &str| {
+            vec![
+                ("ip".to_owned(), Some(ip.as_bytes().to_vec())),
+                ("block_until".to_owned(), Some(b"1800000000".to_vec())),
+                ("reason_id".to_owned(), Some(b"1".to_vec())),
+            ]
+        };
+        let db = db(&[("!cerber_blocks", vec![block(IP), block("127.0.0.3")])]);
+        let changes = round_trip(
+            &db,
+            r#"clear_lockouts: {rows: {table: ["!cerber_blocks"], column: ip}}"#,
+        );
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            db.tables.borrow()["!cerber_blocks"],
+            vec![block("127.0.0.3")]
+        );
+        // Unquoted, YAML reads `!cerber_blocks` as a tag on an empty value: refused when the
+        // playbook is read, never sent as a table name.
+        let unquoted = serde_saphyr::from_str::<Step>(
+            "clear_lockouts: {rows: {table: [!cerber_blocks], column: ip}}",
+        );
+        assert!(unquoted.is_err(), "{unquoted:?}");
     }
 
     #[test]
