@@ -450,6 +450,68 @@ fn jetpack_locks_the_login_page_for_the_flagged_addresses_only() {
 }
 
 #[test]
+fn defender_locks_out_both_addresses_everywhere() {
+    let sb = Sandbox::lock();
+    sb.scenario("defender-lockout");
+    let expect = Expect {
+        status: 403,
+        markers: &["You have been locked out due to too many invalid login attempts"],
+        header: None,
+        empty_body: false,
+    };
+    assert_every_path_from_the_locked_addresses(&sb, &expect);
+    assert_free_address_gets_in(&sb);
+    assert_reset_recovers(&sb);
+}
+
+#[test]
+fn cerber_refuses_the_login_of_both_addresses_but_every_get_is_200() {
+    let sb = Sandbox::lock();
+    sb.scenario("cerber-lockout");
+    const MARKER: [&str; 1] = ["You have exceeded the number of allowed login attempts"];
+    for ip in sb.locked_ips() {
+        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
+        let form = Expect {
+            markers: &MARKER,
+            ..OK
+        };
+        check(
+            &format!("GET /wp-login.php from {ip}"),
+            &sb.get_from(&ip, "/wp-login.php"),
+            &form,
+        );
+        let refused = Expect {
+            status: 403,
+            markers: &MARKER,
+            header: None,
+            empty_body: false,
+        };
+        check(
+            &format!("a correct login from {ip}"),
+            &sb.login_from(&ip),
+            &refused,
+        );
+    }
+    assert_free_address_gets_in(&sb);
+    assert_reset_recovers(&sb);
+}
+
+#[test]
+fn shield_blocks_both_addresses_everywhere() {
+    let sb = Sandbox::lock();
+    sb.scenario("shield-block");
+    let expect = Expect {
+        status: 503,
+        markers: &["Access from your IP address has been temporarily restricted"],
+        header: None,
+        empty_body: false,
+    };
+    assert_every_path_from_the_locked_addresses(&sb, &expect);
+    assert_free_address_gets_in(&sb);
+    assert_reset_recovers(&sb);
+}
+
+#[test]
 fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
     let sb = Sandbox::lock();
     sb.scenario("stuck-maintenance");

@@ -110,7 +110,7 @@ impl Change {
                 };
                 format!(
                     "{verb} table {} the row {}={}",
-                    row.table,
+                    table_name(&row.table),
                     row.key.0,
                     printable(&row.key.1)
                 )
@@ -167,7 +167,7 @@ impl Change {
         if let Change::Row { row, .. } = self {
             let name = format!(
                 "table {} row {}={}",
-                row.table,
+                table_name(&row.table),
                 row.key.0,
                 printable(&row.key.1)
             );
@@ -232,6 +232,15 @@ fn readable(text: &str) -> String {
         }
     }
     out
+}
+
+/// A table's name as people read it: `!cerber_blocks` (a table without the WordPress prefix)
+/// as `cerber_blocks (no prefix)`.
+fn table_name(table: &str) -> String {
+    match table.strip_prefix('!') {
+        Some(bare) => format!("{bare} (no prefix)"),
+        None => table.to_owned(),
+    }
 }
 
 /// A value as text: itself when it is printable UTF-8, else `0x` and hex (binary IPs).
@@ -436,7 +445,7 @@ impl Recorded {
                     (_, None) => "put back the deleted row",
                     _ => "put back the row",
                 };
-                format!("{which} {column}={value} of table {table}")
+                format!("{which} {column}={value} of table {}", table_name(table))
             }
         })
     }
@@ -565,6 +574,14 @@ mod tests {
         assert_eq!(
             Change::write(p, None, vec![]).describe(),
             "create .htaccess"
+        );
+        let mut bare = row(Some("a"), None);
+        if let Change::Row { row, .. } = &mut bare {
+            row.table = "!cerber_blocks".into();
+        }
+        assert_eq!(
+            bare.describe(),
+            "delete from table cerber_blocks (no prefix) the row option_id=1"
         );
         assert_eq!(
             sha256_hex(b""),

@@ -311,6 +311,14 @@ mod tests {
             ),
             ("loginizer", "loginizer"),
             ("wps-hide-login", "wps-hide-login"),
+            ("shield", "wp-simple-firewall"),
+            ("ninjafirewall", "ninjafirewall"),
+            ("jetpack", "jetpack"),
+            ("defender", "defender-security"),
+            ("wp-cerber", "wp-cerber"),
+            ("two-factor", "two-factor"),
+            ("wp-2fa", "wp-2fa"),
+            ("really-simple-security", "really-simple-ssl"),
         ] {
             let plugin = catalog.get(id).unwrap_or_else(|| panic!("no {id}"));
             assert!(plugin.folders.iter().any(|f| f == folder), "{id}");
