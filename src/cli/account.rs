@@ -52,7 +52,7 @@ fn account(
     }
     let plan = session.plan(&rungs)?;
     out.plan(&plan, true)?;
-    let mut document = RunDocument {
+    let document = RunDocument {
         version: 1,
         command: name,
         origin: session.place().0,
@@ -66,29 +66,15 @@ fn account(
         login_url: None,
     };
     if plan.is_empty() {
-        out.line(format_args!("nothing to change for user {}", args.user))?;
-        document.outcome = Outcome::NothingToDo;
-        out.document(&document)?;
-        return out.finish(Outcome::NothingToDo);
+        let line = format!("nothing to change for user {}", args.user);
+        return out.stop(document, Outcome::NothingToDo, line);
     }
     if args.dry_run {
-        out.line(format_args!(
-            "dry run: {} change(s) planned, none made",
-            plan.len()
-        ))?;
-        out.document(&document)?;
-        return out.finish(Outcome::Planned);
+        let line = format!("dry run: {} change(s) planned, none made", plan.len());
+        return out.stop(document, Outcome::Planned, line);
     }
-    if !args.yes
-        && !input::confirm_in(
-            &mut session,
-            &format!("apply these {} change(s)?", plan.len()),
-        )?
-    {
-        out.line("nothing changed")?;
-        document.outcome = Outcome::Declined;
-        out.document(&document)?;
-        return out.finish(Outcome::Declined);
+    if !input::confirmed(args.yes, &mut session, plan.len())? {
+        return out.stop(document, Outcome::Declined, "nothing changed");
     }
     let climb = match password {
         Some(_) => Climb::Verified,

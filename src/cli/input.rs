@@ -26,6 +26,12 @@ pub fn secret_from_env_or_prompt(env: &str, prompt: &str) -> anyhow::Result<Stri
     Ok(rpassword::prompt_password(prompt)?)
 }
 
+/// Whether to apply a plan of `changes` changes: yes with `--yes` (`yes`), else the answer to
+/// the question.
+pub fn confirmed(yes: bool, session: &mut Session, changes: usize) -> anyhow::Result<bool> {
+    Ok(yes || confirm_in(session, &format!("apply these {changes} change(s)?"))?)
+}
+
 /// Where `reset-password` takes the new password from, when not from a prompt.
 pub const NEW_PASSWORD_ENV: &str = "WPRESCUE_NEW_PASSWORD";
 

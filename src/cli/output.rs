@@ -145,6 +145,20 @@ impl Out {
         Ok(())
     }
 
+    /// Ends a command before it changes anything: `line` for people, the document (with
+    /// `outcome`) under `--json`.
+    pub fn stop(
+        self,
+        mut document: RunDocument,
+        outcome: Outcome,
+        line: impl std::fmt::Display,
+    ) -> anyhow::Result<Outcome> {
+        self.line(line)?;
+        document.outcome = outcome;
+        self.document(&document)?;
+        self.finish(outcome)
+    }
+
     /// The command that rolls run `run_id` back, as a shell runs it: the same target and
     /// connection flags as this command.
     pub fn undo_command(&self, run_id: &str) -> String {

@@ -29,7 +29,7 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
     let rungs = session.rungs(vec![spec], &run_id, &mut out)?;
     let plan = session.plan(&rungs)?;
     out.plan(&plan, args.diff)?;
-    let mut document = RunDocument {
+    let document = RunDocument {
         version: 1,
         command: "run",
         origin: session.place().0,
@@ -44,32 +44,19 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
     };
     let mutating = plan.iter().filter(|p| p.action.mutates()).count();
     if args.check {
-        out.line(format_args!(
-            "check: {mutating} change(s) to make, none made"
-        ))?;
-        out.document(&document)?;
-        return out.finish(if mutating > 0 {
+        let outcome = if mutating > 0 {
             Outcome::Planned
         } else {
             Outcome::NothingToDo
-        });
+        };
+        let line = format!("check: {mutating} change(s) to make, none made");
+        return out.stop(document, outcome, line);
     }
     if plan.is_empty() {
-        out.line("nothing to change")?;
-        document.outcome = Outcome::NothingToDo;
-        out.document(&document)?;
-        return out.finish(Outcome::NothingToDo);
+        return out.stop(document, Outcome::NothingToDo, "nothing to change");
     }
-    if !args.yes
-        && !input::confirm_in(
-            &mut session,
-            &format!("apply these {} change(s)?", plan.len()),
-        )?
-    {
-        out.line("nothing changed")?;
-        document.outcome = Outcome::Declined;
-        out.document(&document)?;
-        return out.finish(Outcome::Declined);
+    if !input::confirmed(args.yes, &mut session, plan.len())? {
+        return out.stop(document, Outcome::Declined, "nothing changed");
     }
     let names = [playbook.name.clone()];
     let (outcome, recap) = session.apply(&plan, &names, &run_id, Climb::Unverified, &mut out)?;

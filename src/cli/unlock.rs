@@ -29,9 +29,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
         login_url: None,
     };
     if !cause.is_lockout() {
-        out.line("nothing to unlock")?;
-        out.document(&document)?;
-        return out.finish(Outcome::NothingToDo);
+        return out.stop(document, Outcome::NothingToDo, "nothing to unlock");
     }
     let run_id = engine::new_run_id();
     let (rungs, ladder) = ladder::plan(&mut session, &playbooks, &run_id, &mut out)?;
@@ -48,14 +46,12 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
     let shown = output::rungs(&plan);
     let first = shown.first().map_or(0, |(_, actions)| actions.len());
     if args.dry_run {
-        out.line(format_args!(
+        let line = format!(
             "dry run: {} change(s) planned in {} rung(s), none made",
             plan.len(),
             shown.len()
-        ))?;
-        document.outcome = Outcome::Planned;
-        out.document(&document)?;
-        return out.finish(Outcome::Planned);
+        );
+        return out.stop(document, Outcome::Planned, line);
     }
     let question = match shown.len() {
         1 => format!("apply these {first} change(s)?"),
@@ -64,10 +60,7 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
         ),
     };
     if !args.yes && !input::confirm_in(&mut session, &question)? {
-        out.line("nothing changed")?;
-        document.outcome = Outcome::Declined;
-        out.document(&document)?;
-        return out.finish(Outcome::Declined);
+        return out.stop(document, Outcome::Declined, "nothing changed");
     }
     let names: Vec<String> = rungs.iter().map(|r| r.playbook.clone()).collect();
     let (outcome, recap) = session.apply(&plan, &names, &run_id, Climb::Verified, &mut out)?;
