@@ -80,12 +80,8 @@ fn a_new_password_is_proven_by_a_login_and_the_old_hash_comes_back_from_the_site
         assert_eq!(stash(), "1", "{what}: the old hash is kept on the site");
         assert_no_hash_in(state.path(), &[&before, &after]);
 
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, state.path())
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(state.path())
             .run()
             .status(0)
             .stdout_has("put back the old password of user admin");
@@ -129,12 +125,8 @@ fn the_administrator_role_comes_back_and_goes_again_on_rollback() {
             "wp_capabilities\ta:1:{s:13:\"administrator\";b:1;}\nwp_user_level\t10",
             "{what}"
         );
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, state.path())
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(state.path())
             .run()
             .status(0);
         assert_eq!(role(), before, "{what}: rollback puts the role back");

@@ -213,15 +213,7 @@ fn unlocks_the_caller_and_rolls_back(fw: &Firewall) {
             assert_eq!(sb.sql(fw.lockout), lockout, "{what}: rows changed");
         }
 
-        let rollback = || {
-            Test::new(&sb)
-                .note(&what)
-                .over(protocol)
-                .args(["rollback", "--yes"])
-                .target()
-                .state(&state)
-                .run()
-        };
+        let rollback = || Test::rollback(&sb, protocol, &state).note(&what).run();
         rollback().status(0).stderr_empty();
         assert!(
             contents(&docroot) == before,

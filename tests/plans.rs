@@ -100,12 +100,8 @@ fn a_saved_plan_applies_only_while_the_site_is_as_fingerprinted() {
         apply().status(0).stdout_has("unlocked:").stderr_empty();
         assert_eq!(sb.get_locked("/wp-login.php").status, 200, "{what}");
 
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, &state)
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(&state)
             .run()
             .status(0)
             .stderr_empty();
@@ -159,12 +155,8 @@ fn run_check_changes_nothing_and_run_applies_one_playbook() {
             .stderr_empty();
         assert_ne!(sb.get_locked("/").status, 503, "{what}: still blocked");
 
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, &state)
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(&state)
             .run()
             .status(0)
             .stderr_empty();

@@ -98,15 +98,7 @@ fn htaccess_basic_auth_asks_everyone_for_a_server_password() {
         header: Some(("www-authenticate", "Basic realm=\"Restricted Area\"")),
         empty_body: false,
     };
-    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
-        for path in ["/", "/wp-login.php", "/wp-admin/"] {
-            check(
-                &format!("GET {path} from {ip}"),
-                &sb.get_from(&ip, path),
-                &expect,
-            );
-        }
-    }
+    assert_every_path_from_everyone(&sb, &expect);
     assert_reset_recovers(&sb);
 }
 
@@ -365,6 +357,19 @@ fn assert_only_the_login_page_refuses_the_locked_addresses(sb: &Sandbox, expect:
     }
 }
 
+/// What every address gets, locked or not, for every path: a lockout of the whole site.
+fn assert_every_path_from_everyone(sb: &Sandbox, expect: &Expect) {
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        for path in ["/", "/wp-login.php", "/wp-admin/"] {
+            check(
+                &format!("GET {path} from {ip}"),
+                &sb.get_from(&ip, path),
+                expect,
+            );
+        }
+    }
+}
+
 fn assert_every_path_from_the_locked_addresses(sb: &Sandbox, expect: &Expect) {
     for ip in sb.locked_ips() {
         for path in ["/", "/wp-login.php", "/wp-admin/"] {
@@ -521,15 +526,7 @@ fn stuck_maintenance_is_a_503_with_retry_after_for_everyone() {
         header: Some(("retry-after", "600")),
         empty_body: false,
     };
-    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
-        for path in ["/", "/wp-login.php", "/wp-admin/"] {
-            check(
-                &format!("GET {path} from {ip}"),
-                &sb.get_from(&ip, path),
-                &expect,
-            );
-        }
-    }
+    assert_every_path_from_everyone(&sb, &expect);
     assert_reset_recovers(&sb);
 }
 

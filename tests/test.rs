@@ -53,6 +53,16 @@ impl<'a> Test<'a> {
         }
     }
 
+    /// `wprescue rollback TARGET --yes` over `protocol`, with the journals in `state`: how
+    /// every test undoes a run.
+    pub fn rollback(sb: &'a Sandbox, protocol: Protocol, state: impl AsRef<Path>) -> Self {
+        Test::new(sb)
+            .over(protocol)
+            .args(["rollback", "--yes"])
+            .target()
+            .state(state)
+    }
+
     /// Connects over `protocol`: the key and known_hosts for SSH and SFTP (appended to the
     /// command line), the password for FTP (`WPRESCUE_PASSWORD`).
     pub fn over(mut self, protocol: Protocol) -> Self {

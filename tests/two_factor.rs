@@ -94,12 +94,8 @@ fn a_lost_device_is_turned_off_for_that_user_only_and_rolled_back_exactly() {
                 asks_for_a_code("admin2", case.prompt),
                 "{what}: admin2 keeps two-factor"
             );
-            Test::new(&sb)
+            Test::rollback(&sb, protocol, state.path())
                 .note(&what)
-                .over(protocol)
-                .args(["rollback", "--yes"])
-                .target()
-                .state(state.path())
                 .run()
                 .status(0);
             assert!(

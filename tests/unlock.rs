@@ -94,12 +94,8 @@ fn a_moved_login_page_is_told_and_nothing_changes() {
             sb.comes_to(&locked, false, true),
             "{what}: wp-login.php is back"
         );
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, state.path())
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(state.path())
             .run()
             .status(0);
         assert!(
@@ -142,15 +138,7 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                     .state(&state)
                     .run()
             };
-            let rollback = || {
-                Test::new(&sb)
-                    .note(&what)
-                    .over(protocol)
-                    .args(["rollback", "--yes"])
-                    .target()
-                    .state(&state)
-                    .run()
-            };
+            let rollback = || Test::rollback(&sb, protocol, &state).note(&what).run();
 
             unlock("--dry-run")
                 .status(2)
@@ -276,12 +264,8 @@ fn a_run_killed_after_any_step_is_rolled_back_by_a_fresh_process() {
                 "{what}: the dead run left its lock"
             );
 
-            Test::new(&sb)
+            Test::rollback(&sb, protocol, &state_dir)
                 .note(&what)
-                .over(protocol)
-                .args(["rollback", "--yes"])
-                .target()
-                .state(&state_dir)
                 .run()
                 .status(0)
                 .stdout_has(format!("{killed_after} change(s) undone"))
@@ -490,12 +474,8 @@ fn a_broken_htaccess_keeps_the_users_other_rules() {
             "{what}: {changed:?}"
         );
         assert_eq!(before.lines().count(), after.lines().count(), "{what}");
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, &state)
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(&state)
             .run()
             .status(0)
             .stdout_has("restore public_html/.htaccess");
@@ -552,12 +532,8 @@ fn a_connection_dropped_mid_run_leaves_a_journal_that_rollback_restores() {
         );
 
         // A fresh process, on a fresh connection, puts everything back.
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, &state)
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(&state)
             .run()
             .status(0)
             .stdout_has(format!(

@@ -129,12 +129,8 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
                 "{what}: the plugin's state is unchanged"
             );
 
-            Test::new(&sb)
+            Test::rollback(&sb, protocol, &state)
                 .note(&what)
-                .over(protocol)
-                .args(["rollback", "--yes"])
-                .target()
-                .state(&state)
                 .run()
                 .status(0)
                 .stderr_empty();
@@ -309,12 +305,8 @@ fn an_allow_list_option_never_saved_is_created_and_rollback_removes_it() {
         let allowed = sb
             .sql("SELECT option_value FROM wp_options WHERE option_name = 'limit_login_whitelist'");
         assert!(allowed.contains("127.0.0.1"), "{what}: {allowed}");
-        Test::new(&sb)
+        Test::rollback(&sb, protocol, &state)
             .note(&what)
-            .over(protocol)
-            .args(["rollback", "--yes"])
-            .target()
-            .state(&state)
             .run()
             .status(0)
             .stdout_has(

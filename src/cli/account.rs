@@ -4,13 +4,13 @@
 
 use anyhow::bail;
 
-use crate::engine::{self, Climb, Examine, Outcome, Recap, Secret, Session};
+use crate::engine::{self, Climb, Examine, Outcome, Secret, Session};
 use crate::playbook::Playbooks;
 
 use super::args::AccountArgs;
 use super::color::Color;
 use super::input;
-use super::output::{JsonChange, Out, RunDocument};
+use super::output::{Out, RunDocument};
 
 /// Runs `reset-password`: the new password is proven by a real login with it, or the change
 /// is undone.
@@ -52,19 +52,7 @@ fn account(
     }
     let plan = session.plan(&rungs)?;
     out.plan(&plan, true)?;
-    let document = RunDocument {
-        version: 1,
-        command: name,
-        origin: session.place().0,
-        cause: None,
-        caller: None,
-        run_id: None,
-        changes: JsonChange::all(&plan),
-        outcome: Outcome::Planned,
-        recap: Recap::default(),
-        undo: None,
-        login_url: None,
-    };
+    let document = RunDocument::planned(name, session.place().0, &plan);
     if plan.is_empty() {
         let line = format!("nothing to change for user {}", args.user);
         return out.stop(document, Outcome::NothingToDo, line);

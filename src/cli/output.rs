@@ -419,6 +419,25 @@ pub struct RunDocument {
     pub login_url: Option<String>,
 }
 
+impl RunDocument {
+    /// The document of `command` on `origin`, with `plan` made and nothing applied yet.
+    pub fn planned(command: &'static str, origin: String, plan: &[Planned]) -> Self {
+        RunDocument {
+            version: 1,
+            command,
+            origin,
+            cause: None,
+            caller: None,
+            run_id: None,
+            changes: JsonChange::all(plan),
+            outcome: Outcome::Planned,
+            recap: Recap::default(),
+            undo: None,
+            login_url: None,
+        }
+    }
+}
+
 /// One planned change in [`RunDocument`].
 #[derive(Debug, Serialize)]
 pub struct JsonChange {

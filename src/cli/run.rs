@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::engine::{self, Climb, Examine, Outcome, Recap, Session};
+use crate::engine::{self, Climb, Examine, Outcome, Session};
 use crate::playbook::{Playbook, Playbooks, Source};
 
 use super::args::RunArgs;
 use super::color::Color;
 use super::input;
-use super::output::{JsonChange, Out, RunDocument};
+use super::output::{Out, RunDocument};
 
 /// Runs `run`.
 pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
@@ -30,17 +30,8 @@ pub fn run(args: &RunArgs, color: Color) -> anyhow::Result<Outcome> {
     let plan = session.plan(&rungs)?;
     out.plan(&plan, args.diff)?;
     let document = RunDocument {
-        version: 1,
-        command: "run",
-        origin: session.place().0,
-        cause: None,
         caller: rungs[0].vars.ip,
-        run_id: None,
-        changes: JsonChange::all(&plan),
-        outcome: Outcome::Planned,
-        recap: Recap::default(),
-        undo: None,
-        login_url: None,
+        ..RunDocument::planned("run", session.place().0, &plan)
     };
     let mutating = plan.iter().filter(|p| p.action.mutates()).count();
     if args.check {

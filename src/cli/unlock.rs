@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 
-use crate::engine::{self, Climb, Outcome, Recap};
+use crate::engine::{self, Climb, Outcome};
 
 use super::args::UnlockArgs;
 use super::color::Color;
@@ -16,17 +16,8 @@ pub fn run(args: &UnlockArgs, color: Color) -> anyhow::Result<Outcome> {
     let (playbooks, mut session, cause) = ladder::open(&args.site, &mut out)?;
     let report = session.report().expect("investigated");
     let mut document = RunDocument {
-        version: 1,
-        command: "unlock",
-        origin: report.origin.clone(),
         cause: Some(cause.code().to_owned()),
-        caller: None,
-        run_id: None,
-        changes: Vec::new(),
-        outcome: Outcome::NothingToDo,
-        recap: Recap::default(),
-        undo: None,
-        login_url: None,
+        ..RunDocument::planned("unlock", report.origin.clone(), &[])
     };
     if !cause.is_lockout() {
         return out.stop(document, Outcome::NothingToDo, "nothing to unlock");

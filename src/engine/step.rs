@@ -1166,6 +1166,24 @@ mod tests {
             .collect()
     }
 
+    /// The plan of the step in `yaml` against `db`, as the `--login` user `user`.
+    fn plan_rows(
+        db: &crate::helper::db::memory::MemoryDatabase,
+        yaml: &str,
+        user: Option<&str>,
+    ) -> Result<Vec<Action>, EngineError> {
+        let step: Step = serde_saphyr::from_str(yaml).unwrap();
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(db),
+            web: None,
+        };
+        let mut vars = vars();
+        vars.user = user.map(str::to_owned);
+        step.plan(&mut View::new(&mut access), &vars)
+    }
+
     #[test]
     fn update_rows_never_reads_the_other_columns_into_the_plan() {
         use crate::helper::db::memory::MemoryDatabase;
@@ -1188,19 +1206,12 @@ mod tests {
                 vec![secret("1", "1"), secret("2", "2")],
             ),
         ]);
-        let step: Step = serde_saphyr::from_str(
+        let actions = plan_rows(
+            &db,
             "update_rows: {table: [wfls_2fa_secrets], key: id, where: {user_id: \"{user_id}\"}, set: {user_id: \"0\"}}",
+            Some("admin"),
         )
         .unwrap();
-        let mut t = MemoryTransport::new();
-        let mut access = Access {
-            files: &mut t,
-            db: Some(&db),
-            web: None,
-        };
-        let mut vars = vars();
-        vars.user = Some("admin".into());
-        let actions = step.plan(&mut View::new(&mut access), &vars).unwrap();
         let [Action::Change(Change::Row { row: change, .. })] = actions.as_slice() else {
             panic!("{actions:?}");
         };
@@ -1238,21 +1249,10 @@ mod tests {
                 ],
             ),
         ]);
-        let step: Step = serde_saphyr::from_str(
-            "delete_rows: {table: [usermeta], where: {user_id: \"{user_id}\", meta_key: _two_factor_enabled_providers}}",
-        )
-        .unwrap();
-        let mut t = MemoryTransport::new();
-        let mut access = Access {
-            files: &mut t,
-            db: Some(&db),
-            web: None,
-        };
-        let mut vars = vars();
-        let err = step.plan(&mut View::new(&mut access), &vars).unwrap_err();
+        let yaml = "delete_rows: {table: [usermeta], where: {user_id: \"{user_id}\", meta_key: _two_factor_enabled_providers}}";
+        let err = plan_rows(&db, yaml, None).unwrap_err();
         assert!(err.to_string().contains("give --login USER"), "{err}");
-        vars.user = Some("admin".into());
-        let actions = step.plan(&mut View::new(&mut access), &vars).unwrap();
+        let actions = plan_rows(&db, yaml, Some("admin")).unwrap();
         let deleted: Vec<_> = actions
             .iter()
             .map(|a| match a {
@@ -1264,8 +1264,7 @@ mod tests {
             })
             .collect();
         assert_eq!(deleted, [b"30"]);
-        vars.user = Some("nobody".into());
-        let err = step.plan(&mut View::new(&mut access), &vars).unwrap_err();
+        let err = plan_rows(&db, yaml, Some("nobody")).unwrap_err();
         assert!(
             err.to_string().contains("no user named \"nobody\""),
             "{err}"
