@@ -4,8 +4,9 @@
 
 use crate::transport::RemotePath;
 
-use super::change::{Change, Recorded, sha256_hex};
+use super::change::{Change, Recorded};
 use super::check::HttpCheck;
+use super::digest::sha256_hex;
 
 /// What one planned step does.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, Wr
 use super::EngineError;
 use super::access::Access;
 use super::action::Action;
-use super::change::{Change, sha256_hex};
+use super::change::Change;
+use super::digest::sha256_hex;
 use super::journal::Journal;
 
 /// Does `actions` in order. Before each change: checks that the site still is as planned (a

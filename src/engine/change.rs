@@ -4,10 +4,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::parse::wp_config;
 
+use super::digest::sha256_hex;
 use super::meaning::Meaning;
 use crate::transport::RemotePath;
 
@@ -322,14 +322,6 @@ fn redact(name: &str, text: &str) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// The SHA-256 of `data`, in hex.
-pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// What a journal says a change was, without the bytes (those are stored as blobs).

@@ -9,7 +9,8 @@ use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
 use super::EngineError;
 use super::action::Action;
-use super::change::{Change, sha256_hex};
+use super::change::Change;
+use super::digest::sha256_hex;
 
 /// What was at one path when the plan was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

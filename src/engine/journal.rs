@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::EngineError;
 use super::action::Action;
-use super::change::{Recorded, sha256_hex};
+use super::change::Recorded;
+use super::digest::sha256_hex;
 
 /// Environment variable naming the state folder.
 pub const STATE_DIR_ENV: &str = "WPRESCUE_STATE_DIR";

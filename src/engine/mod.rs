@@ -22,6 +22,7 @@ pub mod apply;
 pub mod caller;
 pub mod change;
 pub mod check;
+pub mod digest;
 pub mod fingerprint;
 pub mod journal;
 pub mod ladder;

@@ -7,7 +7,7 @@ use crate::helper::db::{Database, Row, RowChange, cell};
 use crate::transport::Transport;
 
 use super::EngineError;
-use super::change::sha256_hex;
+use super::digest::sha256_hex;
 
 /// `users.user_pass` of one user, from `before` to `after`.
 #[derive(Clone, PartialEq, Eq)]

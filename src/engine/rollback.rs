@@ -11,7 +11,8 @@ use crate::transport::{RemotePath, RenameMode, Transport, TransportExt, WriteMod
 use super::EngineError;
 use super::access::Access;
 use super::apply::read_file;
-use super::change::{Recorded, decode_row, sha256_hex};
+use super::change::{Recorded, decode_row};
+use super::digest::sha256_hex;
 use super::journal::{Event, Journal};
 use super::meaning::Meaning;
 
