@@ -22,24 +22,32 @@ const PROTOCOLS: [Protocol; 2] = [Protocol::Sftp, Protocol::Ftp];
 const LLAR_STATE: &str = "SELECT option_name, HEX(option_value), autoload FROM wp_options \
                           WHERE option_name LIKE 'limit\\_login\\_%' ORDER BY option_name";
 
-/// Scenarios `unlock` must fix, and whether the lockout only shows on a real login.
-const SCENARIOS: [(&str, bool); 15] = [
-    ("wordfence-block", false),
-    ("solid-lockout", false),
-    ("aios-blacklist", false),
-    ("aios-login-lockdown", false),
-    ("llar-lockout", true),
+/// Whether a scenario's lockout only shows on a real login.
+const LOGIN: bool = true;
+const GET: bool = false;
+/// Whether it refuses addresses one by one (a fix for the caller must leave the other locked
+/// address out), or the whole site.
+const PER_ADDRESS: bool = true;
+const EVERYONE: bool = false;
+
+/// Scenarios `unlock` must fix.
+const SCENARIOS: [(&str, bool, bool); 15] = [
+    ("wordfence-block", GET, PER_ADDRESS),
+    ("solid-lockout", GET, PER_ADDRESS),
+    ("aios-blacklist", GET, PER_ADDRESS),
+    ("aios-login-lockdown", GET, PER_ADDRESS),
+    ("llar-lockout", LOGIN, PER_ADDRESS),
     // Its form answers 200 even while it refuses the address: only a login tells.
-    ("loginizer-lockout", true),
-    ("htaccess-basic-auth", false),
-    ("broken-htaccess", false),
-    ("orphan-prepend", false),
-    ("orphan-prepend-line", false),
-    ("stuck-maintenance", false),
-    ("wrong-site-address", false),
-    ("wrong-site-address-config", false),
-    ("ninjafirewall-lockout", false),
-    ("jetpack-protect", false),
+    ("loginizer-lockout", LOGIN, PER_ADDRESS),
+    ("jetpack-protect", GET, PER_ADDRESS),
+    ("htaccess-basic-auth", GET, EVERYONE),
+    ("broken-htaccess", GET, EVERYONE),
+    ("orphan-prepend", GET, EVERYONE),
+    ("orphan-prepend-line", GET, EVERYONE),
+    ("stuck-maintenance", GET, EVERYONE),
+    ("wrong-site-address", GET, EVERYONE),
+    ("wrong-site-address-config", GET, EVERYONE),
+    ("ninjafirewall-lockout", GET, EVERYONE),
 ];
 
 /// A moved login page is answered by telling the admin where it is: nothing changes, so the
@@ -112,8 +120,9 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
     let sb = Sandbox::lock();
     let docroot = sb.docroot();
     let locked = sb.env("SANDBOX_LOCKED_IP");
+    let other = sb.env("SANDBOX_OTHER_LOCKED_IP");
     for protocol in PROTOCOLS {
-        for (scenario, login) in SCENARIOS {
+        for (scenario, login, per_address) in SCENARIOS {
             let what = format!("{scenario} over {protocol:?}");
             sb.scenario(scenario);
             let state = tempfile::tempdir().unwrap();
@@ -160,6 +169,12 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
                 sb.comes_to(&locked, login, true),
                 "{what}: still locked out after unlock"
             );
+            if per_address {
+                assert!(
+                    sb.comes_to(&other, login, false),
+                    "{what}: the other locked address got in too"
+                );
+            }
 
             rollback().status(0).stderr_empty();
             assert!(
