@@ -404,9 +404,21 @@ impl<'a> Real<'a> {
 
     /// `wprescue COMMAND TARGET` over `protocol`, journals in `state`.
     fn wprescue(&self, protocol: Protocol, command: &str, state: &Path, note: &str) -> Test<'a> {
+        self.wprescue_words(protocol, &[command], state, note)
+    }
+
+    /// `wprescue WORDS… TARGET` (`run PLAYBOOK`) over `protocol`, journals in `state`.
+    fn wprescue_words(
+        &self,
+        protocol: Protocol,
+        words: &[&str],
+        state: &Path,
+        note: &str,
+    ) -> Test<'a> {
         let test = Test::new(self.sb)
             .note(note)
-            .args([command, &self.target(protocol)])
+            .args(words)
+            .args([self.target(protocol)])
             .state(state);
         match protocol {
             Protocol::Ssh | Protocol::Sftp => test.args([
@@ -677,7 +689,9 @@ fn real_loginizer_lockout_unlocked_and_rolled_back_over_ftp() {
 /// A real plugin moved the login page (`tests/sandbox/real-tier scenario NAME`): diagnose
 /// names it, and unlock reads the address from the plugin's own settings, proves a real login
 /// there and changes nothing, over each protocol; wp-login.php stays hidden from everyone.
-fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str) {
+/// Unlock names the playbook that puts the default back (`default_back`); run, it brings
+/// wp-login.php back, and a rollback hides it again.
+fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str, default_back: &str) {
     let sb = Sandbox::lock();
     let real = Real::new(&sb);
     let login_url = real.url(path);
@@ -710,6 +724,9 @@ fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str) {
             .status(0)
             .stdout_has(format!(
                 "unlocked: the login page is at {login_url}: log in there (a real login succeeded); nothing was changed"
+            ))
+            .stdout_has(format!(
+                "to put the default login page back instead: wprescue run {default_back} "
             ));
         let changed = differences(&before, &contents(&docroot), &docroot, &[]);
         assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
@@ -719,12 +736,39 @@ fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str) {
             "{what}: the login page stays hidden from everyone else"
         );
         assert_eq!(real.helper_leftovers(), Vec::<String>::new(), "{what}");
+
+        let free = sb.env("SANDBOX_FREE_IP");
+        real.wprescue_words(protocol, &["run", default_back], state.path(), &what)
+            .args(["--yes", "--url", &real.env("REAL_HTTP_URL")])
+            .run()
+            .status(0);
+        real.comes_to(&format!("{what}: wp-login.php is back"), || {
+            real.gets_in(&free)
+        });
+        real.wprescue(protocol, "rollback", state.path(), &what)
+            .args(["--yes"])
+            .run()
+            .status(0);
+        real.comes_to(
+            &format!("{what}: hidden again after rollback"),
+            || match real.get_from(&free, "/wp-login.php").status {
+                200 => Err("wp-login.php answers 200".to_owned()),
+                _ => Ok(()),
+            },
+        );
+        let changed = differences(&before, &contents(&docroot), &docroot, &[]);
+        assert!(changed.is_empty(), "{what}: {}", changed.join("\n"));
     }
 }
 
 #[test]
 fn real_wps_hide_login_is_told_where_the_login_page_went() {
-    told_where_the_login_page_went("wps-hide-login", "WPS Hide Login", "/secret-door/");
+    told_where_the_login_page_went(
+        "wps-hide-login",
+        "WPS Hide Login",
+        "/secret-door/",
+        "wps-hide-login",
+    );
 }
 
 #[test]
@@ -733,12 +777,18 @@ fn real_aios_renamed_login_is_told_where_the_login_page_went() {
         "aios-renamed-login",
         "All In One WP Security",
         "/secret-door",
+        "aios-renamed-login-off",
     );
 }
 
 #[test]
 fn real_solid_hide_backend_is_told_where_the_login_page_went() {
-    told_where_the_login_page_went("solid-hide-backend", "Solid Security", "/secret-door");
+    told_where_the_login_page_went(
+        "solid-hide-backend",
+        "Solid Security",
+        "/secret-door",
+        "solid-hide-backend-off",
+    );
 }
 
 /// A two-factor plugin's state, the admin's phone lost (`tests/sandbox/real-tier scenario

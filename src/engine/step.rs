@@ -18,7 +18,7 @@ use crate::transport::RemotePath;
 
 use super::EngineError;
 use super::action::Action;
-use super::allowlist::{Cell, ClearLockouts, SettingAt, WhitelistIp};
+use super::allowlist::{Cell, ClearLockouts, SetSetting, SettingAt, WhitelistIp};
 use super::change::Change;
 use super::check::HttpCheck;
 use super::password::{PasswordChange, stash_key};
@@ -161,6 +161,8 @@ pub enum Step {
     /// Where a plugin moved the login page, read from its setting; changes nothing. A rung of
     /// these lets the admin in by telling them the address, and is checked there.
     LoginPage(LoginPage),
+    /// Set one of a plugin's settings to a value, as its settings page would.
+    SetSetting(SetSetting),
     /// Tell the user something about the plan (what to do once logged in); changes nothing.
     Say(String),
     /// Tell the user something when a WordPress option has a value (LLAR's cloud mode, in
@@ -378,6 +380,7 @@ impl Step {
             } => vec![option, equals, say],
             Step::LoginPage(page) => [&page.path].into_iter().chain(&page.plain_path).collect(),
             Step::SetPassword {} => Vec::new(),
+            Step::SetSetting(_) => Vec::new(),
             Step::Say(text) => vec![text],
             Step::DeleteRows(rows) => rows.matching.values().collect(),
             Step::UpdateRows(rows) => rows.matching.values().chain(rows.set.values()).collect(),
@@ -394,6 +397,7 @@ impl Step {
             Step::ClearLockouts(step) => step.plan(view, vars)?,
             Step::DeleteRows(step) => step.plan(view, vars)?,
             Step::UpdateRows(step) => step.plan(view, vars)?,
+            Step::SetSetting(step) => step.plan(view)?,
             Step::RenameMatching {
                 folder,
                 pattern,
@@ -618,6 +622,7 @@ impl Step {
             | Step::ClearLockouts(_)
             | Step::DeleteRows(_)
             | Step::UpdateRows(_)
+            | Step::SetSetting(_)
             | Step::RenameMatching { .. } => {
                 return Ok(None);
             }

@@ -67,6 +67,104 @@ impl SettingAt {
     }
 }
 
+/// A `set_setting` step: one of a plugin's settings (a WordPress option, or a cell of its
+/// table; `keys` into a serialized array) set to a value, the way its settings page would
+/// (AIOS's "rename login page" switched off).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSetting {
+    /// The setting.
+    pub at: SettingAt,
+    /// Its new value: `true`/`false` and numbers are written as PHP's `b:` and `i:` in a
+    /// serialized array; text as a string.
+    pub value: SettingValue,
+}
+
+/// A value a `set_setting` step writes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl SettingValue {
+    fn php(&self) -> Value {
+        match self {
+            SettingValue::Bool(b) => Value::Bool(*b),
+            SettingValue::Int(n) => Value::Int(*n),
+            SettingValue::Text(text) => Value::Str(text.clone().into_bytes()),
+        }
+    }
+
+    /// As the cell holds it when it is not in an array: PHP's string conversion.
+    fn text(&self) -> String {
+        match self {
+            SettingValue::Bool(b) => if *b { "1" } else { "" }.to_owned(),
+            SettingValue::Int(n) => n.to_string(),
+            SettingValue::Text(text) => text.clone(),
+        }
+    }
+}
+
+impl SetSetting {
+    /// The row change that sets it; none when it already has the value.
+    pub(in crate::engine) fn plan(&self, view: &mut View<'_>) -> Result<Vec<Action>, EngineError> {
+        let cell_at = match &self.at.cell {
+            Cell::Option(name) => CellAt::Option(name.clone()),
+            Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
+        };
+        let RowSource {
+            table,
+            key,
+            column,
+            row,
+        } = read_cell(view, cell_at)?;
+        let Some(row) = row else {
+            return Err(EngineError::Step(format!(
+                "the setting is not there ({} {})",
+                key.0,
+                String::from_utf8_lossy(&key.1)
+            )));
+        };
+        let before = cell(&row, &column).unwrap_or_default();
+        let after = match self.at.keys.split_last() {
+            None => self.value.text().into_bytes(),
+            Some((last, parents)) => {
+                let mut doc =
+                    serialized::parse(before).map_err(|e| EngineError::Step(e.to_string()))?;
+                let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+                let parent = doc.get_path_mut(&parents).map_err(edit_error)?;
+                if parent.get(last).is_none() {
+                    return Err(EngineError::Step(format!(
+                        "no entry {} in the setting",
+                        self.at.keys.join(" → ")
+                    )));
+                }
+                replace_entry(parent, last, self.value.php())?;
+                doc.to_bytes()
+            }
+        };
+        if after == before {
+            return Ok(Vec::new());
+        }
+        let after_row = with_cell(&row, &column, after);
+        Ok(vec![Action::Change(Change::Row {
+            row: RowChange {
+                table,
+                key,
+                before: Some(row),
+                after: Some(after_row),
+            },
+            meaning: None,
+        })])
+    }
+}
+
 /// A `whitelist_ip` step.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -647,6 +745,63 @@ mod tests {
             .find(|r| cell(r, name_column) == Some(name.as_bytes()))
             .unwrap();
         String::from_utf8(cell(row, column).unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn set_setting_writes_php_values_into_the_array_and_rolls_back() {
+        let configs = br#"a:2:{s:31:"aiowps_enable_rename_login_page";s:1:"1";s:22:"aiowps_login_page_slug";s:11:"secret-door";}"#;
+        let storage =
+            br#"a:1:{s:12:"hide-backend";a:2:{s:7:"enabled";b:1;s:4:"slug";s:11:"secret-door";}}"#;
+        // Two options: two ids.
+        let mut storage_row = option("itsec-storage", storage);
+        storage_row[0].1 = Some(b"8".to_vec());
+        let db = db(&[(
+            "options",
+            vec![option("aio_wp_security_configs", configs), storage_row],
+        )]);
+        let yaml = "set_setting: {at: {option: aio_wp_security_configs, keys: [aiowps_enable_rename_login_page]}, value: ''}";
+        assert_eq!(round_trip(&db, yaml).len(), 1);
+        assert!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "aio_wp_security_configs",
+                "option_value"
+            )
+            .starts_with(r#"a:2:{s:31:"aiowps_enable_rename_login_page";s:0:"";"#)
+        );
+        assert!(
+            round_trip(&db, yaml).is_empty(),
+            "already off: nothing to do"
+        );
+        let yaml = "set_setting: {at: {option: itsec-storage, keys: [hide-backend, enabled]}, value: false}";
+        assert_eq!(round_trip(&db, yaml).len(), 1);
+        assert_eq!(
+            value_of(
+                &db,
+                "options",
+                "option_name",
+                "itsec-storage",
+                "option_value"
+            ),
+            r#"a:1:{s:12:"hide-backend";a:2:{s:7:"enabled";b:0;s:4:"slug";s:11:"secret-door";}}"#
+        );
+        let missing =
+            "set_setting: {at: {option: itsec-storage, keys: [hide-backend, nope]}, value: false}";
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let err = step(missing)
+            .plan(&mut View::new(&mut access), &vars())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("no entry hide-backend → nope"),
+            "{err}"
+        );
     }
 
     #[test]
