@@ -76,7 +76,11 @@ fn a_moved_login_page_is_told_and_nothing_changes() {
             .run()
             .status(0)
             .stderr_has(format!("unlocked: the login page is at {login_url}: log in there (a real login succeeded); nothing was changed"))
-            .stderr_has("to put the default login page back instead: wprescue run wps-hide-login ");
+            .stderr_has(format!(
+                "to put the default login page back instead: wprescue run wps-hide-login {} --url {}",
+                sb.target(protocol),
+                sb.env("SANDBOX_HTTP_URL")
+            ));
         let json = unlock.json();
         assert_eq!(json["login_url"], login_url.as_str(), "{what}: {json:#}");
         assert_eq!(json["recap"]["changed"], 0, "{what}: {json:#}");

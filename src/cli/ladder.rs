@@ -15,6 +15,7 @@ use super::output::Out;
 /// the cause is said as soon as it is known.
 pub fn open(site: &SiteArgs, out: &mut Out) -> anyhow::Result<(Playbooks, Session, Cause)> {
     out.target(&site.target, site.connect.as_given(site.helper));
+    out.site_url(site.url.as_deref());
     let playbooks = Playbooks::builtin()?;
     let spec = site.session(Examine::Investigate, true)?;
     let session = Session::open(spec, playbooks.catalog(), out)?;

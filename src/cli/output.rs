@@ -43,6 +43,8 @@ pub struct Out {
     pub rollback: RollbackDocument,
     /// Where the admin logs in, when a plugin moved the login page and the run said where.
     pub login_url: Option<String>,
+    /// `--url` as given.
+    url: Option<String>,
 }
 
 /// The `--json` document of `rollback`. Version 1; fields are only added.
@@ -77,6 +79,7 @@ impl Out {
                 ..RollbackDocument::default()
             },
             login_url: None,
+            url: None,
         }
     }
 
@@ -85,6 +88,12 @@ impl Out {
     pub fn target(&mut self, target: &str, connect_flags: Vec<String>) {
         self.target = target.to_owned();
         self.connect_flags = connect_flags;
+    }
+
+    /// The site's address as given (`--url`), for a `wprescue run` command this prints: a
+    /// run that changes the database over FTP or SFTP needs it; a rollback does not.
+    pub fn site_url(&mut self, url: Option<&str>) {
+        self.url = url.map(str::to_owned);
     }
 
     /// Prints one human line.
@@ -304,7 +313,12 @@ impl Observer for Out {
                             printable(url)
                         ));
                         if let Some(next) = instead {
-                            let run = self.command(&["run", next], &[]);
+                            let url = self.url.clone();
+                            let args: Vec<&str> = match &url {
+                                Some(url) => vec!["--url", url],
+                                None => Vec::new(),
+                            };
+                            let run = self.command(&["run", next], &args);
                             self.say(format_args!(
                                 "to put the default login page back instead: {run}"
                             ));
