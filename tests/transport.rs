@@ -26,7 +26,8 @@ pub use wprescue::transport::{
 };
 
 use crate::conformance;
-use crate::harness::Sandbox;
+use crate::harness::{Protocol, Sandbox};
+use crate::test::Test;
 
 /// The ways into the sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +111,8 @@ fn options(sb: &Sandbox, proto: Proto) -> ConnectOptions {
         accept_host_key: None,
         use_agent: false,
         tls: TlsTrust::CaFile(PathBuf::from(sb.env("SANDBOX_TLS_CA"))),
+        accept_tls_cert: None,
+        known_certs: None,
         progress: false,
     }
 }
@@ -671,10 +674,13 @@ fn ftps_untrusted_certificate_is_refused_unless_insecure() {
             &mut credentials(&sb, proto),
         )
         .unwrap_err();
-        let ErrorKind::CertUntrusted { reason } = e.kind() else {
+        let ErrorKind::CertUntrusted { reason, .. } = e.kind() else {
             panic!("{}: expected CertUntrusted, got {e}", proto.name());
         };
-        assert!(reason.contains("UnknownIssuer"), "{reason}");
+        assert!(
+            reason.contains("an authority this machine does not trust"),
+            "{reason}"
+        );
         assert!(e.hint().unwrap().contains("--tls-ca"), "{:?}", e.hint());
         options.tls = TlsTrust::Insecure;
         let mut t = connect(
@@ -685,6 +691,128 @@ fn ftps_untrusted_certificate_is_refused_unless_insecure() {
         .unwrap_or_else(|e| panic!("{}: {e}", proto.name()));
         assert!(t.exists(&path("public_html/wp-config.php")).unwrap());
     }
+}
+
+/// An ordinary self-signed certificate, as hosts make them: refused with its fingerprint and
+/// how to accept it; trusted as its own anchor with --tls-ca; accepted by fingerprint and
+/// pinned, then checked without the flag; and a pin outranks a valid chain.
+#[test]
+fn a_self_signed_certificate_is_trusted_by_its_file_or_its_pinned_fingerprint() {
+    let sb = Sandbox::lock();
+    let url = format!(
+        "ftps://{}@{}:{}/",
+        sb.env("SANDBOX_USER"),
+        sb.env("SANDBOX_FTP_HOST"),
+        sb.env("SANDBOX_FTPS_SELF_SIGNED_PORT")
+    );
+    let self_signed = Target::parse(&url, &SshConfig::default()).unwrap();
+    let pins = tempfile::tempdir().unwrap();
+    let mut options = options(&sb, Proto::Ftps);
+    options.known_certs = Some(pins.path().join("known_certificates"));
+    let open = |options: &ConnectOptions| {
+        connect(&self_signed, options, &mut credentials(&sb, Proto::Ftps)).map(|_| ())
+    };
+
+    // The sandbox CA does not vouch for it; the error gives its fingerprint.
+    let e = open(&options).unwrap_err();
+    let ErrorKind::CertUntrusted {
+        reason,
+        fingerprint: Some(fingerprint),
+    } = e.kind()
+    else {
+        panic!("expected an untrusted certificate with its fingerprint, got {e}");
+    };
+    assert_eq!(reason, "it is self-signed");
+    assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.contains(&format!("--accept-tls-cert {fingerprint}")),
+        "{hint}"
+    );
+
+    // The certificate file itself as the anchor.
+    let mut own = options.clone();
+    own.tls = TlsTrust::CaFile(PathBuf::from(sb.env("SANDBOX_TLS_SELF_SIGNED")));
+    open(&own).unwrap_or_else(|e| panic!("--tls-ca with the certificate itself: {e}"));
+
+    // Accepted by another fingerprint: refused, nothing pinned.
+    let mut wrong = options.clone();
+    wrong.accept_tls_cert = Some("SHA256:AAAA".into());
+    assert!(open(&wrong).is_err());
+    assert!(!pins.path().join("known_certificates").exists());
+
+    // Accepted by its own: pinned, and later connections need no flag.
+    let mut accept = options.clone();
+    accept.accept_tls_cert = Some(fingerprint.clone());
+    open(&accept).unwrap_or_else(|e| panic!("--accept-tls-cert: {e}"));
+    let pinned = std::fs::read_to_string(pins.path().join("known_certificates")).unwrap();
+    let host_port = format!(
+        "{}:{}",
+        sb.env("SANDBOX_FTP_HOST"),
+        sb.env("SANDBOX_FTPS_SELF_SIGNED_PORT")
+    );
+    assert_eq!(pinned, format!("{host_port} {fingerprint}\n"));
+    open(&options).unwrap_or_else(|e| panic!("pinned: {e}"));
+
+    // A pin outranks the chain: the CA-signed server, pinned to another certificate, is
+    // refused although the sandbox CA vouches for it.
+    let ca_signed = target(&sb, Proto::Ftps, "");
+    let other = format!(
+        "{}:{} {fingerprint}\n",
+        sb.env("SANDBOX_FTP_HOST"),
+        sb.env("SANDBOX_FTPS_PORT")
+    );
+    std::fs::write(
+        pins.path().join("known_certificates"),
+        format!("{pinned}{other}"),
+    )
+    .unwrap();
+    let e = connect(&ca_signed, &options, &mut credentials(&sb, Proto::Ftps)).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::CertChanged(pin) if pin.line == 2),
+        "expected a changed certificate, got {e}"
+    );
+    assert!(
+        e.hint().unwrap().contains("delete line 2"),
+        "{:?}",
+        e.hint()
+    );
+}
+
+/// The same from the command line: the pin lands in the XDG config folder, and the next run
+/// needs no flag.
+#[test]
+fn accept_tls_cert_pins_in_the_config_folder() {
+    let sb = Sandbox::lock();
+    sb.reset();
+    let url = format!(
+        "ftps://{}@{}:{}/",
+        sb.env("SANDBOX_USER"),
+        sb.env("SANDBOX_FTP_HOST"),
+        sb.env("SANDBOX_FTPS_SELF_SIGNED_PORT")
+    );
+    let config = tempfile::tempdir().unwrap();
+    let config_dir = config.path().to_str().unwrap().to_owned();
+    let diagnose = |extra: &[&str]| {
+        Test::new(&sb)
+            .over(Protocol::Ftp)
+            .args(["diagnose", &url, "--url", &sb.env("SANDBOX_HTTP_URL")])
+            .args(extra)
+            .env("XDG_CONFIG_HOME", config_dir.clone())
+            .run()
+    };
+    let refused = diagnose(&[]).status(1).stderr_has("it is self-signed");
+    let fingerprint = refused
+        .stderr
+        .split("--accept-tls-cert ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no fingerprint offered: {refused}"))
+        .to_owned();
+    diagnose(&["--accept-tls-cert", &fingerprint]).status(0);
+    let pins = std::fs::read_to_string(config.path().join("wprescue/known_certificates")).unwrap();
+    assert!(pins.contains(&fingerprint), "{pins}");
+    diagnose(&[]).status(0);
 }
 
 #[test]

@@ -418,6 +418,13 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub no_agent: bool,
 
+    /// Trust the FTPS server's certificate if its fingerprint is exactly this (SHA256:...,
+    /// as an untrusted certificate's error shows it), and pin it in
+    /// ~/.config/wprescue/known_certificates: later runs check the pin without this flag, and
+    /// a changed certificate is refused even when its chain is valid.
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "insecure_tls")]
+    pub accept_tls_cert: Option<String>,
+
     /// Verify the FTPS server's certificate against this CA file (PEM) instead of the
     /// system's roots.
     #[arg(long, value_name = "FILE", conflicts_with = "insecure_tls")]
@@ -609,9 +616,21 @@ impl ConnectArgs {
             accept_host_key: self.accept_host_key.clone(),
             use_agent: !self.no_agent,
             tls,
+            accept_tls_cert: self.accept_tls_cert.clone(),
+            known_certs: known_certs_file(),
             progress: true,
         }
     }
+}
+
+/// Where pinned FTPS certificates are kept: `$XDG_CONFIG_HOME/wprescue/known_certificates`,
+/// else under `~/.config`.
+fn known_certs_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".config")))?;
+    Some(config.join("wprescue").join("known_certificates"))
 }
 
 impl HelperChoice {

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::options::{
-    ACCEPT_HOST_KEY_FLAG, IDENTITY_FLAG, INSECURE_TLS_FLAG, PASSWORD_ENV, TIMEOUT_FLAG, TLS_CA_FLAG,
+    ACCEPT_HOST_KEY_FLAG, ACCEPT_TLS_CERT_FLAG, IDENTITY_FLAG, INSECURE_TLS_FLAG, PASSWORD_ENV,
+    TIMEOUT_FLAG, TLS_CA_FLAG,
 };
 
 /// Shorthand for transport results.
@@ -64,7 +65,11 @@ pub enum ErrorKind {
     CertUntrusted {
         /// What the TLS library said, e.g. `UnknownIssuer`.
         reason: String,
+        /// `SHA256:…` of the certificate presented, to check with the host and accept.
+        fingerprint: Option<String>,
     },
+    /// The FTPS certificate is not the one pinned for this server, whatever its chain says.
+    CertChanged(Box<PinBroken>),
     /// The host name does not resolve or the network has no route to it.
     Unreachable {
         /// The resolver's or the kernel's words.
@@ -97,6 +102,21 @@ pub enum ErrorKind {
         /// Its message.
         message: String,
     },
+}
+
+/// A pinned FTPS certificate that the server no longer presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinBroken {
+    /// `HOST:PORT`.
+    pub host_port: String,
+    /// The pinned fingerprint.
+    pub pinned: String,
+    /// The fingerprint presented.
+    pub presented: String,
+    /// The pins file.
+    pub file: PathBuf,
+    /// 1-based line of the pin.
+    pub line: usize,
 }
 
 impl fmt::Display for ErrorKind {
@@ -137,9 +157,27 @@ impl fmt::Display for ErrorKind {
                  reinstalled. wprescue will not connect",
                 known_hosts.display()
             ),
-            Self::CertUntrusted { reason } => {
-                write!(f, "the server's TLS certificate is not trusted ({reason})")
+            Self::CertUntrusted {
+                reason,
+                fingerprint,
+            } => {
+                write!(f, "the server's TLS certificate is not trusted ({reason})")?;
+                match fingerprint {
+                    Some(fp) => write!(f, "; its fingerprint is {fp}"),
+                    None => Ok(()),
+                }
             }
+            Self::CertChanged(pin) => write!(
+                f,
+                "the TLS certificate of {} CHANGED: it is {}, but {}:{} pins {}. Someone may be \
+                 intercepting the connection, or the host renewed its certificate. wprescue \
+                 will not connect",
+                pin.host_port,
+                pin.presented,
+                pin.file.display(),
+                pin.line,
+                pin.pinned
+            ),
             Self::Unreachable { reason } => write!(f, "host unreachable ({reason})"),
             Self::ConnectionRefused => f.write_str("connection refused"),
             Self::Timeout { after } => {
@@ -347,10 +385,25 @@ fn default_hint(kind: &ErrorKind, op: Op) -> Option<String> {
              with `ssh-keygen -R HOST -f {}` and connect again",
             known_hosts.display()
         ),
+        ErrorKind::CertUntrusted {
+            fingerprint: Some(fp),
+            ..
+        } => format!(
+            "a self-signed certificate is common on shared hosting: ask your host (or its \
+             control panel) for the certificate's SHA-256 fingerprint and compare it with {fp}; \
+             if they match, run again with {ACCEPT_TLS_CERT_FLAG} {fp} to trust it and pin it \
+             for later runs. Or pass the server's certificate or CA with {TLS_CA_FLAG} FILE"
+        ),
         ErrorKind::CertUntrusted { .. } => format!(
             "if the server uses a private CA, pass its certificate with {TLS_CA_FLAG} FILE; \
              {INSECURE_TLS_FLAG} skips the check, and then anyone on the path can read the \
              password"
+        ),
+        ErrorKind::CertChanged(pin) => format!(
+            "ask your host whether the certificate was renewed; only then delete line {} of {} \
+             and connect again",
+            pin.line,
+            pin.file.display()
         ),
         ErrorKind::Unreachable { .. } => {
             "check the host name and your network connection".to_owned()

@@ -1,6 +1,7 @@
 //! [`FtpTransport`]: FTP, explicit FTPS and implicit FTPS over one control connection
 //! (suppaftp with rustls).
 
+mod known_certs;
 mod listing;
 mod tls;
 
@@ -18,8 +19,8 @@ use super::progress::{CopyError, Progress};
 use super::staging::{Staging, write_atomically};
 use super::target::{FtpTarget, FtpTls, origin};
 use super::{
-    Capabilities, ConnectOptions, Credentials, Entry, Error, ErrorKind, Kind, Meta, Op, RemotePath,
-    RenameMode, Result, Transport, Upload, WriteMode, net,
+    Capabilities, ConnectOptions, Credentials, Entry, Error, ErrorKind, Kind, Meta, Op, PinBroken,
+    RemotePath, RenameMode, Result, Transport, Upload, WriteMode, net,
 };
 
 /// A site reached over FTP or FTPS.
@@ -289,13 +290,38 @@ fn greet(
             None => err,
         }
     };
-    let ftp_fail = |e: FtpError| fail(ftp_kind(&e, timeout), Some(e.into()));
-    let config = match target.tls {
-        FtpTls::None => None,
-        FtpTls::Explicit | FtpTls::Implicit => Some(
-            tls::client_config(&options.tls)
-                .map_err(|message| fail(ErrorKind::Protocol { message }, None))?,
-        ),
+    let pins = tls::Pins {
+        host_port: format!("{}:{}", target.host, target.port),
+        file: options.known_certs.clone(),
+        accept: options.accept_tls_cert.clone(),
+    };
+    let (config, seen) = match target.tls {
+        FtpTls::None => (None, None),
+        FtpTls::Explicit | FtpTls::Implicit => {
+            let (config, seen) = tls::client_config(&options.tls, &pins)
+                .map_err(|message| fail(ErrorKind::Protocol { message }, None))?;
+            (Some(config), Some(seen))
+        }
+    };
+    let ftp_fail = |e: FtpError| {
+        let mut kind = ftp_kind(&e, timeout);
+        let seen = seen
+            .as_ref()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
+        if let ErrorKind::CertUntrusted { fingerprint, .. } = &mut kind {
+            fingerprint.clone_from(&seen.fingerprint);
+        }
+        if let (Some((pinned, file, line)), Some(presented)) = (seen.broken_pin, seen.fingerprint) {
+            kind = ErrorKind::CertChanged(Box::new(PinBroken {
+                host_port: pins.host_port.clone(),
+                pinned,
+                presented,
+                file,
+                line,
+            }));
+        }
+        fail(kind, Some(e.into()))
     };
     let peer = tcp
         .peer_addr()
@@ -482,6 +508,25 @@ fn speaks_ssh(tcp: &std::net::TcpStream) -> bool {
     matches!(tcp.peek(&mut first), Ok(4)) && &first == b"SSH-"
 }
 
+/// What is wrong with a certificate, in words.
+fn certificate_reason(reason: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match reason {
+        E::UnknownIssuer => "signed by an authority this machine does not trust".into(),
+        E::Expired | E::ExpiredContext { .. } => "it has expired".into(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "it is not valid yet".into(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "it was issued for another name than the one connected to".into()
+        }
+        E::ApplicationVerificationFailure => {
+            "it is not the certificate accepted with --accept-tls-cert".into()
+        }
+        // webpki's words for a self-signed certificate presented as the server's own.
+        other if format!("{other:?}").contains("CaUsedAsEndEntity") => "it is self-signed".into(),
+        other => format!("{other:?}"),
+    }
+}
+
 fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
     match e {
         FtpError::ConnectionError(io) => {
@@ -489,11 +534,14 @@ fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>())
                 .and_then(|tls| match tls {
-                    rustls::Error::InvalidCertificate(reason) => Some(format!("{reason:?}")),
+                    rustls::Error::InvalidCertificate(reason) => Some(certificate_reason(reason)),
                     _ => None,
                 });
             match certificate {
-                Some(reason) => ErrorKind::CertUntrusted { reason },
+                Some(reason) => ErrorKind::CertUntrusted {
+                    reason,
+                    fingerprint: None,
+                },
                 None => net::io_kind(io, timeout),
             }
         }

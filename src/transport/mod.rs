@@ -92,7 +92,7 @@ use std::time::SystemTime;
 
 pub use cache::{Cached, StatBy, site_may_have_changed};
 pub use credentials::{Credentials, Secret};
-pub use error::{Error, ErrorKind, Op, Result};
+pub use error::{Error, ErrorKind, Op, PinBroken, Result};
 pub use ftp::FtpTransport;
 pub use gather::{Prefetch, Snapshot};
 pub use known_hosts::fingerprint;

@@ -12,6 +12,8 @@ pub const ACCEPT_HOST_KEY_FLAG: &str = "--accept-host-key";
 /// Flag naming a CA certificate (PEM) to verify an FTPS server with, instead of the system
 /// roots.
 pub const TLS_CA_FLAG: &str = "--tls-ca";
+/// Accept an FTPS certificate by its fingerprint, and pin it.
+pub const ACCEPT_TLS_CERT_FLAG: &str = "--accept-tls-cert";
 /// Flag that turns FTPS certificate verification off.
 pub const INSECURE_TLS_FLAG: &str = "--insecure-tls";
 /// Flag naming an SSH private key file.
@@ -42,6 +44,12 @@ pub struct ConnectOptions {
     pub use_agent: bool,
     /// How FTPS certificates are checked.
     pub tls: TlsTrust,
+    /// [`ACCEPT_TLS_CERT_FLAG`]: accept the FTPS certificate whose fingerprint is exactly
+    /// this (`SHA256:...`) and pin it in `known_certs`.
+    pub accept_tls_cert: Option<String>,
+    /// Pinned FTPS certificates, one `HOST:PORT SHA256:...` line each: a pinned host's
+    /// certificate must match its pin, whatever its chain says.
+    pub known_certs: Option<PathBuf>,
     /// Show progress bars for long transfers (only ever drawn when stderr is a terminal).
     pub progress: bool,
 }
@@ -55,6 +63,8 @@ impl Default for ConnectOptions {
             accept_host_key: None,
             use_agent: true,
             tls: TlsTrust::SystemRoots,
+            accept_tls_cert: None,
+            known_certs: None,
             progress: true,
         }
     }
