@@ -718,11 +718,17 @@ fn a_self_signed_certificate_is_trusted_by_its_file_or_its_pinned_fingerprint() 
     let ErrorKind::CertUntrusted {
         reason,
         fingerprint: Some(fingerprint),
+        certificate: Some(certificate),
     } = e.kind()
     else {
         panic!("expected an untrusted certificate with its fingerprint, got {e}");
     };
     assert_eq!(reason, "it is self-signed");
+    assert!(
+        certificate.starts_with("subject CN=127.0.0.1, issuer CN=127.0.0.1, valid ")
+            && certificate.contains(", names 127.0.0.1; SHA-256 as hex "),
+        "{certificate}"
+    );
     assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
     let hint = e.hint().unwrap();
     assert!(

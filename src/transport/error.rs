@@ -67,6 +67,8 @@ pub enum ErrorKind {
         reason: String,
         /// `SHA256:…` of the certificate presented, to check with the host and accept.
         fingerprint: Option<String>,
+        /// Its subject, issuer, validity and names.
+        certificate: Option<String>,
     },
     /// The FTPS certificate is not the one pinned for this server, whatever its chain says.
     CertChanged(Box<PinBroken>),
@@ -160,10 +162,14 @@ impl fmt::Display for ErrorKind {
             Self::CertUntrusted {
                 reason,
                 fingerprint,
+                certificate,
             } => {
                 write!(f, "the server's TLS certificate is not trusted ({reason})")?;
-                match fingerprint {
-                    Some(fp) => write!(f, "; its fingerprint is {fp}"),
+                if let Some(fp) = fingerprint {
+                    write!(f, "; its fingerprint is {fp}")?;
+                }
+                match certificate {
+                    Some(details) => write!(f, " ({details})"),
                     None => Ok(()),
                 }
             }

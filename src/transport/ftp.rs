@@ -309,8 +309,14 @@ fn greet(
             .as_ref()
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).clone())
             .unwrap_or_default();
-        if let ErrorKind::CertUntrusted { fingerprint, .. } = &mut kind {
+        if let ErrorKind::CertUntrusted {
+            fingerprint,
+            certificate,
+            ..
+        } = &mut kind
+        {
             fingerprint.clone_from(&seen.fingerprint);
+            certificate.clone_from(&seen.certificate);
         }
         if let (Some((pinned, file, line)), Some(presented)) = (seen.broken_pin, seen.fingerprint) {
             kind = ErrorKind::CertChanged(Box::new(PinBroken {
@@ -541,6 +547,7 @@ fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
                 Some(reason) => ErrorKind::CertUntrusted {
                     reason,
                     fingerprint: None,
+                    certificate: None,
                 },
                 None => net::io_kind(io, timeout),
             }

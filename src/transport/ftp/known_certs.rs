@@ -19,6 +19,51 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
     )
 }
 
+/// What a user compares with the host's word: subject, issuer, validity and names, as
+/// `subject CN=…, issuer CN=…, valid 2026-11-29 to 2036-11-27, names 127.0.0.1`; `None` when
+/// the certificate does not parse.
+pub fn describe(cert: &CertificateDer<'_>) -> Option<String> {
+    use x509_parser::extensions::GeneralName;
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let validity = parsed.validity();
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = parsed.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => names.push((*dns).to_owned()),
+                GeneralName::IPAddress(bytes) => match bytes.len() {
+                    4 => names.push(
+                        std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).ok()?).to_string(),
+                    ),
+                    16 => names.push(
+                        std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).ok()?).to_string(),
+                    ),
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    let names = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(" ")
+    };
+    // Control panels show the fingerprint as hex pairs: give that form too.
+    let hex: Vec<String> = Sha256::digest(cert.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Some(format!(
+        "subject {}, issuer {}, valid {} to {}, names {names}; SHA-256 as hex {}",
+        parsed.subject(),
+        parsed.issuer(),
+        validity.not_before.to_datetime().date(),
+        validity.not_after.to_datetime().date(),
+        hex.join(":")
+    ))
+}
+
 /// The pin for `host_port` in `file` and its 1-based line; `None` when there is none (or no
 /// file). Lines that are not `HOST:PORT SHA256:…` are skipped.
 pub fn find(file: &Path, host_port: &str) -> Result<Option<(String, usize)>, String> {

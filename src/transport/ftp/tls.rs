@@ -36,6 +36,8 @@ use super::known_certs;
 pub(super) struct Seen {
     /// `SHA256:…` of the certificate the server presented.
     pub fingerprint: Option<String>,
+    /// Its subject, issuer, validity and names ([`known_certs::describe`]).
+    pub certificate: Option<String>,
     /// The pinned fingerprint it did not match, and the file and line holding the pin.
     pub broken_pin: Option<(String, PathBuf, usize)>,
 }
@@ -156,6 +158,7 @@ impl ServerCertVerifier for Checked {
         };
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.fingerprint = Some(fingerprint.clone());
+        seen.certificate = known_certs::describe(end_entity);
         if let Some((pin, line)) = &self.pinned {
             if *pin == fingerprint {
                 return Ok(ServerCertVerified::assertion());
