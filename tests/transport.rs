@@ -785,6 +785,50 @@ fn a_self_signed_certificate_is_trusted_by_its_file_or_its_pinned_fingerprint() 
     );
 }
 
+/// Certificates the sandbox CA signed but that are wrong for the connection: issued for the
+/// hosting company's server name, or expired. Each is refused, in words, with its fingerprint.
+#[test]
+fn a_certificate_for_another_name_or_expired_is_refused_and_says_why() {
+    let sb = Sandbox::lock();
+    for (port, why, details) in [
+        (
+            "SANDBOX_FTPS_OTHER_NAME_PORT",
+            "it was issued for another name than the one connected to",
+            "names ftp.hosting.example",
+        ),
+        (
+            "SANDBOX_FTPS_EXPIRED_PORT",
+            "it has expired",
+            "valid 2020-01-01 to 2021-01-01",
+        ),
+    ] {
+        let url = format!(
+            "ftps://{}@{}:{}/",
+            sb.env("SANDBOX_USER"),
+            sb.env("SANDBOX_FTP_HOST"),
+            sb.env(port)
+        );
+        let target = Target::parse(&url, &SshConfig::default()).unwrap();
+        let e = connect(
+            &target,
+            &options(&sb, Proto::Ftps),
+            &mut credentials(&sb, Proto::Ftps),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{port}: connected"));
+        let ErrorKind::CertUntrusted {
+            reason,
+            fingerprint: Some(_),
+            certificate: Some(certificate),
+        } = e.kind()
+        else {
+            panic!("{port}: expected an untrusted certificate, got {e}");
+        };
+        assert_eq!(reason, why, "{port}");
+        assert!(certificate.contains(details), "{port}: {certificate}");
+    }
+}
+
 /// The same from the command line: the pin lands in the XDG config folder, and the next run
 /// needs no flag.
 #[test]
