@@ -566,3 +566,55 @@ fn a_connection_dropped_mid_run_leaves_a_journal_that_rollback_restores() {
     }
     sb.reset();
 }
+
+/// An SFTP-only account (sshd's `ForceCommand internal-sftp`, chrooted) behind an `ssh://`
+/// target: unlock notices that it runs no commands, says so, and reaches the database through
+/// the helper over HTTP instead; a rollback from a fresh process does the same, byte for byte.
+#[test]
+fn an_sftp_only_account_gets_the_helper_over_http() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let docroot = sb.docroot();
+    let before = contents(&docroot);
+    let locked = sb.env("SANDBOX_LOCKED_IP");
+    let target = format!(
+        "ssh://{}@{}:{}{}",
+        sb.env("SANDBOX_SFTP_ONLY_USER"),
+        sb.env("SANDBOX_SSH_HOST"),
+        sb.env("SANDBOX_SSH_PORT"),
+        sb.env("SANDBOX_SFTP_ONLY_HOME")
+    );
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Test::new(&sb)
+            .args(args)
+            .args([
+                target.as_str(),
+                "--identity",
+                &sb.env("SANDBOX_SSH_KEY"),
+                "--known-hosts",
+                &sb.env("SANDBOX_SSH_KNOWN_HOSTS"),
+            ])
+            .state(state.path())
+            .run()
+    };
+    run(&[
+        "unlock",
+        "--yes",
+        "--url",
+        &sb.env("SANDBOX_HTTP_URL"),
+        "--bind",
+        &locked,
+    ])
+    .status(0)
+    .stdout_has("this SSH account runs no commands (SFTP only)")
+    .stdout_has("applied wordfence-allowlist");
+    assert!(sb.comes_to(&locked, false, true), "still locked out");
+    run(&["rollback", "--yes"]).status(0);
+    assert!(
+        contents(&docroot) == before,
+        "rollback is not byte-identical"
+    );
+    assert!(sb.comes_to(&locked, false, false), "the lockout is back");
+    sb.reset();
+}

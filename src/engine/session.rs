@@ -198,6 +198,12 @@ impl Session {
             Some(mode) => helper.with_mode(mode),
             None => helper,
         };
+        if helper.mode() == Mode::Http && self.spec.target.starts_with("ssh://") {
+            obs.event(Event::Note(
+                "this SSH account runs no commands (SFTP only): the database helper is \
+                 uploaded and called over HTTP instead",
+            ));
+        }
         if helper.mode() == Mode::Http && site.url.starts_with("http://") {
             obs.event(Event::Warning(
                 "the site is plain http://: the helper's requests and answers are signed, so \

@@ -44,7 +44,7 @@ use crate::http::{HttpClient, HttpError, HttpOptions, Response};
 use crate::interrupt;
 use crate::transport::{self, ErrorKind, RemotePath, Transport, TransportExt, WriteMode};
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use script::{Direction, Key, Role};
@@ -232,6 +232,12 @@ pub enum HelperError {
 }
 
 impl HelperError {
+    /// Whether the account runs no commands at all (SFTP only): the helper must go over HTTP.
+    fn no_commands(&self) -> bool {
+        matches!(self, HelperError::Transport(e)
+            if e.op() == transport::Op::Exec && matches!(e.kind(), ErrorKind::Unsupported { .. }))
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
@@ -295,7 +301,8 @@ pub struct Helper {
     wp_config: RemotePath,
     site_url: String,
     http: HttpOptions,
-    mode: Mode,
+    /// Exec turns into Http when the account turns out to run no commands (SFTP only).
+    mode: Cell<Mode>,
     origin: String,
     /// Whether an uploaded helper stays for the next call ([`Helper::kept`]).
     keep: bool,
@@ -366,11 +373,11 @@ impl Helper {
             wp_root,
             site_url: site_url.trim_end_matches('/').to_owned(),
             http,
-            mode: if t.capabilities().exec {
+            mode: Cell::new(if t.capabilities().exec {
                 Mode::Exec
             } else {
                 Mode::Http
-            },
+            }),
             origin: t.origin().to_owned(),
             keep: false,
             kept: RefCell::new(None),
@@ -399,12 +406,13 @@ impl Helper {
 
     /// The same helper, run the given way (`--helper http` forces Http even over SSH).
     pub fn with_mode(self, mode: Mode) -> Helper {
-        Helper { mode, ..self }
+        self.mode.set(mode);
+        self
     }
 
     /// How [`Helper::call`] runs the helper.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.mode.get()
     }
 
     /// Runs `ops` in one transaction and returns one answer per op. One request: one `php`
@@ -417,11 +425,17 @@ impl Helper {
             return Err(HelperError::Interrupted);
         }
         let request = wire::encode_request(ops);
-        tracing::debug!(mode = ?self.mode, ops = ops.len(), "helper call");
-        let answers = match self.mode {
-            Mode::Exec => self
-                .run_php(t, &request)
-                .and_then(|reply| wire::decode_answers(&reply, ops)),
+        tracing::debug!(mode = ?self.mode.get(), ops = ops.len(), "helper call");
+        let answers = match self.mode.get() {
+            Mode::Exec => match self.run_php(t, &request) {
+                // An SFTP-only account: the same request over HTTP, and every one after it.
+                Err(e) if e.no_commands() => {
+                    tracing::info!("the account runs no commands: the helper goes over HTTP");
+                    self.mode.set(Mode::Http);
+                    return self.call(t, ops);
+                }
+                reply => reply.and_then(|reply| wire::decode_answers(&reply, ops)),
+            },
             Mode::Http if self.keep => self
                 .exchange_kept(t, &request)
                 .and_then(|response| wire::decode_answers(wire::http_reply(&response)?, ops)),
@@ -480,7 +494,7 @@ impl Helper {
     /// modes: a kept Http helper answers it among its calls; otherwise a one-shot helper that
     /// touches no database is uploaded, POSTed to and deleted.
     pub fn whoami(&self, t: &mut dyn Transport) -> Result<Seen, HelperError> {
-        let response = match (self.mode, self.keep) {
+        let response = match (self.mode.get(), self.keep) {
             (Mode::Http, true) => self.exchange_kept(t, &wire::encode_request(&[]))?,
             _ => self.exchange(t, Purpose::Whoami, b"{}")?,
         };
@@ -535,7 +549,7 @@ impl Helper {
             uploaded_at: Instant::now(),
             self_deleting: purpose == Purpose::Whoami,
         };
-        if self.mode == Mode::Exec && self.write_with_php(t, &uploaded.folder, &files)? {
+        if self.mode.get() == Mode::Exec && self.write_with_php(t, &uploaded.folder, &files)? {
             return Ok(uploaded);
         }
         t.mkdir(&uploaded.folder)?;
@@ -635,6 +649,16 @@ impl Helper {
         if self.keep
             && let Some(reply) = self.ask_serving(t, request)?
         {
+            if transport::sftp_only_refusal(&reply) {
+                return Err(transport::Error::new(
+                    ErrorKind::Unsupported {
+                        what: "running commands: this account is SFTP-only".into(),
+                    },
+                    transport::Op::Exec,
+                    self.origin.as_str(),
+                )
+                .into());
+            }
             return wire::find_reply(&reply).map(<[u8]>::to_vec).ok_or_else(|| {
                 HelperError::Protocol {
                     why: format!("php answered something else: {}", excerpt(&reply)),

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{Entry, Exec, Kind, Meta, RemotePath, Result};
+use super::{Entry, ErrorKind, Exec, Kind, Meta, RemotePath, Result};
 
 /// What to fetch ([`super::Transport::prefetch`]). Patterns are paths relative to the site
 /// folder, `/`-separated; a segment `*` stands for every folder at that place (not those
@@ -107,7 +107,11 @@ impl Prefetch {
 
 /// Runs `wanted`'s script through `exec`'s shell: `None` when the shell lacks its tools.
 pub(crate) fn by_shell(exec: &mut dyn Exec, wanted: &Prefetch) -> Result<Option<Snapshot>> {
-    let out = exec.exec_with_input("sh -s", wanted.script().as_bytes())?;
+    let out = match exec.exec_with_input("sh -s", wanted.script().as_bytes()) {
+        // An account that runs no commands: files are read one by one instead.
+        Err(e) if matches!(e.kind(), ErrorKind::Unsupported { .. }) => return Ok(None),
+        other => other?,
+    };
     Ok((out.status == Some(0)).then(|| wanted.parse(&out.stdout)))
 }
 

@@ -4,6 +4,8 @@
 mod auth;
 mod connect;
 mod exec;
+
+pub use exec::sftp_only_refusal;
 mod kinds;
 mod posix_rename;
 

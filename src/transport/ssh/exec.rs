@@ -38,6 +38,19 @@ impl SshTransport {
     }
 }
 
+/// Whether a command's output is OpenSSH's refusal on an account limited to SFTP.
+fn sftp_only(stdout: &[u8], stderr: &[u8]) -> bool {
+    sftp_only_refusal(stdout) || sftp_only_refusal(stderr)
+}
+
+/// Whether `output` is what OpenSSH answers any command with on an account limited to SFTP
+/// (`ForceCommand internal-sftp`).
+pub fn sftp_only_refusal(output: &[u8]) -> bool {
+    output
+        .trim_ascii_start()
+        .starts_with(b"This service allows sftp connections only.")
+}
+
 impl Exec for SshTransport {
     fn exec_with_input(&mut self, command: &str, input: &[u8]) -> Result<ExecOutput> {
         let mut channel = self.start(command)?;
@@ -63,6 +76,20 @@ impl Exec for SshTransport {
             Some(_) => None,
             None => Some(channel.exit_status().map_err(fail)?),
         };
+        if sftp_only(&stdout, &stderr) {
+            // Every later command would get the same answer: this session runs none.
+            self.exec = false;
+            return Err(Error::new(
+                ErrorKind::Unsupported {
+                    what: "running commands: this account is SFTP-only (sshd's ForceCommand \
+                           internal-sftp)"
+                        .into(),
+                },
+                Op::Exec,
+                self.origin.as_str(),
+            )
+            .with_path(command));
+        }
         Ok(ExecOutput {
             stdout,
             stderr,
