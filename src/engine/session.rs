@@ -198,7 +198,12 @@ impl Session {
             Some(mode) => helper.with_mode(mode),
             None => helper,
         };
-        if helper.mode() == Mode::Http && self.spec.target.starts_with("ssh://") {
+        // An ssh:// account that turned out to run no commands (the prefetch found out), not
+        // one where --helper http was asked for.
+        if self.spec.helper.is_none()
+            && !self.transport.capabilities().exec
+            && self.transport.origin().starts_with("ssh://")
+        {
             obs.event(Event::Note(
                 "this SSH account runs no commands (SFTP only): the database helper is \
                  uploaded and called over HTTP instead",

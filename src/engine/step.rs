@@ -289,7 +289,9 @@ fn matching_rows(
     wanted: &[(String, Vec<u8>)],
 ) -> Result<Vec<(String, crate::helper::db::Row)>, EngineError> {
     let Some(((column, value), rest)) = wanted.split_first() else {
-        return Err(EngineError::Step("rows are chosen by a where".into()));
+        return Err(EngineError::Step(
+            "a delete_rows or update_rows step needs a `where:` naming at least one column".into(),
+        ));
     };
     let mut found = Vec::new();
     for table in view.tables(tables)? {

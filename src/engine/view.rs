@@ -93,7 +93,12 @@ impl<'a> View<'a> {
         let id = rows
             .first()
             .and_then(|row| crate::helper::db::cell(row, "ID"))
-            .ok_or_else(|| EngineError::Step(format!("the site has no user named {user:?}")))?;
+            .ok_or_else(|| {
+                EngineError::Step(format!(
+                    "the site has no user named {user:?}: give the login name, as on the \
+                     Users page (not the e-mail address or display name)"
+                ))
+            })?;
         Ok(String::from_utf8_lossy(id).into_owned())
     }
 

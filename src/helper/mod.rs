@@ -649,16 +649,6 @@ impl Helper {
         if self.keep
             && let Some(reply) = self.ask_serving(t, request)?
         {
-            if transport::sftp_only_refusal(&reply) {
-                return Err(transport::Error::new(
-                    ErrorKind::Unsupported {
-                        what: "running commands: this account is SFTP-only".into(),
-                    },
-                    transport::Op::Exec,
-                    self.origin.as_str(),
-                )
-                .into());
-            }
             return wire::find_reply(&reply).map(<[u8]>::to_vec).ok_or_else(|| {
                 HelperError::Protocol {
                     why: format!("php answered something else: {}", excerpt(&reply)),

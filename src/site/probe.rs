@@ -163,24 +163,23 @@ pub fn login_form(
     base: &str,
     path: &str,
 ) -> Result<Option<String>, HttpError> {
-    let mut url = format!("{base}{path}");
-    for _ in 0..=MAX_REDIRECTS {
-        let page = client.get(&url)?;
-        if let Some(next) = redirect_target(&page).filter(|next| same_host(next, base)) {
-            url = next;
-            continue;
-        }
-        let is_form =
-            page.status == 200 && page.contains("name=\"log\"") && page.contains("name=\"pwd\"");
-        if !is_form {
-            return Ok(None);
-        }
-        let action = form_action(&page.body, "loginform")
-            .map(|a| resolve(&url, &a))
-            .filter(|a| same_host(a, base));
-        return Ok(Some(action.unwrap_or(url)));
+    let mut probe = follow(client, base, path, &Catalog::default());
+    let Some(hop) = probe.hops.pop() else {
+        return match probe.error {
+            Some(e) => Err(e),
+            None => Ok(None),
+        };
+    };
+    let page = hop.response;
+    let is_form =
+        page.status == 200 && page.contains("name=\"log\"") && page.contains("name=\"pwd\"");
+    if !is_form {
+        return Ok(None);
     }
-    Ok(None)
+    let action = form_action(&page.body, "loginform")
+        .map(|a| resolve(&page.url, &a))
+        .filter(|a| same_host(a, base));
+    Ok(Some(action.unwrap_or(page.url)))
 }
 
 /// The `action` of the form whose id is `id`, with HTML's `&amp;` undone.

@@ -103,7 +103,7 @@ pub use options::{
     PASSWORD_ENV, TIMEOUT_FLAG, TLS_CA_FLAG, TlsTrust,
 };
 pub use path::{PathError, RemotePath};
-pub use ssh::{SshTransport, sftp_only_refusal};
+pub use ssh::SshTransport;
 pub use ssh_config::{SshConfig, SshHostConfig};
 pub use staging::is_staging_name;
 pub use target::{FtpTarget, FtpTls, LocalTarget, SshTarget, TARGET_HELP, Target, TargetError};

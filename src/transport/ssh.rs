@@ -4,8 +4,6 @@
 mod auth;
 mod connect;
 mod exec;
-
-pub use exec::sftp_only_refusal;
 mod kinds;
 mod posix_rename;
 

@@ -40,16 +40,20 @@ impl SettingAt {
         self.read_in(&mut View::new(access))
     }
 
+    /// Where its cell is, for [`read_cell`].
+    fn cell_at(&self) -> CellAt<'_> {
+        match &self.cell {
+            Cell::Option(name) => CellAt::Option(name.clone()),
+            Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
+        }
+    }
+
     /// [`SettingAt::read`], as a plan sees the site.
     pub(in crate::engine) fn read_in(
         &self,
         view: &mut View<'_>,
     ) -> Result<Option<String>, EngineError> {
-        let cell_at = match &self.cell {
-            Cell::Option(name) => CellAt::Option(name.clone()),
-            Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
-        };
-        let RowSource { row, column, .. } = read_cell(view, cell_at)?;
+        let RowSource { row, column, .. } = read_cell(view, self.cell_at())?;
         let Some(bytes) = row.as_ref().and_then(|r| cell(r, &column)) else {
             return Ok(None);
         };
@@ -114,19 +118,16 @@ impl SettingValue {
 impl SetSetting {
     /// The row change that sets it; none when it already has the value.
     pub(in crate::engine) fn plan(&self, view: &mut View<'_>) -> Result<Vec<Action>, EngineError> {
-        let cell_at = match &self.at.cell {
-            Cell::Option(name) => CellAt::Option(name.clone()),
-            Cell::Setting(setting) => CellAt::Setting(setting, setting.key.clone()),
-        };
         let RowSource {
             table,
             key,
             column,
             row,
-        } = read_cell(view, cell_at)?;
+        } = read_cell(view, self.at.cell_at())?;
         let Some(row) = row else {
             return Err(EngineError::Step(format!(
-                "the setting is not there ({} {})",
+                "the setting is not there ({} {}): the plugin has never saved it; change it on \
+                 the plugin's settings page instead",
                 key.0,
                 String::from_utf8_lossy(&key.1)
             )));

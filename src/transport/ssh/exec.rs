@@ -38,17 +38,26 @@ impl SshTransport {
     }
 }
 
-/// Whether a command's output is OpenSSH's refusal on an account limited to SFTP.
-fn sftp_only(stdout: &[u8], stderr: &[u8]) -> bool {
-    sftp_only_refusal(stdout) || sftp_only_refusal(stderr)
-}
-
 /// Whether `output` is what OpenSSH answers any command with on an account limited to SFTP
 /// (`ForceCommand internal-sftp`).
-pub fn sftp_only_refusal(output: &[u8]) -> bool {
+fn sftp_only_refusal(output: &[u8]) -> bool {
     output
         .trim_ascii_start()
         .starts_with(b"This service allows sftp connections only.")
+}
+
+/// The error of a command on an account that runs none.
+fn no_commands(origin: &str, command: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported {
+            what: "running commands: this account is SFTP-only (sshd's ForceCommand \
+                   internal-sftp)"
+                .into(),
+        },
+        Op::Exec,
+        origin,
+    )
+    .with_path(command)
 }
 
 impl Exec for SshTransport {
@@ -76,19 +85,10 @@ impl Exec for SshTransport {
             Some(_) => None,
             None => Some(channel.exit_status().map_err(fail)?),
         };
-        if sftp_only(&stdout, &stderr) {
+        if sftp_only_refusal(&stdout) || sftp_only_refusal(&stderr) {
             // Every later command would get the same answer: this session runs none.
             self.exec = false;
-            return Err(Error::new(
-                ErrorKind::Unsupported {
-                    what: "running commands: this account is SFTP-only (sshd's ForceCommand \
-                           internal-sftp)"
-                        .into(),
-                },
-                Op::Exec,
-                self.origin.as_str(),
-            )
-            .with_path(command));
+            return Err(no_commands(self.origin.as_str(), command));
         }
         Ok(ExecOutput {
             stdout,
@@ -153,6 +153,9 @@ impl Conversation for SshConversation {
                 let rest = self.pending.split_off(end + 1);
                 let mut answer = std::mem::replace(&mut self.pending, rest);
                 answer.pop();
+                if sftp_only_refusal(&answer) {
+                    return Err(no_commands(&self.origin, &self.command));
+                }
                 return Ok(answer);
             }
             // Blocking: the session's timeout bounds the wait.
