@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::helper::db::RowChange;
+use crate::helper::db::{Row, RowChange, cell, with_cell};
 use crate::parse::htaccess::Htaccess;
 use crate::parse::markers::Markers;
 use crate::site::inventory::prepends_in;
@@ -234,21 +234,21 @@ impl UpdateRows {
         for (table, row) in matching_rows(view, &self.table, &wanted)? {
             // Only the columns this step is about: the rest of the row (a secret) stays on
             // the server.
-            let key = crate::helper::db::cell(&row, &self.key)
+            let key = cell(&row, &self.key)
                 .ok_or_else(|| {
                     EngineError::Step(format!("table {table} has no column {}", self.key))
                 })?
                 .to_vec();
-            let mut before: crate::helper::db::Row = vec![(self.key.clone(), Some(key.clone()))];
+            let mut before: Row = vec![(self.key.clone(), Some(key.clone()))];
             for (column, _) in wanted.iter().chain(&set) {
                 if before.iter().all(|(c, _)| c != column) {
-                    let value = crate::helper::db::cell(&row, column).map(<[u8]>::to_vec);
+                    let value = cell(&row, column).map(<[u8]>::to_vec);
                     before.push((column.clone(), value));
                 }
             }
             let mut after = before.clone();
             for (column, value) in &set {
-                after = crate::helper::db::with_cell(&after, column, value.clone());
+                after = with_cell(&after, column, value.clone());
             }
             actions.push(Action::Change(Change::Row {
                 row: RowChange {
@@ -287,7 +287,7 @@ fn matching_rows(
     view: &mut View<'_>,
     tables: &[String],
     wanted: &[(String, Vec<u8>)],
-) -> Result<Vec<(String, crate::helper::db::Row)>, EngineError> {
+) -> Result<Vec<(String, Row)>, EngineError> {
     let Some(((column, value), rest)) = wanted.split_first() else {
         return Err(EngineError::Step(
             "a delete_rows or update_rows step needs a `where:` naming at least one column".into(),
@@ -298,7 +298,7 @@ fn matching_rows(
         for row in view.rows(&table, column, value)? {
             if rest
                 .iter()
-                .all(|(c, v)| crate::helper::db::cell(&row, c) == Some(v.as_slice()))
+                .all(|(c, v)| cell(&row, c) == Some(v.as_slice()))
             {
                 found.push((table.clone(), row));
             }
@@ -567,7 +567,7 @@ impl Step {
                 let users = view.rows("users", "ID", id.as_bytes())?;
                 let before = users
                     .first()
-                    .and_then(|u| crate::helper::db::cell(u, "user_pass"))
+                    .and_then(|u| cell(u, "user_pass"))
                     .unwrap_or_default()
                     .to_vec();
                 let hash = hash_password(password.expose(), vars.wp_version.as_deref());
@@ -585,9 +585,9 @@ impl Step {
                 say,
             } => {
                 let rows = view.rows("options", "option_name", option.as_bytes())?;
-                let matches = rows.iter().any(|row| {
-                    crate::helper::db::cell(row, "option_value") == Some(equals.as_bytes())
-                });
+                let matches = rows
+                    .iter()
+                    .any(|row| cell(row, "option_value") == Some(equals.as_bytes()));
                 if !matches {
                     return Ok(None);
                 }
@@ -838,6 +838,7 @@ fn contains_token(line: &str, needle: &str) -> bool {
 mod tests {
     use super::*;
     use crate::engine::access::Access;
+    use crate::helper::db::memory::MemoryDatabase;
     use crate::transport::{MemoryTransport, TransportExt, WriteMode};
 
     #[test]
@@ -1166,7 +1167,7 @@ mod tests {
         );
     }
 
-    fn row(cells: &[(&str, &str)]) -> crate::helper::db::Row {
+    fn row(cells: &[(&str, &str)]) -> Row {
         cells
             .iter()
             .map(|(c, v)| ((*c).to_owned(), Some(v.as_bytes().to_vec())))
@@ -1175,7 +1176,7 @@ mod tests {
 
     /// The plan of the step in `yaml` against `db`, as the `--login` user `user`.
     fn plan_rows(
-        db: &crate::helper::db::memory::MemoryDatabase,
+        db: &MemoryDatabase,
         yaml: &str,
         user: Option<&str>,
     ) -> Result<Vec<Action>, EngineError> {
@@ -1193,7 +1194,6 @@ mod tests {
 
     #[test]
     fn update_rows_never_reads_the_other_columns_into_the_plan() {
-        use crate::helper::db::memory::MemoryDatabase;
         let db = MemoryDatabase::default();
         let secret = |id: &str, user: &str| {
             row(&[
@@ -1229,7 +1229,6 @@ mod tests {
 
     #[test]
     fn delete_rows_takes_only_the_login_users_rows() {
-        use crate::helper::db::memory::MemoryDatabase;
         let meta = |id: &str, user: &str, key: &str| {
             row(&[
                 ("umeta_id", id),
@@ -1265,7 +1264,7 @@ mod tests {
             .map(|a| match a {
                 Action::Change(Change::Row { row, .. }) => {
                     assert_eq!(row.after, None);
-                    crate::helper::db::cell(row.before.as_ref().unwrap(), "umeta_id").unwrap()
+                    cell(row.before.as_ref().unwrap(), "umeta_id").unwrap()
                 }
                 other => panic!("{other:?}"),
             })

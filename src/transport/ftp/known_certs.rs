@@ -79,9 +79,14 @@ pub fn find(file: &Path, host_port: &str) -> Result<Option<(String, usize)>, Str
     }))
 }
 
-/// Appends the pin of `host_port` to `file` (made, with its folder, when missing; mode 0600).
+/// Appends the pin of `host_port` to `file` (made, with its folder, when missing; mode 0600),
+/// unless that pin is there already: every data connection of an FTPS session that does not
+/// resume the control connection's TLS session checks the certificate again.
 pub fn add(file: &Path, host_port: &str, fingerprint: &str) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
+    if find(file, host_port)?.is_some_and(|(pin, _)| pin == fingerprint) {
+        return Ok(());
+    }
     let fail =
         |e: std::io::Error| format!("cannot record the certificate in {}: {e}", file.display());
     if let Some(dir) = file.parent() {
@@ -107,6 +112,12 @@ mod tests {
         assert_eq!(find(&file, "ftp.example:21").unwrap(), None, "no file yet");
         add(&file, "ftp.example:21", "SHA256:abc").unwrap();
         add(&file, "ftp.example:990", "SHA256:def").unwrap();
+        add(&file, "ftp.example:21", "SHA256:abc").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap().lines().count(),
+            2,
+            "a pin once"
+        );
         assert_eq!(
             find(&file, "ftp.example:21").unwrap(),
             Some(("SHA256:abc".into(), 1))
