@@ -4,8 +4,10 @@
 //!
 //! Only debug builds read `WPRESCUE_TEST_FAULT`; in a release build [`point`] does nothing.
 //! The variable holds `NAME:ACTION`, where `ACTION` is `abort` (die at once, as a crash or a
-//! `kill -9` would) or `pause` (wait up to a minute, or until Ctrl-C, so the test can send a
-//! signal).
+//! `kill -9` would), `pause` (wait up to a minute, or until Ctrl-C, so the test can send a
+//! signal) or `hold` (create the file `WPRESCUE_TEST_FAULT_RELEASE` names, plus `.held`, then
+//! wait up to a minute, or until that file exists, so the test can cut the network and let
+//! the run go on).
 
 /// Marks a named point in the run; `name` is e.g. `applied:2` or `helper-uploaded`.
 pub fn point(name: &str) {
@@ -13,6 +15,9 @@ pub fn point(name: &str) {
         hit(name, std::env::var("WPRESCUE_TEST_FAULT").ok().as_deref());
     }
 }
+
+/// How long `pause` and `hold` wait at most.
+const HOLD_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn hit(name: &str, spec: Option<&str>) {
     let Some((wanted, action)) = spec.and_then(|s| s.rsplit_once(':')) else {
@@ -22,15 +27,25 @@ fn hit(name: &str, spec: Option<&str>) {
         return;
     }
     eprintln!("wprescue: test fault at {name}: {action}");
-    match action {
+    let released: fn() -> bool = match action {
         "abort" => std::process::abort(),
-        "pause" => {
-            let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !crate::interrupt::requested() && std::time::Instant::now() < until {
-                std::thread::sleep(std::time::Duration::from_millis(50));
+        "pause" => crate::interrupt::requested,
+        "hold" => {
+            if let Some(file) = std::env::var_os("WPRESCUE_TEST_FAULT_RELEASE") {
+                let mut held = file;
+                held.push(".held");
+                let _ = std::fs::write(held, "");
+            }
+            || {
+                std::env::var_os("WPRESCUE_TEST_FAULT_RELEASE")
+                    .is_some_and(|file| std::path::Path::new(&file).exists())
             }
         }
-        _ => {}
+        _ => return,
+    };
+    let until = std::time::Instant::now() + HOLD_FOR;
+    while !released() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -39,7 +39,7 @@ const EXPECTATIONS: &[Expect] = &[
         code: "server-password",
         plugin: None,
         evidence: &[
-            "GET / -> 401 (Apache password prompt",
+            "GET / -> 401 (server password prompt",
             "AuthType Basic, AuthUserFile /home/wpsite/.htpasswds/public_html/passwd",
         ],
         next: Some(

@@ -25,7 +25,7 @@ use crate::test::{Outcome, Test};
 
 /// How a plugin refuses a locked-out address, as the real plugin was seen to do it.
 #[derive(Debug, Clone, Copy)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Every page answers `status` with `marker` in the body (an empty marker: an empty body).
     EveryPage { status: u16, marker: &'static str },
     /// Pages load; the login form answers `status` with `marker`.
@@ -36,7 +36,7 @@ enum Refusal {
 }
 
 /// One real-plugin scenario (`tests/sandbox/real-tier scenario NAME`).
-struct Scenario {
+pub(crate) struct Scenario {
     name: &'static str,
     /// How `diagnose` names the plugin.
     plugin: &'static str,
@@ -64,7 +64,7 @@ impl Scenario {
 /// requests there (`attack-data.php`).
 const WFLOGS: &str = "wp-content/wflogs/";
 
-const WORDFENCE_BLOCK: Scenario = Scenario {
+pub(crate) const WORDFENCE_BLOCK: Scenario = Scenario {
     name: "wordfence-block",
     plugin: "Wordfence",
     main_file: "wordfence/wordfence.php",
@@ -139,50 +139,93 @@ const LOGINIZER_LOCKOUT: Scenario = Scenario {
     self_written: &[],
 };
 
+/// How a real-tier account's web server runs PHP (`real-tier --stack`): each stack is its own
+/// account and site, with its own keys in the env file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stack {
+    /// Apache with mod_php: `REAL_*`.
+    ApacheModPhp,
+    /// nginx + PHP-FPM: `NGINX_*`.
+    NginxFpm,
+    /// Apache + PHP-FPM through proxy_fcgi: `APACHE_FPM_*`.
+    ApacheFpm,
+}
+
+impl Stack {
+    fn name(self) -> &'static str {
+        match self {
+            Stack::ApacheModPhp => "apache-mod_php",
+            Stack::NginxFpm => "nginx-fpm",
+            Stack::ApacheFpm => "apache-fpm",
+        }
+    }
+
+    fn env_prefix(self) -> &'static str {
+        match self {
+            Stack::ApacheModPhp => "REAL_",
+            Stack::NginxFpm => "NGINX_",
+            Stack::ApacheFpm => "APACHE_FPM_",
+        }
+    }
+}
+
 /// The real-plugin site, through the locked sandbox.
-struct Real<'a> {
+pub(crate) struct Real<'a> {
     sb: &'a Sandbox,
+    stack: Stack,
 }
 
 impl<'a> Real<'a> {
     /// The tier, or a failure with the line `sandbox up` wrote when it could not provision it.
     fn new(sb: &'a Sandbox) -> Self {
-        let missing = sb.env("REAL_TIER_MISSING");
+        Real::on(sb, Stack::ApacheModPhp)
+    }
+
+    /// The tier's account on `stack`, or a failure saying why `sandbox up` could not make it.
+    pub(crate) fn on(sb: &'a Sandbox, stack: Stack) -> Self {
+        let real = Real { sb, stack };
+        let missing = real.env("REAL_TIER_MISSING");
         let missing = missing.trim_matches('\'');
         assert!(missing.is_empty(), "{missing}");
-        Real { sb }
+        real
     }
 
-    fn env(&self, key: &str) -> String {
-        self.sb.env(key)
+    /// `REAL_*` keys are read under the stack's own prefix; `SANDBOX_*` keys as they are.
+    pub(crate) fn env(&self, key: &str) -> String {
+        match key.strip_prefix("REAL_") {
+            Some(rest) => self.sb.env(&format!("{}{rest}", self.stack.env_prefix())),
+            None => self.sb.env(key),
+        }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.env("REAL_HTTP_URL"))
     }
 
-    fn docroot(&self) -> PathBuf {
+    pub(crate) fn docroot(&self) -> PathBuf {
         PathBuf::from(self.env("REAL_DOCROOT"))
     }
 
     /// Restores the scenario's plugin set-up and makes its lockout.
-    fn scenario(&self, scenario: &Scenario) {
+    pub(crate) fn scenario(&self, scenario: &Scenario) {
         self.script(&["scenario", scenario.name]);
     }
 
-    /// Runs `tests/sandbox/real-tier ARGS`; panics with its stderr if it fails.
-    fn script(&self, args: &[&str]) {
-        sandbox_tool("real-tier", args);
+    /// Runs `tests/sandbox/real-tier --stack STACK ARGS`; panics with its stderr if it fails.
+    pub(crate) fn script(&self, args: &[&str]) {
+        let mut all = vec!["--stack", self.stack.name()];
+        all.extend_from_slice(args);
+        sandbox_tool("real-tier", &all);
     }
 
-    fn client(&self, from: &str) -> HttpClient {
+    pub(crate) fn client(&self, from: &str) -> HttpClient {
         HttpClient::new(&HttpOptions {
             bind: Some(from.parse().expect("an IP address")),
             timeout: Duration::from_secs(30),
         })
     }
 
-    fn get_from(&self, from: &str, path: &str) -> Response {
+    pub(crate) fn get_from(&self, from: &str, path: &str) -> Response {
         let url = self.url(path);
         self.client(from)
             .get(&url)
@@ -191,12 +234,12 @@ impl<'a> Real<'a> {
 
     /// A real login as the admin, with the right password, from `from`; the client keeps the
     /// session's cookies.
-    fn login_from(&self, from: &str) -> (HttpClient, Response) {
+    pub(crate) fn login_from(&self, from: &str) -> (HttpClient, Response) {
         self.login_as(from, &self.env("REAL_WP_ADMIN"))
     }
 
     /// [`Real::login_from`] as another user with the same password (admin2).
-    fn login_as(&self, from: &str, user: &str) -> (HttpClient, Response) {
+    pub(crate) fn login_as(&self, from: &str, user: &str) -> (HttpClient, Response) {
         let mut client = self.client(from);
         let response = try_login(
             &mut client,
@@ -219,7 +262,7 @@ impl<'a> Real<'a> {
     }
 
     /// Whether `from` is refused the way the scenario's plugin refuses; `Err` says what it got.
-    fn refused(&self, from: &str, refusal: Refusal) -> Result<(), String> {
+    pub(crate) fn refused(&self, from: &str, refusal: Refusal) -> Result<(), String> {
         let shows = |response: &Response, status: u16, marker: &str| {
             let body_ok = if marker.is_empty() {
                 response.body.trim().is_empty()
@@ -263,7 +306,7 @@ impl<'a> Real<'a> {
 
     /// Whether `from` gets in: the front page and the login form load and a real login as the
     /// admin succeeds; `Err` says what it got.
-    fn gets_in(&self, from: &str) -> Result<(), String> {
+    pub(crate) fn gets_in(&self, from: &str) -> Result<(), String> {
         for path in ["/", "/wp-login.php"] {
             let r = self.get_from(from, path);
             if r.status != 200 {
@@ -282,7 +325,7 @@ impl<'a> Real<'a> {
 
     /// Retries `check` for a few seconds (PHP may serve stale code briefly after a rename);
     /// panics with `what` and the last answer if it never holds.
-    fn comes_to(&self, what: &str, check: impl Fn() -> Result<(), String>) {
+    pub(crate) fn comes_to(&self, what: &str, check: impl Fn() -> Result<(), String>) {
         let deadline = Instant::now() + Duration::from_secs(8);
         loop {
             match check() {
@@ -295,7 +338,7 @@ impl<'a> Real<'a> {
 
     /// The admin logs in from `from` and opens the dashboard, as after a recovery, following
     /// the redirects a plugin makes on the first visit (AIOS sends the admin to its own page).
-    fn admin_visits(&self, from: &str) {
+    pub(crate) fn admin_visits(&self, from: &str) {
         let (client, login) = self.login_from(from);
         assert!(
             is_logged_in(&login),
@@ -321,12 +364,12 @@ impl<'a> Real<'a> {
     /// wp-cron.php requested from the server's own address, as WordPress spawns it (plugins
     /// schedule their first jobs minutes after activation; a plain request would run them or
     /// not depending on the clock).
-    fn run_cron(&self) {
+    pub(crate) fn run_cron(&self) {
         self.script(&["cron"]);
     }
 
     /// SQL as root against the real site's database (`mariadb -N -B` output).
-    fn sql(&self, query: &str) -> String {
+    pub(crate) fn sql(&self, query: &str) -> String {
         let output = Command::new("mariadb")
             .arg(format!("--socket={}", self.env("SANDBOX_DB_SOCKET")))
             .args(["-uroot", "-N", "-B", "-e", query])
@@ -344,7 +387,7 @@ impl<'a> Real<'a> {
     }
 
     /// The plugin is where it was installed and WordPress lists it as active.
-    fn assert_plugin_active(&self, scenario: &Scenario) {
+    pub(crate) fn assert_plugin_active(&self, scenario: &Scenario) {
         let folder = self
             .docroot()
             .join("wp-content/plugins")
@@ -370,7 +413,7 @@ impl<'a> Real<'a> {
     }
 
     /// Names in the docroot that a database helper would leave behind.
-    fn helper_leftovers(&self) -> Vec<String> {
+    pub(crate) fn helper_leftovers(&self) -> Vec<String> {
         std::fs::read_dir(self.docroot())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -379,7 +422,7 @@ impl<'a> Real<'a> {
     }
 
     /// The target for `protocol`: the account's home, as a user gives it.
-    fn target(&self, protocol: Protocol) -> String {
+    pub(crate) fn target(&self, protocol: Protocol) -> String {
         match protocol {
             Protocol::Ssh | Protocol::Sftp => format!(
                 "{}://{}@{}:{}{}",
@@ -403,12 +446,18 @@ impl<'a> Real<'a> {
     }
 
     /// `wprescue COMMAND TARGET` over `protocol`, journals in `state`.
-    fn wprescue(&self, protocol: Protocol, command: &str, state: &Path, note: &str) -> Test<'a> {
+    pub(crate) fn wprescue(
+        &self,
+        protocol: Protocol,
+        command: &str,
+        state: &Path,
+        note: &str,
+    ) -> Test<'a> {
         self.wprescue_words(protocol, &[command], state, note)
     }
 
     /// `wprescue WORDS… TARGET` (`run PLAYBOOK`) over `protocol`, journals in `state`.
-    fn wprescue_words(
+    pub(crate) fn wprescue_words(
         &self,
         protocol: Protocol,
         words: &[&str],
@@ -433,7 +482,7 @@ impl<'a> Real<'a> {
 
     /// `--url SITE --bind 127.0.0.1`, plus a real login as the admin where only a login shows
     /// the lockout.
-    fn as_locked_out(&self, test: Test<'a>, scenario: &Scenario) -> Test<'a> {
+    pub(crate) fn as_locked_out(&self, test: Test<'a>, scenario: &Scenario) -> Test<'a> {
         let test = test.args([
             "--url".to_owned(),
             self.env("REAL_HTTP_URL"),
@@ -451,7 +500,7 @@ impl<'a> Real<'a> {
 
 /// Files (not folders) under `root`, outside the `ignored` prefixes, whose bytes or permission
 /// bits differ between `before` and `after`, or that exist on one side only.
-fn differences(
+pub(crate) fn differences(
     before: &BTreeMap<String, (u32, Vec<u8>)>,
     after: &BTreeMap<String, (u32, Vec<u8>)>,
     root: &Path,
@@ -500,9 +549,14 @@ fn lockout_is_real(scenario: &Scenario) {
 
 /// Diagnose, unlock, admin login and cron, rollback, over `protocol`.
 fn unlock_and_roll_back(scenario: &Scenario, protocol: Protocol) {
+    unlock_and_roll_back_on(Stack::ApacheModPhp, scenario, protocol);
+}
+
+/// [`unlock_and_roll_back`] on the account whose web server is `stack`.
+pub(crate) fn unlock_and_roll_back_on(stack: Stack, scenario: &Scenario, protocol: Protocol) {
     let sb = Sandbox::lock();
-    let real = Real::new(&sb);
-    let what = format!("real {} over {protocol:?}", scenario.name);
+    let real = Real::on(&sb, stack);
+    let what = format!("real {} on {stack:?} over {protocol:?}", scenario.name);
     let [locked, other] = sb.locked_ips();
     let docroot = real.docroot();
     let state = tempfile::tempdir().unwrap();

@@ -1,5 +1,8 @@
 //! The transport layer against the sandbox's real servers: OpenSSH (sftp:// and ssh://),
-//! vsftpd plain FTP, explicit FTPS and implicit FTPS (with `require_ssl_reuse`).
+//! vsftpd plain FTP, explicit FTPS and implicit FTPS (with `require_ssl_reuse`), and the FTP
+//! servers of the big hosting panels, each with plain FTP and explicit FTPS on one port:
+//! Pure-FTPd (cPanel; dotfiles hidden from listings) and ProFTPD (Plesk; TLS session reuse
+//! required on data connections).
 //!
 //! Every protocol runs the same conformance functions as the memory and local transports'
 //! unit tests, then its own error cases. Each test works in `transport-tests/<name>` below
@@ -39,6 +42,14 @@ enum Proto {
     Ftp,
     Ftps,
     FtpsImplicit,
+    /// Pure-FTPd, plain FTP.
+    PureFtpd,
+    /// Pure-FTPd, explicit FTPS on the same port.
+    PureFtpdTls,
+    /// ProFTPD, plain FTP.
+    ProFtpd,
+    /// ProFTPD, explicit FTPS on the same port.
+    ProFtpdTls,
 }
 
 impl Proto {
@@ -49,6 +60,19 @@ impl Proto {
             Self::Ftp => "ftp",
             Self::Ftps => "ftps",
             Self::FtpsImplicit => "ftps-implicit",
+            Self::PureFtpd => "pureftpd",
+            Self::PureFtpdTls => "pureftpd-ftps",
+            Self::ProFtpd => "proftpd",
+            Self::ProFtpdTls => "proftpd-ftps",
+        }
+    }
+
+    /// The target URL's scheme.
+    fn scheme(self) -> &'static str {
+        match self {
+            Self::PureFtpd | Self::ProFtpd => "ftp",
+            Self::PureFtpdTls | Self::ProFtpdTls => "ftps",
+            other => other.name(),
         }
     }
 
@@ -62,6 +86,8 @@ impl Proto {
             Self::Ftp => "SANDBOX_FTP_PORT",
             Self::Ftps => "SANDBOX_FTPS_PORT",
             Self::FtpsImplicit => "SANDBOX_FTPS_IMPLICIT_PORT",
+            Self::PureFtpd | Self::PureFtpdTls => "SANDBOX_PUREFTPD_PORT",
+            Self::ProFtpd | Self::ProFtpdTls => "SANDBOX_PROFTPD_PORT",
         })
     }
 
@@ -82,7 +108,7 @@ impl Proto {
         };
         format!(
             "{}://{}@{}:{}/{path}",
-            self.name(),
+            self.scheme(),
             sb.env("SANDBOX_USER"),
             self.host(sb),
             self.port(sb)
@@ -271,7 +297,7 @@ fn wrong_password(proto: Proto) {
         "no secret in errors"
     );
     let hint = e.hint().unwrap_or_default();
-    if matches!(proto, Proto::Ftp | Proto::Ftps | Proto::FtpsImplicit) {
+    if !proto.is_ssh() {
         // FTP has no keys: the hint must not send the user to --identity.
         assert!(
             hint.contains("~/.netrc") && !hint.contains("--identity"),
@@ -299,7 +325,18 @@ impl SmallDisk {
             .arg(&dir)
             .stderr(Stdio::null())
             .status();
+        // As the account would make them: a folder root made here would refuse the account's
+        // next test its subfolders (`transport-tests/`).
+        let mut made = Vec::new();
+        let mut missing = dir.as_path();
+        while !missing.exists() {
+            made.push(missing.to_owned());
+            missing = missing.parent().unwrap();
+        }
         fs::create_dir_all(&dir).unwrap();
+        for folder in made {
+            std::os::unix::fs::chown(&folder, Some(owner.uid()), Some(owner.gid())).unwrap();
+        }
         let status = Command::new("mount")
             .args(["-t", "tmpfs", "-o"])
             .arg(format!(
@@ -405,6 +442,10 @@ every_protocol! {
     ftp => Proto::Ftp,
     ftps => Proto::Ftps,
     ftps_implicit => Proto::FtpsImplicit,
+    pureftpd => Proto::PureFtpd,
+    pureftpd_ftps => Proto::PureFtpdTls,
+    proftpd => Proto::ProFtpd,
+    proftpd_ftps => Proto::ProFtpdTls,
 }
 
 // --- SSH trust -------------------------------------------------------------------------------
@@ -894,12 +935,12 @@ fn plain_ftp_to_a_tls_only_server_says_to_use_ftps() {
     assert!(e.hint().unwrap().contains("ftps://"), "{:?}", e.hint());
 }
 
-/// vsftpd refuses a data connection that does not resume the control connection's TLS
-/// session; many data connections in a row show that every one of them does.
+/// vsftpd and ProFTPD refuse a data connection that does not resume the control connection's
+/// TLS session; many data connections in a row show that every one of them does.
 #[test]
 fn ftps_data_connections_resume_the_tls_session() {
     let sb = Sandbox::lock();
-    for proto in [Proto::Ftps, Proto::FtpsImplicit] {
+    for proto in [Proto::Ftps, Proto::FtpsImplicit, Proto::ProFtpdTls] {
         let mut t = open_at(&sb, proto, "");
         let dir = scratch(t.as_mut(), &format!("{}-reuse", proto.name()));
         for i in 0..40 {
@@ -916,22 +957,73 @@ fn ftps_data_connections_resume_the_tls_session() {
 #[test]
 fn ftp_site_path_is_below_the_login_folder() {
     let sb = Sandbox::lock();
-    let mut t = open_at(&sb, Proto::Ftps, "public_html");
-    assert_eq!(
-        t.root(),
-        "/public_html",
-        "vsftpd chroots the account to its home"
+    for proto in [Proto::Ftps, Proto::PureFtpdTls, Proto::ProFtpdTls] {
+        let mut t = open_at(&sb, proto, "public_html");
+        assert_eq!(
+            t.root(),
+            "/public_html",
+            "{}: the account is chrooted to its home",
+            proto.name()
+        );
+        assert_eq!(
+            t.stat(&path("wp-config.php")).unwrap().map(|m| m.kind),
+            Some(Kind::File)
+        );
+        assert!(
+            t.list(&RemotePath::root())
+                .unwrap()
+                .iter()
+                .any(|e| e.name == ".htaccess"),
+            "{}: dotfiles listed",
+            proto.name()
+        );
+    }
+}
+
+/// Pure-FTPd as cPanel runs it (without `--displaydotfiles`) leaves dotfiles out of a plain
+/// `LIST`, as curl's listing shows; the transport still lists and finds `.htaccess`.
+#[test]
+fn pureftpd_hides_dotfiles_yet_htaccess_is_found() {
+    let sb = Sandbox::lock();
+    let url = format!(
+        "ftp://{}:{}/public_html/",
+        sb.env("SANDBOX_FTP_HOST"),
+        sb.env("SANDBOX_PUREFTPD_PORT")
     );
-    assert_eq!(
-        t.stat(&path("wp-config.php")).unwrap().map(|m| m.kind),
-        Some(Kind::File)
+    // The password goes through stdin, not the command line.
+    let mut curl = Command::new("curl")
+        .args(["-sS", "--config", "-", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl runs");
+    let config = format!(
+        "user = \"{}:{}\"\n",
+        sb.env("SANDBOX_USER"),
+        sb.env("SANDBOX_PASSWORD")
     );
+    std::io::Write::write_all(&mut curl.stdin.take().unwrap(), config.as_bytes()).unwrap();
+    let out = curl.wait_with_output().unwrap();
+    assert!(out.status.success(), "curl: {}", out.status);
+    let plain = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plain.contains("wp-config.php") && !plain.contains(".htaccess"),
+        "a plain LIST hides dotfiles: {plain}"
+    );
+
+    let mut t = open_at(&sb, Proto::PureFtpd, "public_html");
+    let htaccess = path(".htaccess");
     assert!(
         t.list(&RemotePath::root())
             .unwrap()
             .iter()
             .any(|e| e.name == ".htaccess"),
-        "dotfiles listed"
+        "listed"
+    );
+    assert_eq!(t.stat(&htaccess).unwrap().map(|m| m.kind), Some(Kind::File));
+    assert_eq!(
+        t.read_to_vec(&htaccess).unwrap(),
+        fs::read(sb.docroot().join(".htaccess")).unwrap()
     );
 }
 

@@ -518,6 +518,7 @@ fn a_connection_dropped_mid_run_leaves_a_journal_that_rollback_restores() {
         let state = tempfile::tempdir().unwrap();
         let spec = SessionSpec {
             target: sb.target(protocol),
+            jump: None,
             connect: ConnectOptions::default(),
             interactive: false,
             examine: Examine::Survey,

@@ -414,6 +414,13 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FINGERPRINT")]
     pub accept_host_key: Option<String>,
 
+    /// Reach the SSH host through this jump host, as `ssh -J` does: SSH to it, then a tunnel
+    /// from it to the target, with both host keys checked against known_hosts. Wins over
+    /// ProxyJump in ~/.ssh/config. The jump host gets keys and the agent, never the target's
+    /// password.
+    #[arg(long, value_name = "[USER@]HOST[:PORT]")]
+    pub jump: Option<String>,
+
     /// Do not use keys from ssh-agent.
     #[arg(long)]
     pub no_agent: bool,
@@ -512,6 +519,7 @@ impl SiteArgs {
         };
         Ok(SessionSpec {
             target: self.target.clone(),
+            jump: self.connect.jump.clone(),
             connect: self.connect.options(),
             interactive: input::interactive(),
             examine,
@@ -538,6 +546,7 @@ impl ConnectArgs {
         self.check()?;
         Ok(SessionSpec {
             target: target.to_owned(),
+            jump: self.jump.clone(),
             connect: self.options(),
             interactive: input::interactive(),
             examine: Examine::Nothing,
@@ -581,6 +590,9 @@ impl ConnectArgs {
         }
         if let Some(file) = &self.known_hosts {
             flags.extend(["--known-hosts".to_owned(), path(file)]);
+        }
+        if let Some(jump) = &self.jump {
+            flags.extend(["--jump".to_owned(), jump.clone()]);
         }
         if self.no_agent {
             flags.push("--no-agent".into());

@@ -81,7 +81,7 @@ pub fn summary(cause: &Cause, catalog: &Catalog) -> String {
     let name = |id: &str| catalog.get(id).map_or(id.to_owned(), |p| p.name.clone());
     match cause {
         Cause::ServerPassword { realm } => format!(
-            "Apache asks every visitor for a password{} before WordPress runs",
+            "the web server asks every visitor for a password{} before WordPress runs",
             realm
                 .as_ref()
                 .map(|r| format!(" (realm \"{r}\")"))
@@ -162,7 +162,7 @@ struct Next<'a> {
 }
 
 /// What to do about it, by hand, with the exact paths found.
-fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
+pub fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
     let inv = &report.inventory;
     let installed_folder = |id: &str| {
         inv.plugins
@@ -171,12 +171,18 @@ fn next_step(report: &Report, catalog: &Catalog) -> Option<String> {
             .map(|p| p.folder.as_str().to_owned())
     };
     match &report.diagnosis.cause {
-        Cause::ServerPassword { .. } => inv.server_password.as_ref().map(|p| {
-            format!(
+        Cause::ServerPassword { .. } => Some(match &inv.server_password {
+            Some(p) => format!(
                 "comment out lines {:?} (AuthType, AuthName, AuthUserFile, Require) of {}",
                 p.auth.lines,
                 p.file.as_str()
-            )
+            ),
+            // The prompt comes from somewhere this account cannot edit: nginx's auth_basic,
+            // or Apache's own configuration.
+            None => "no .htaccess here asks for it, so the server's own configuration does: \
+                     turn it off under the hosting panel's password-protected directories, or \
+                     ask the host (or log in through the prompt with its password)"
+                .to_owned(),
         }),
         Cause::TwoFactor { plugin } => {
             let folder = installed_folder(plugin)?;

@@ -8,7 +8,7 @@ use crate::playbook::Playbooks;
 use crate::site::diagnosis::Cause;
 
 use super::args::SiteArgs;
-use super::diagnose::say_cause;
+use super::diagnose::{next_step, say_cause};
 use super::output::Out;
 
 /// The session `unlock` and `plan` share: connected, investigated, ready to change the site;
@@ -44,10 +44,15 @@ pub fn plan(
         .map(|p| p.rung(Some(&report.inventory)))
         .collect();
     if specs.is_empty() {
-        bail!(
-            "no playbook answers the cause {}; run `wprescue diagnose` for the evidence and fix it by hand",
-            report.diagnosis.cause.code()
-        );
+        let cause = report.diagnosis.cause.code();
+        match next_step(report, session.catalog()) {
+            Some(by_hand) => {
+                bail!("no playbook answers the cause {cause} here; by hand: {by_hand}")
+            }
+            None => bail!(
+                "no playbook answers the cause {cause}; run `wprescue diagnose` for the evidence and fix it by hand"
+            ),
+        }
     }
     let rungs = session.rungs(specs, run_id, out)?;
     let ladder = session.plan_ladder(&rungs, out)?;

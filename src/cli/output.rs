@@ -334,6 +334,12 @@ impl Observer for Out {
                 "{} the site still refuses after {rung}; undoing it before the next rung",
                 color.warn("not yet:")
             )),
+            Event::WaitingForIniCache { file, seconds } => self.say(format_args!(
+                "{} the site still refuses, but PHP-FPM and CGI re-read {file} only when their \
+                 cached copy expires (user_ini.cache_ttl, 300 s by default): asking again for up \
+                 to {seconds} s before undoing anything; Ctrl-C stops waiting and keeps the change",
+                color.warn("waiting:")
+            )),
             Event::StillRefused => self.say(format_args!(
                 "{} the site still refuses; rolling back",
                 color.warn("not unlocked:")

@@ -3,6 +3,8 @@
 //! next rung or, after the last one, rolls everything back. And the other way: undoing a run
 //! from its journal, in a fresh process.
 
+use std::time::Duration;
+
 use crate::interrupt;
 use crate::transport::{self, RemotePath};
 
@@ -15,7 +17,7 @@ use super::outcome::{Outcome, Recap};
 use super::plan::Planned;
 use super::rollback::{Undone, pending, rollback};
 use super::session::Session;
-use super::verify::Verifier;
+use super::verify::{USER_INI_CACHE, VERIFY_FOR, Verifier};
 use super::{EngineError, apply, pieces};
 
 /// How a run applies its plan.
@@ -85,8 +87,20 @@ impl Session {
         };
         let result = run.climb(plan, rungs, verify);
         self.finish_helper_or_warn(obs);
-        lock.release(self.transport())?;
-        journal.unlock()?;
+        // A lock that cannot be removed stays in the journal: rollback removes it, from a
+        // fresh process.
+        match lock.release(self.transport()) {
+            Ok(()) => journal.unlock()?,
+            Err(e) if result.is_ok() => {
+                return Err(EngineError::LockLeft {
+                    run_id: run_id.to_owned(),
+                    path: lock_path.as_str().to_owned(),
+                    source: Box::new(e),
+                });
+            }
+            // The run's own error says more.
+            Err(e) => tracing::debug!(error = %e, "the site's lock could not be removed"),
+        }
         result
     }
 
@@ -153,9 +167,9 @@ impl Session {
 /// What the ladder asks after each rung: does the admin get in now? The [`Verifier`] asks
 /// the site over HTTP; tests script the answers.
 pub trait Gate {
-    /// Whether the admin gets in (asked with patience), through the login page at
+    /// Whether the admin gets in (asked until `patience` passes), through the login page at
     /// `login_at` when a plugin moved it there, else through `wp-login.php`.
-    fn admin_gets_in(&self, login_at: Option<&str>) -> bool;
+    fn admin_gets_in(&self, login_at: Option<&str>, patience: Duration) -> bool;
     /// The address of `path` on the site, as the admin would open it.
     fn address_of(&self, path: &str) -> String;
     /// Whether a yes is proven by a real login (else by pages answering).
@@ -163,8 +177,8 @@ pub trait Gate {
 }
 
 impl Gate for Verifier {
-    fn admin_gets_in(&self, login_at: Option<&str>) -> bool {
-        Verifier::admin_gets_in(self, login_at)
+    fn admin_gets_in(&self, login_at: Option<&str>, patience: Duration) -> bool {
+        Verifier::admin_gets_in(self, login_at, patience)
     }
     fn address_of(&self, path: &str) -> String {
         format!("{}{path}", self.url.trim_end_matches('/'))
@@ -172,6 +186,17 @@ impl Gate for Verifier {
     fn logs_in(&self) -> bool {
         Verifier::logs_in(self)
     }
+}
+
+/// The `.user.ini` a rung writes, if it writes one: PHP-FPM and CGI go on using their cached
+/// copy for up to `user_ini.cache_ttl`.
+fn cached_ini(actions: &[super::Action]) -> Option<&RemotePath> {
+    actions.iter().find_map(|a| match a.change()? {
+        super::change::Change::Write { path, .. } if path.file_name() == Some(".user.ini") => {
+            Some(path)
+        }
+        _ => None,
+    })
 }
 
 /// One run in progress.
@@ -230,8 +255,23 @@ impl Run<'_, '_> {
                         super::Action::LoginAt(path) => Some(path.as_str()),
                         _ => None,
                     });
-                    let admin_gets_in = verifier.admin_gets_in(login_at);
+                    let mut admin_gets_in = verifier.admin_gets_in(login_at, VERIFY_FOR);
                     self.obs.idle();
+                    // A documented cache is no reason to undo a fix: PHP-FPM and CGI read a
+                    // changed .user.ini only when their copy expires.
+                    if let Some(ini) = cached_ini(actions).filter(|_| !admin_gets_in) {
+                        self.obs.event(Event::WaitingForIniCache {
+                            file: ini.as_str(),
+                            seconds: USER_INI_CACHE.as_secs(),
+                        });
+                        self.obs
+                            .busy("waiting for PHP's .user.ini cache (Ctrl-C keeps the change)");
+                        admin_gets_in = verifier.admin_gets_in(login_at, USER_INI_CACHE);
+                        self.obs.idle();
+                    }
+                    if !admin_gets_in && interrupt::requested() {
+                        return Err(self.interrupted());
+                    }
                     tracing::info!(rung, admin_gets_in, "verified");
                     if admin_gets_in {
                         let login_url = login_at.map(|path| verifier.address_of(path));
@@ -368,7 +408,7 @@ mod tests {
         fn address_of(&self, path: &str) -> String {
             format!("http://site.test{path}")
         }
-        fn admin_gets_in(&self, _: Option<&str>) -> bool {
+        fn admin_gets_in(&self, _: Option<&str>, _: Duration) -> bool {
             self.0
                 .borrow_mut()
                 .pop_front()
@@ -523,6 +563,44 @@ mod tests {
         assert_eq!(htaccess(&mut t), b"old");
         assert!(t.exists(&path("plugins/wordfence.off")).unwrap());
         assert_eq!(&events[..2], ["ChangeFailed", "RolledBack:1"]);
+    }
+
+    #[test]
+    fn a_rung_that_changed_user_ini_is_given_the_cache_time_before_it_is_undone() {
+        let mut t = site();
+        t.write_bytes(
+            &path(".user.ini"),
+            b"auto_prepend_file = /x/gone.php\n",
+            WriteMode::Create,
+        )
+        .unwrap();
+        let mut ini_rung = plan(false);
+        ini_rung[0].action = Action::write(
+            path(".user.ini"),
+            Some(b"auto_prepend_file = /x/gone.php\n".to_vec()),
+            Vec::new(),
+        );
+        ini_rung.remove(1);
+        let (result, events) = climb(&mut t, &ini_rung, Some(&[false, true]));
+        assert_eq!(result.unwrap().0, Outcome::Unlocked);
+        assert_eq!(t.read_to_vec(&path(".user.ini")).unwrap(), b"", "kept");
+        assert_eq!(
+            events,
+            [
+                "RungApplied:allow",
+                "WaitingForIniCache",
+                "Unlocked",
+                "Recap",
+                "Undoable"
+            ]
+        );
+        // A rung that changed no .user.ini gets no second chance.
+        let mut t = site();
+        let (_, events) = climb(&mut t, &plan(false), Some(&[false, true]));
+        assert!(
+            !events.contains(&"WaitingForIniCache".to_owned()),
+            "{events:?}"
+        );
     }
 
     #[test]

@@ -218,6 +218,18 @@ pub enum EngineError {
         /// How long it has been held.
         age: std::time::Duration,
     },
+    /// The run ended as said above, but its lock could not be removed (the connection was
+    /// lost, say): the journal keeps it.
+    #[error("run {run_id} ended, but its lock {path} could not be removed: {source}")]
+    LockLeft {
+        /// The run.
+        run_id: String,
+        /// The lock file.
+        path: String,
+        /// Why it could not be removed.
+        #[source]
+        source: Box<EngineError>,
+    },
     /// No home folder and no state folder set.
     #[error("no folder for the run journal: set WPRESCUE_STATE_DIR or HOME")]
     NoStateDir,
@@ -290,6 +302,12 @@ impl EngineError {
             ),
             EngineError::Locked { .. } => Some(format!(
                 "wait for that run to finish; a lock older than {} minutes is taken over",
+                lock::STALE_AFTER.as_secs() / 60
+            )),
+            EngineError::LockLeft { run_id, .. } => Some(format!(
+                "what the run changed stays as reported; until the lock goes, other runs on this \
+                 site wait for it: `wprescue rollback --run {run_id}` removes it (undoing the \
+                 run), or it is taken over after {} minutes",
                 lock::STALE_AFTER.as_secs() / 60
             )),
             EngineError::Symlink(_) | EngineError::AbsolutePath(_) | EngineError::Path(_) => {

@@ -66,6 +66,14 @@ pub enum Event<'a> {
     },
     /// Verification: the site still refuses after the last rung; it is undone too.
     StillRefused,
+    /// Verification: the site still refuses after a rung that changed `.user.ini`, which PHP
+    /// may go on reading from its cache: asked again until the cache has surely expired.
+    WaitingForIniCache {
+        /// The file.
+        file: &'a str,
+        /// For how long, at most.
+        seconds: u64,
+    },
     /// A rollback ended.
     RolledBack {
         /// Changes undone.

@@ -43,6 +43,8 @@ pub enum Examine {
 pub struct SessionSpec {
     /// The target as the user typed it (`sftp://…`, an `~/.ssh/config` alias, a folder).
     pub target: String,
+    /// `--jump [USER@]HOST[:PORT]`: the SSH host to reach the target through.
+    pub jump: Option<String>,
     /// How to connect.
     pub connect: ConnectOptions,
     /// Whether secrets may be asked for on the terminal.
@@ -135,6 +137,10 @@ impl Session {
     fn connect(spec: &SessionSpec) -> Result<Box<dyn Transport>, EngineError> {
         let ssh_config = SshConfig::load_user().map_err(EngineError::SshConfig)?;
         let target = Target::parse(&spec.target, &ssh_config)?;
+        let target = match &spec.jump {
+            Some(jump) => target.with_jump(jump, &ssh_config)?,
+            None => target,
+        };
         let mut credentials = Credentials::from_env(spec.interactive);
         let connected = transport::connect(&target, &spec.connect, &mut credentials)?;
         // Over FTP, a stat is a listing of the parent anyway: keep the whole listing.

@@ -117,6 +117,19 @@ pub enum Step {
         #[serde(default)]
         missing_ok: bool,
     },
+    /// Put a no-op PHP file where an ini file's (`.user.ini`, `php.ini`) `auto_prepend_file`
+    /// names one that is gone. PHP-FPM and CGI keep a `.user.ini` they read for
+    /// `user_ini.cache_ttl` (5 minutes by default) and `php.ini` until they restart, so an edit
+    /// that removes the line takes effect late; PHP only needs the file to exist, so the site
+    /// answers at once. Comes before the step that removes the line in the same rung (it reads
+    /// the file as planned so far). Rollback removes the stand-in with everything else.
+    StandInForMissingPrepends {
+        /// The ini file.
+        path: String,
+        /// Skip quietly when the file is not there.
+        #[serde(default)]
+        missing_ok: bool,
+    },
     /// Say what a file about to be set aside holds beyond WordPress's own block (its marker
     /// blocks, and how many rule lines stand outside any block), so the user knows what a
     /// default written in its place drops; changes nothing.
@@ -363,6 +376,7 @@ impl Step {
             Step::Backup { path, .. }
             | Step::CommentOutRefusedLines { path }
             | Step::CommentOutMissingPrepends { path, .. }
+            | Step::StandInForMissingPrepends { path, .. }
             | Step::NoteSetAside { path } => vec![path],
             Step::RemoveLines {
                 path,
@@ -405,6 +419,9 @@ impl Step {
                 pattern,
                 to,
             } => rename_matching(view, vars, folder, pattern, to)?,
+            Step::StandInForMissingPrepends { path, missing_ok } => {
+                stand_in_for_missing_prepends(view, vars, path, *missing_ok)?
+            }
             _ => self.plan_file_step(view, vars)?.into_iter().collect(),
         };
         let mut kept = Vec::new();
@@ -520,7 +537,7 @@ impl Step {
                 let name = path.file_name().unwrap_or_default();
                 let mut gone = Vec::new();
                 for (line, target) in prepends_in(name, &String::from_utf8_lossy(&before)) {
-                    if view.prepend_missing(&target, &vars.wp_root)? {
+                    if view.missing_prepend(&target, &vars.wp_root)?.is_some() {
                         gone.push(line);
                     }
                 }
@@ -625,7 +642,8 @@ impl Step {
             | Step::DeleteRows(_)
             | Step::UpdateRows(_)
             | Step::SetSetting(_)
-            | Step::RenameMatching { .. } => {
+            | Step::RenameMatching { .. }
+            | Step::StandInForMissingPrepends { .. } => {
                 return Ok(None);
             }
         };
@@ -659,6 +677,52 @@ fn rename_matching(
             return Err(EngineError::Exists(renamed.as_str().to_owned()));
         }
         actions.push(Action::Change(Change::Rename { from, to: renamed }));
+    }
+    Ok(actions)
+}
+
+/// The stand-ins of a `stand_in_for_missing_prepends` step, each with a note saying why it is
+/// there and when it may go.
+fn stand_in_for_missing_prepends(
+    view: &mut View<'_>,
+    vars: &Vars,
+    path: &str,
+    missing_ok: bool,
+) -> Result<Vec<Action>, EngineError> {
+    let path = view.resolve(vars, path)?;
+    let Some(ini) = view.read(&path)? else {
+        return Ok(missing(missing_ok, &path)?.into_iter().collect());
+    };
+    let name = path.file_name().unwrap_or_default();
+    let (mut actions, mut placed) = (Vec::new(), Vec::new());
+    for (_, target) in prepends_in(name, &String::from_utf8_lossy(&ini)) {
+        let Some(stand_in) = view.missing_prepend(&target, &vars.wp_root)? else {
+            continue;
+        };
+        // The same file named twice, or there after all: one stand-in at most.
+        if placed.contains(&stand_in) || view.exists(&stand_in)? {
+            continue;
+        }
+        placed.push(stand_in.clone());
+        let content = format!(
+            "<?php\n// wprescue {run}: stands in for {target}, which is gone,\n\
+             // while PHP still reads the old {name} from its cache (user_ini.cache_ttl, 5 minutes\n\
+             // by default; php.ini until PHP restarts). It does nothing. Safe to delete once the\n\
+             // site answers without it.\n",
+            run = vars.run_id,
+        );
+        let late = if name == ".user.ini" {
+            "PHP-FPM and CGI re-read .user.ini only when their cached copy expires \
+             (user_ini.cache_ttl, 5 minutes by default)"
+        } else {
+            "PHP reads php.ini again only when it restarts"
+        };
+        actions.push(Action::Note(format!(
+            "{stand_in} is a no-op stand-in for the missing {target}: {late}, so removing the \
+             line alone would take effect late; delete the stand-in after that, or leave it \
+             (rollback removes it)",
+        )));
+        actions.push(Action::write(stand_in, None, content.into_bytes()));
     }
     Ok(actions)
 }
@@ -1121,6 +1185,52 @@ mod tests {
         assert_eq!(
             String::from_utf8(after).unwrap(),
             "# BEGIN iThemes Security - Do not modify or remove this line\n# Ban Hosts\nSetEnvIF REMOTE_ADDR \"^127\\.0\\.0\\.10$\" DenyAccess\nRequire not ip 127.0.0.13\n# END iThemes Security - Do not modify or remove this line\nDeny from 127.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_prepend_named_in_an_ini_file_gets_one_no_op_stand_in() {
+        let ini = "auto_prepend_file = '/public_html/gone.php'\nauto_prepend_file = /public_html/gone.php\nauto_prepend_file = /public_html/here.php\n";
+        let mut t = site(&[
+            ("public_html/.user.ini", ini),
+            ("public_html/here.php", "<?php"),
+        ]);
+        let step = Step::StandInForMissingPrepends {
+            path: ".user.ini".into(),
+            missing_ok: true,
+        };
+        let actions = step
+            .plan(&mut View::new(&mut Access::files(&mut t)), &vars())
+            .unwrap();
+        let [
+            Action::Note(note),
+            Action::Change(Change::Write {
+                path,
+                before,
+                after,
+                ..
+            }),
+        ] = &actions[..]
+        else {
+            panic!("one note and one new file: {actions:?}");
+        };
+        assert_eq!(path.as_str(), "public_html/gone.php");
+        assert_eq!(*before, None, "a new file, removed by rollback");
+        let php = String::from_utf8(after.clone()).unwrap();
+        assert!(
+            php.starts_with("<?php\n//") && php.lines().skip(1).all(|l| l.starts_with("//")),
+            "{php}"
+        );
+        assert!(note.contains("rollback removes it"), "{note}");
+        let step = Step::StandInForMissingPrepends {
+            path: "php.ini".into(),
+            missing_ok: true,
+        };
+        assert!(
+            step.plan(&mut View::new(&mut Access::files(&mut t)), &vars())
+                .unwrap()
+                .is_empty(),
+            "no file, nothing to do"
         );
     }
 

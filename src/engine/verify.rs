@@ -17,6 +17,10 @@ use super::check::Web;
 /// How long verification keeps asking: PHP may run a renamed file from opcache for ~2 s.
 pub const VERIFY_FOR: Duration = Duration::from_secs(8);
 
+/// How long PHP-FPM and CGI may go on using a `.user.ini` they read before: PHP's default
+/// `user_ini.cache_ttl` (300 s), plus the usual patience.
+pub const USER_INI_CACHE: Duration = Duration::from_secs(300 + 8);
+
 /// Asks the site, as the caller, whether the admin gets in.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -34,11 +38,12 @@ impl Verifier {
         self.options.login.is_some()
     }
 
-    /// Asks until the site lets the admin in or [`VERIFY_FOR`] passes. With a login to try,
-    /// success means a real login; without, the pages answering. `login_at` is where a
-    /// plugin moved the login page, when it did: the login form must answer there.
-    pub fn admin_gets_in(&self, login_at: Option<&str>) -> bool {
-        let deadline = Instant::now() + VERIFY_FOR;
+    /// Asks until the site lets the admin in or `patience` passes ([`VERIFY_FOR`], or
+    /// [`USER_INI_CACHE`] for a change PHP caches), or the user presses Ctrl-C. With a login
+    /// to try, success means a real login; without, the pages answering. `login_at` is where
+    /// a plugin moved the login page, when it did: the login form must answer there.
+    pub fn admin_gets_in(&self, login_at: Option<&str>, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
         // Most fixes show at once; opcache may hold an old file for a second or two.
         let mut pause = Duration::from_millis(200);
         loop {
@@ -58,7 +63,7 @@ impl Verifier {
                     diagnose(&probes, None, None, &self.catalog).cause == Cause::Reachable
                 }
             };
-            if recovered || Instant::now() >= deadline {
+            if recovered || Instant::now() >= deadline || crate::interrupt::requested() {
                 return recovered;
             }
             sleep(pause.min(deadline.saturating_duration_since(Instant::now())));

@@ -131,17 +131,17 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Whether an `auto_prepend_file` target (an absolute server path) is certainly gone:
-    /// its folder is in sight and the file is not in it.
-    pub(super) fn prepend_missing(
+    /// Where an `auto_prepend_file` target (an absolute server path) is certainly gone: its
+    /// folder is in sight and the file is not in it. Asks the site as it is before this plan.
+    pub(super) fn missing_prepend(
         &mut self,
         absolute: &str,
         wp_root: &RemotePath,
-    ) -> Result<bool, EngineError> {
-        Ok(matches!(
-            locate_prepend(self.t, absolute, wp_root)?,
-            Presence::Missing(_)
-        ))
+    ) -> Result<Option<RemotePath>, EngineError> {
+        Ok(match locate_prepend(self.t, absolute, wp_root)? {
+            Presence::Missing(path) => Some(path),
+            _ => None,
+        })
     }
 
     /// The names in `dir` (none when it is not a folder), as the server lists them.

@@ -55,6 +55,10 @@ pub struct AppliesWhen {
     /// section: a second rung for a plugin another playbook describes.
     #[serde(default)]
     pub plugin: Option<String>,
+    /// A file in the WordPress root the playbook works on: where the site was seen without it
+    /// (no `.htaccess` under nginx), the playbook does not apply.
+    #[serde(default)]
+    pub needs_file: Option<String>,
 }
 
 impl Playbook {
@@ -242,8 +246,9 @@ impl Playbooks {
         })
     }
 
-    /// The playbooks that answer the diagnosis in `report`, in load order: `unlock`'s
-    /// ladder, least invasive first (file names order the built-ins).
+    /// The playbooks that answer the diagnosis in `report`, on a site that has the files they
+    /// need, in load order: `unlock`'s ladder, least invasive first (file names order the
+    /// built-ins).
     pub fn answering(&self, report: &Report) -> Vec<&Playbook> {
         let missing_prepend = report
             .inventory
@@ -251,8 +256,15 @@ impl Playbooks {
             .iter()
             .find(|p| matches!(p.presence, Presence::Missing(_)))
             .map(|p| p.target.as_str());
+        let has_what_it_needs = |p: &Playbook| {
+            p.applies_when
+                .as_ref()
+                .and_then(|w| w.needs_file.as_deref())
+                .is_none_or(|file| !report.inventory.lacks(file))
+        };
         self.iter()
             .filter(|p| p.applies_to(&report.diagnosis.cause, missing_prepend))
+            .filter(|p| has_what_it_needs(p))
             .collect()
     }
 

@@ -15,7 +15,8 @@ use super::signature::{Answerer, basic_realm};
 /// Why the admin cannot get in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
-    /// Apache asks every visitor for a password (`.htaccess` + `.htpasswd`): 401 with a realm.
+    /// The web server asks every visitor for a password: 401 with a realm (Apache's
+    /// `.htaccess` + `.htpasswd`, or the server's own configuration, as nginx keeps it).
     ServerPassword {
         /// The realm the browser shows.
         realm: Option<String>,
@@ -238,7 +239,7 @@ fn classify(
     // A server password stops everything before WordPress runs.
     if let Some((_, response, _)) = finals
         .iter()
-        .find(|(_, _, a)| **a == Answerer::ApacheBasicAuth)
+        .find(|(_, _, a)| **a == Answerer::ServerBasicAuth)
     {
         return Cause::ServerPassword {
             realm: basic_realm(response),

@@ -146,6 +146,10 @@ pub struct Inventory {
     pub htaccess_problems: Vec<Problem>,
     /// A `.maintenance` file in the WordPress root.
     pub maintenance: Option<Maintenance>,
+    /// Whether the WordPress root has a `.htaccess` (nginx reads none; Apache and LiteSpeed do).
+    pub has_htaccess: bool,
+    /// Whether the WordPress root has a `.user.ini` (read by PHP-FPM and CGI, from a cache).
+    pub has_user_ini: bool,
     /// Hosting logs that were readable; filled by [`Inventory::read_logs`].
     pub logs: Vec<LogExcerpt>,
 }
@@ -177,6 +181,8 @@ impl Inventory {
             server_password: None,
             htaccess_problems: Vec::new(),
             maintenance: None,
+            has_htaccess: false,
+            has_user_ini: false,
             logs: Vec::new(),
             plugins_dir,
             config,
@@ -216,6 +222,16 @@ impl Inventory {
         Ok(())
     }
 
+    /// Whether the WordPress root was seen without `name`, one of the files the survey reads
+    /// there (`.htaccess`, `.user.ini`); false for any other name, which it did not look for.
+    pub fn lacks(&self, name: &str) -> bool {
+        match name {
+            ".htaccess" => !self.has_htaccess,
+            ".user.ini" => !self.has_user_ini,
+            _ => false,
+        }
+    }
+
     /// Known plugins whose folder is in place.
     pub fn installed(&self) -> impl Iterator<Item = &PluginFound> {
         self.plugins
@@ -238,6 +254,7 @@ impl Inventory {
         let Some(text) = read_text(t, &path)? else {
             return Ok(());
         };
+        self.has_htaccess = true;
         self.add_blocks(&path, &text, catalog);
         let htaccess = Htaccess::parse(&text);
         for (line, target) in htaccess.prepend_files() {
@@ -274,6 +291,7 @@ impl Inventory {
             let Some(text) = read_text(t, &path)? else {
                 continue;
             };
+            self.has_user_ini |= name == ".user.ini";
             self.add_blocks(&path, &text, catalog);
             for (line, target) in ini_prepends(&text) {
                 let presence = locate_prepend(t, &target, &self.root.path)?;

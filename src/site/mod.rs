@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod password;
 pub mod probe;
 pub mod signature;
+pub mod stack;
 
 use crate::http::{HttpClient, HttpOptions};
 use crate::transport::{self, PathError, RemotePath, Transport};
@@ -145,14 +146,18 @@ pub fn investigate(
         None => None,
     };
     let diagnosis = diagnosis::diagnose(&probes, login.as_ref(), Some(&inventory), catalog);
-    Ok(Report {
+    let mut report = Report {
         origin: t.origin().to_owned(),
         url,
         inventory,
         probes,
         login,
         diagnosis,
-    })
+    };
+    // What the web stack hides from a fix made through the account (nginx, .user.ini caches).
+    let stack_notes = stack::Stack::of(&report).notes();
+    report.diagnosis.notes.extend(stack_notes);
+    Ok(report)
 }
 
 /// The files-only part of [`investigate`]: finds the WordPress root (`site` picks one of

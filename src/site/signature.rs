@@ -14,8 +14,9 @@ pub enum Answerer {
     /// A plugin asking for a second factor (a code from an app) after the right password,
     /// by catalog id.
     CodePrompt(String),
-    /// Apache asking for the server-level password: 401 with a realm.
-    ApacheBasicAuth,
+    /// The web server asking for its own password (Apache's `.htaccess`, nginx's
+    /// `auth_basic`): 401 with a realm.
+    ServerBasicAuth,
     /// A password prompt without a realm: a plugin's PHP prompt (AIOS), not Apache's.
     PluginPasswordPrompt,
     /// Apache's own 403 page (a `Deny`/`Require not ip` rule in `.htaccess`).
@@ -45,7 +46,7 @@ impl Answerer {
                 let name = catalog.get(id).map_or(id.as_str(), |p| p.name.as_str());
                 format!("{name} asks for a two-factor code")
             }
-            Answerer::ApacheBasicAuth => "Apache password prompt (basic auth)".into(),
+            Answerer::ServerBasicAuth => "server password prompt (basic auth)".into(),
             Answerer::PluginPasswordPrompt => "password prompt without a realm (a plugin's)".into(),
             Answerer::ApacheForbidden => "Apache 403 page".into(),
             Answerer::ApacheServerError => "Apache 500 page".into(),
@@ -87,7 +88,7 @@ pub fn recognise(response: &Response, catalog: &Catalog) -> Answerer {
         && let Some(challenge) = response.header("www-authenticate")
     {
         return if challenge.to_ascii_lowercase().contains("realm=") {
-            Answerer::ApacheBasicAuth
+            Answerer::ServerBasicAuth
         } else {
             Answerer::PluginPasswordPrompt
         };
@@ -196,7 +197,7 @@ mod tests {
             &[("www-authenticate", "Basic charset=\"UTF-8\"")],
             "<h1>Unauthorized</h1>",
         );
-        assert_eq!(recognise(&apache, &catalog), Answerer::ApacheBasicAuth);
+        assert_eq!(recognise(&apache, &catalog), Answerer::ServerBasicAuth);
         assert_eq!(recognise(&aios, &catalog), Answerer::PluginPasswordPrompt);
         assert_eq!(basic_realm(&apache).as_deref(), Some("Restricted Area"));
         assert_eq!(basic_realm(&aios), None);

@@ -90,6 +90,15 @@ impl Credentials {
         self
     }
 
+    /// The same sources without the password: for a jump host, which must not see the
+    /// target's password (it is asked for on the terminal, if at all).
+    pub(crate) fn without_password(&self) -> Credentials {
+        Credentials {
+            password: None,
+            ..self.clone()
+        }
+    }
+
     /// The ssh-agent socket, if any.
     pub(crate) fn agent_socket(&self) -> Option<PathBuf> {
         self.agent.clone()

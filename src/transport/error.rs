@@ -412,7 +412,9 @@ fn default_hint(kind: &ErrorKind, op: Op) -> Option<String> {
             pin.file.display()
         ),
         ErrorKind::Unreachable { .. } => {
-            "check the host name and your network connection".to_owned()
+            "check the host name and your network connection; an SSH server reached only \
+             through a bastion needs --jump [USER@]HOST[:PORT] (or ProxyJump in ~/.ssh/config)"
+                .to_owned()
         }
         ErrorKind::ConnectionRefused => {
             "check the port (SSH/SFTP 22, FTP and explicit FTPS 21, implicit FTPS 990) and that \

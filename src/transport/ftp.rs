@@ -44,8 +44,11 @@ pub struct FtpTransport {
     modes: bool,
     extended_passive: bool,
     /// Whether `STAT <folder>` lists folders (over the control connection, in one round
-    /// trip); off for good once the server says it does not know the command.
+    /// trip); off for good once the server says it does not know the command, or lists an
+    /// existing folder without its `.`.
     status_lists: bool,
+    /// The folder the session stands in: the site folder, or the last one listed with `CWD`.
+    cwd: String,
     progress: bool,
     timeout: Duration,
 }
@@ -127,6 +130,7 @@ impl FtpTransport {
         Ok(Self {
             ftp,
             origin,
+            cwd: root.clone(),
             root,
             modes,
             extended_passive,
@@ -169,7 +173,16 @@ impl FtpTransport {
 
     /// The entries of the folder at absolute path `dir`.
     fn listing(&mut self, dir: &str) -> suppaftp::FtpResult<Vec<Entry>> {
+        let mut unproven = false;
         if self.status_lists && listing::plain_for_a_command(dir) {
+            // Pure-FTPd answers STAT by entering the folder and then going back to the one the
+            // session stands in, and ends the session (`421 chdir: No such file or directory`)
+            // if that one is gone: a folder listed earlier and removed or renamed since, by
+            // this session or any other. The site folder stays.
+            if self.cwd != self.root {
+                self.ftp.cwd(&self.root)?;
+                self.cwd.clone_from(&self.root);
+            }
             // Not 211 among the codes expected: suppaftp would then stop reading at the first
             // line, as it does for FEAT, and leave the rest on the connection. A 211 reply
             // (ProFTPD) comes back whole as "unexpected".
@@ -181,8 +194,9 @@ impl FtpTransport {
                         Status::System | Status::Directory | Status::File
                     ) =>
                 {
-                    if let Some(entries) = listing::parse_status(&reply.body) {
-                        return Ok(entries);
+                    match listing::parse_status(&reply.body) {
+                        Some(entries) => return Ok(entries),
+                        None => unproven = true,
                     }
                 }
                 Err(FtpError::UnexpectedResponse(r)) if matches!(reply(&r).0, 500..=504) => {
@@ -195,6 +209,13 @@ impl FtpTransport {
         // CWD, then LIST without a path: servers treat a LIST argument as a glob or as
         // options, which names with spaces, `*` or a leading `-` would trip.
         self.ftp.cwd(dir)?;
+        dir.clone_into(&mut self.cwd);
+        // The folder exists, yet its STAT listing had no `.` of its own: this server's STAT
+        // never proves a folder (Pure-FTPd leaves dotfiles out), so it costs a round trip each
+        // time for nothing.
+        if unproven {
+            self.status_lists = false;
+        }
         let lines = self.data(bounded_list)?;
         Ok(listing::parse(&lines))
     }
@@ -500,13 +521,19 @@ fn reply_code(e: &FtpError) -> Option<u32> {
     }
 }
 
+/// Whether a rename was refused for its paths (one is missing, or may not be changed) rather
+/// than lost on the way: 550 and 553, and also 451, which is not a reply RNTO has in RFC 959
+/// but the one Pure-FTPd gives for every failed rename (`451 Rename/move failure: No such file
+/// or directory`, or `...: Permission denied`).
+fn rename_refused(e: &FtpError) -> bool {
+    matches!(reply_code(e), Some(451 | 550 | 553))
+}
+
 fn mentions_tls(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     ["encrypt", "tls", "ssl"].iter().any(|w| lower.contains(w))
 }
 
-/// The kind for an FTP error; a bare 550 is taken for "not found" until the caller knows
-/// better.
 /// Whether the server's first words are an SSH banner (`SSH-2.0-…`): an `ftp://` target
 /// pointed at an SSH port, which suppaftp would report as a reply it cannot parse.
 fn speaks_ssh(tcp: &std::net::TcpStream) -> bool {
@@ -533,6 +560,8 @@ fn certificate_reason(reason: &rustls::CertificateError) -> String {
     }
 }
 
+/// The kind for an FTP error; a bare 550 is taken for "not found" until the caller knows
+/// better.
 fn ftp_kind(e: &FtpError, timeout: Duration) -> ErrorKind {
     match e {
         FtpError::ConnectionError(io) => {
@@ -673,7 +702,7 @@ impl Transport for FtpTransport {
         let (src, dst) = (self.abs(from), self.abs(to));
         match self.ftp.rename(&src, &dst) {
             Ok(()) => Ok(()),
-            Err(e) if matches!(reply_code(&e), Some(550 | 553)) => {
+            Err(e) if rename_refused(&e) => {
                 let (kind, at) = match self.refused(from)? {
                     ErrorKind::NotFound => (ErrorKind::NotFound, from),
                     _ => match self.refused(&to.parent().unwrap_or_default())? {
@@ -801,9 +830,9 @@ impl Staging for FtpTransport {
         }
         let (src, dst) = (self.abs(staging), self.abs(target));
         self.ftp.rename(&src, &dst).map_err(|e| {
-            let kind = match reply_code(&e) {
-                Some(550 | 553) => ErrorKind::PermissionDenied,
-                _ => ftp_kind(&e, self.timeout),
+            let kind = match rename_refused(&e) {
+                true => ErrorKind::PermissionDenied,
+                false => ftp_kind(&e, self.timeout),
             };
             self.fail(kind, Op::Write, target).with_source(e)
         })
@@ -891,13 +920,14 @@ mod tests {
         ));
     }
 
-    /// A scripted FTP server on loopback: it offers EPSV but refuses it, and its PASV reply
-    /// names 127.0.0.2, where nothing listens (the data listener is on 127.0.0.1 only). The
-    /// listing can only arrive if the client falls back to PASV and dials the control
-    /// connection's address instead. Nothing leaves loopback, even if the client were wrong.
-    /// A scripted FTP server on loopback that refuses EPSV, answers PASV with a foreign
-    /// address, and sends `listing` on the data connection of each LIST; connected to, with
-    /// the commands it saw once the client quits.
+    /// A scripted FTP server on loopback; connected to, with the commands it saw once the
+    /// client quits. It offers EPSV but refuses it, and its PASV reply names 127.0.0.2, where
+    /// nothing listens (the data listener is on 127.0.0.1 only): a listing can only arrive if
+    /// the client falls back to PASV and dials the control connection's address instead.
+    /// Nothing leaves loopback, even if the client were wrong. Each LIST sends `listing`.
+    /// `STAT <folder>` is answered as Pure-FTPd does: no `.` entry (so the client lists with
+    /// `CWD` and `LIST`), and `421` and the end of the session if the folder the session
+    /// stands in was removed.
     fn scripted(listing: fn(&mut TcpStream)) -> (FtpTransport, thread::JoinHandle<Vec<String>>) {
         let control = TcpListener::bind("127.0.0.1:0").unwrap();
         let data = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -908,12 +938,14 @@ mod tests {
             let mut lines = BufReader::new(socket.try_clone().unwrap());
             let mut out = socket;
             let mut commands = Vec::new();
+            let (mut cwd, mut removed) = ("/".to_owned(), Vec::new());
             out.write_all(b"220 scripted\r\n").unwrap();
             let mut line = String::new();
             while lines.read_line(&mut line).unwrap_or(0) > 0 {
                 let command = line.trim_end().to_owned();
                 line.clear();
-                let verb = command.split(' ').next().unwrap().to_ascii_uppercase();
+                let (verb, argument) = command.split_once(' ').unwrap_or((&command, ""));
+                let verb = verb.to_ascii_uppercase();
                 commands.push(verb.clone());
                 let answer = match verb.as_str() {
                     "USER" => "331 password please".to_owned(),
@@ -922,7 +954,22 @@ mod tests {
                     "SYST" => "215 UNIX Type: L8".to_owned(),
                     "PWD" => "257 \"/\" is the current directory".to_owned(),
                     "TYPE" | "OPTS" => "200 ok".to_owned(),
-                    "CWD" => "250 ok".to_owned(),
+                    "CWD" => {
+                        cwd = argument.to_owned();
+                        "250 ok".to_owned()
+                    }
+                    "DELE" => "550 not a file".to_owned(),
+                    "RMD" => {
+                        removed.push(argument.to_owned());
+                        "250 removed".to_owned()
+                    }
+                    "STAT" if removed.contains(&cwd) => {
+                        let _ = out.write_all(b"421 chdir: No such file or directory\r\n");
+                        break;
+                    }
+                    "STAT" => "213-STAT\r\n213 End.".to_owned(),
+                    "RNFR" => "350 RNFR accepted - file exists, ready for destination".to_owned(),
+                    "RNTO" => "451 Rename/move failure: No such file or directory".to_owned(),
                     "EPSV" => "502 EPSV not implemented here".to_owned(),
                     "PASV" => format!(
                         "227 Entering Passive Mode (127,0,0,2,{},{})",
@@ -1033,5 +1080,66 @@ mod tests {
             1,
             "EPSV given up for good"
         );
+    }
+
+    /// A folder listed (the session stood in it) and removed since: the next `STAT` goes
+    /// from the site folder, or Pure-FTPd would end the session.
+    #[test]
+    fn a_listed_folder_removed_since_does_not_end_the_session() {
+        let (mut t, server) = scripted(|conn| {
+            conn.write_all(b"drwxr-xr-x    2 0 0 4096 Nov 27 21:08 .\r\n")
+                .unwrap();
+        });
+        let folder = RemotePath::new("old").unwrap();
+        assert!(t.list(&folder).unwrap().is_empty());
+        t.remove(&folder).unwrap();
+        t.list(&RemotePath::root()).unwrap();
+        drop(t);
+        let commands = server.join().unwrap();
+        assert_eq!(commands.last().unwrap(), "QUIT", "{commands:?}");
+    }
+
+    /// A server whose STAT listings never show the folder's own `.` (Pure-FTPd) is listed with
+    /// `CWD` + `LIST` from then on: its STAT proves nothing and costs a round trip.
+    #[test]
+    fn a_stat_that_proves_nothing_is_asked_once() {
+        let (mut t, server) = scripted(|conn| {
+            conn.write_all(b"-rw-r--r--    1 0 0 5 Nov 27 21:08 a.txt\r\n")
+                .unwrap();
+        });
+        for _ in 0..2 {
+            let names: Vec<String> = t
+                .list(&RemotePath::new("site").unwrap())
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            assert_eq!(names, ["a.txt"]);
+        }
+        drop(t);
+        let commands = server.join().unwrap();
+        assert_eq!(
+            commands.iter().filter(|c| *c == "STAT").count(),
+            1,
+            "{commands:?}"
+        );
+    }
+
+    /// Pure-FTPd refuses a rename into a missing folder with 451 (not with 550, and not
+    /// because anything is full or busy): the folder is missing.
+    #[test]
+    fn a_rename_refused_with_451_names_what_is_missing() {
+        let (mut t, server) = scripted(|conn| {
+            conn.write_all(b"-rw-r--r--    1 0 0 5 Nov 27 21:08 a.txt\r\n")
+                .unwrap();
+        });
+        let to = RemotePath::new("missing/a.txt").unwrap();
+        let err = t
+            .rename(&RemotePath::new("a.txt").unwrap(), &to, RenameMode::Replace)
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::NotFound, "{err}");
+        assert_eq!(err.path(), Some("/missing/a.txt"), "{err}");
+        drop(t);
+        server.join().unwrap();
     }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod connect;
 mod exec;
+mod jump;
 mod kinds;
 mod posix_rename;
 
@@ -13,8 +14,7 @@ use std::time::{Duration, SystemTime};
 
 use ssh2::{ErrorCode, FileStat, FileType, OpenFlags, OpenType, Session, Sftp};
 
-use self::auth::Login;
-use self::connect::{default_keys, handshake, site_folder};
+use self::connect::{authenticate, handshake, site_folder};
 use self::kinds::{
     FX_NO_SUCH_FILE, FX_NO_SUCH_PATH, generic, session_kind, sftp_kind, status_kind, transfer_kind,
 };
@@ -42,8 +42,9 @@ pub struct SshTransport {
     sftp: Sftp,
     renamer: Option<PosixRename>,
     session: Session,
-    /// The session's socket, to wait on while a command runs.
-    socket: std::net::TcpStream,
+    /// The session's socket (or, through a jump host, its end of the tunnel), to wait on
+    /// while a command runs.
+    socket: std::os::fd::OwnedFd,
     origin: String,
     root: String,
     exec: bool,
@@ -70,7 +71,7 @@ impl SshTransport {
     ) -> Result<Self> {
         let scheme = if target.exec { "ssh" } else { "sftp" };
         let origin = origin(scheme, Some(&target.user), &target.host, target.port);
-        let (session, socket, watchdog) = handshake(target, options, &origin)?;
+        let (session, socket, watchdog) = handshake(target, options, credentials, &origin)?;
         let connected = Self::log_in(session, socket, target, options, credentials, &origin);
         watchdog.settle(connected, Op::Connect, &origin)
     }
@@ -78,7 +79,7 @@ impl SshTransport {
     /// Login, SFTP and the site folder, on a session past its handshake.
     fn log_in(
         session: Session,
-        socket: std::net::TcpStream,
+        socket: std::os::fd::OwnedFd,
         target: &SshTarget,
         options: &ConnectOptions,
         credentials: &mut Credentials,
@@ -86,23 +87,7 @@ impl SshTransport {
     ) -> Result<Self> {
         let origin = origin.to_owned();
         session.set_keepalive(false, KEEPALIVE_SECS);
-        let mut keys = options.identity_files.clone();
-        keys.extend(target.identity_files.iter().cloned());
-        if keys.is_empty() {
-            keys = default_keys();
-        }
-        let login = Login {
-            user: &target.user,
-            display: &format!("{}@{}", target.user, target.host),
-            keys,
-            // `IdentitiesOnly yes` means the configured key files and nothing else.
-            agent: (options.use_agent && !target.identities_only)
-                .then(|| credentials.agent_socket())
-                .flatten(),
-        };
-        auth::authenticate(&session, &login, credentials).map_err(|tried| {
-            Error::new(ErrorKind::AuthFailed { tried }, Op::Authenticate, &origin)
-        })?;
+        authenticate(&session, target, options, credentials, &origin)?;
         let sftp = session.sftp().map_err(|e| {
             Error::new(
                 ErrorKind::Unsupported {
@@ -148,8 +133,22 @@ impl SshTransport {
         Error::new(kind, op, self.origin.as_str()).with_path(path.under(&self.root))
     }
 
+    /// A second look after a call failed, to name the failure better: any error is "nothing
+    /// to see", as the first error already stands.
     fn lstat(&self, path: &RemotePath) -> Option<FileStat> {
         self.sftp.lstat(&self.abs(path)).ok()
+    }
+
+    /// `path`'s own attributes (a link is not followed), `None` when it does not exist: a lost
+    /// or slow connection is an error, never a missing file.
+    fn look(&self, path: &RemotePath, op: Op) -> Result<Option<FileStat>> {
+        match self.sftp.lstat(&self.abs(path)) {
+            Ok(st) => Ok(Some(st)),
+            Err(e) if matches!(e.code(), ErrorCode::SFTP(FX_NO_SUCH_FILE | FX_NO_SUCH_PATH)) => {
+                Ok(None)
+            }
+            Err(e) => Err(self.err(e, op, path, None)),
+        }
     }
 
     fn posix_rename(
@@ -250,13 +249,7 @@ impl Transport for SshTransport {
     }
 
     fn stat(&mut self, path: &RemotePath) -> Result<Option<Meta>> {
-        match self.sftp.lstat(&self.abs(path)) {
-            Ok(st) => Ok(Some(meta(&st))),
-            Err(e) if matches!(e.code(), ErrorCode::SFTP(FX_NO_SUCH_FILE | FX_NO_SUCH_PATH)) => {
-                Ok(None)
-            }
-            Err(e) => Err(self.err(e, Op::Stat, path, None)),
-        }
+        Ok(self.look(path, Op::Stat)?.map(|st| meta(&st)))
     }
 
     fn read(&mut self, path: &RemotePath, sink: &mut dyn Write) -> Result<u64> {
@@ -303,7 +296,7 @@ impl Transport for SshTransport {
 
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
         if mode == RenameMode::Replace {
-            if self.lstat(from).is_none() {
+            if self.look(from, Op::Rename)?.is_none() {
                 return Err(self.fail(ErrorKind::NotFound, Op::Rename, from));
             }
             return self.posix_rename(from, to, Op::Rename, from);
@@ -335,7 +328,7 @@ impl Transport for SshTransport {
     }
 
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
-        let Some(st) = self.lstat(path) else {
+        let Some(st) = self.look(path, Op::Remove)? else {
             return Err(self.fail(ErrorKind::NotFound, Op::Remove, path));
         };
         let abs = self.abs(path);

@@ -2,9 +2,9 @@
 //!
 //! Read: `Host` blocks (patterns with `*`, `?` and `!`), `Match all` and `Match host`,
 //! `Include` (with wildcards), and the keywords wprescue uses: `HostName`, `User`, `Port`,
-//! `IdentityFile`, `IdentitiesOnly`, `UserKnownHostsFile`, plus `ProxyJump` and `ProxyCommand`
-//! so that a host only reachable through a jump host is refused instead of silently dialled
-//! directly. As in OpenSSH the first value found wins, except `IdentityFile`, which adds up.
+//! `IdentityFile`, `IdentitiesOnly`, `UserKnownHostsFile`, `ProxyJump` (one jump host, used)
+//! and `ProxyCommand` (refused, rather than the host silently dialled directly). As in
+//! OpenSSH the first value found wins, except `IdentityFile`, which adds up.
 //! Other `Match` criteria never match (wprescue cannot evaluate `exec` and the like).
 
 use std::fs;
@@ -49,8 +49,10 @@ pub struct SshHostConfig {
     pub identities_only: bool,
     /// `UserKnownHostsFile`.
     pub known_hosts: Vec<PathBuf>,
-    /// `ProxyJump` or `ProxyCommand`, which wprescue cannot honour.
-    pub proxy: Option<String>,
+    /// `ProxyJump`: the jump host(s), as written.
+    pub proxy_jump: Option<String>,
+    /// `ProxyCommand`, which wprescue cannot honour.
+    pub proxy_command: Option<String>,
 }
 
 impl SshConfig {
@@ -126,8 +128,11 @@ impl SshConfig {
                             .map(|a| self.expand_path(a, host))
                             .collect();
                     }
-                    "proxyjump" | "proxycommand" if !first.eq_ignore_ascii_case("none") => {
-                        out.proxy = Some(format!("{key} {}", args.join(" ")));
+                    "proxyjump" if !first.eq_ignore_ascii_case("none") => {
+                        out.proxy_jump = Some(args.join(","));
+                    }
+                    "proxycommand" if !first.eq_ignore_ascii_case("none") => {
+                        out.proxy_command = Some(args.join(" "));
                     }
                     _ => {}
                 }
@@ -401,8 +406,8 @@ Match all
     #[test]
     fn proxies_quotes_and_equals() {
         assert_eq!(
-            config().resolve("jump-only").proxy.as_deref(),
-            Some("proxyjump bastion.example.com")
+            config().resolve("jump-only").proxy_jump.as_deref(),
+            Some("bastion.example.com")
         );
         let c = config().resolve("quoted");
         assert_eq!(c.hostname.as_deref(), Some("with space.example"));

@@ -16,8 +16,8 @@ TARGETS:
   ssh://USER@HOST[:PORT]/PATH          the same, and wprescue may also run commands there
   USER@HOST:PATH                       scp-style SSH; PATH is below the home folder unless it
                                        starts with /
-  ALIAS[:PATH]                         a Host from ~/.ssh/config (HostName, User, Port and
-                                       IdentityFile are used)
+  ALIAS[:PATH]                         a Host from ~/.ssh/config (HostName, User, Port,
+                                       IdentityFile and ProxyJump are used)
   ftp://USER@HOST[:PORT]/PATH          plain FTP: the password crosses the network unencrypted.
                                        PATH is below the folder you land in after login;
                                        ftp://HOST//PATH is absolute
@@ -64,6 +64,9 @@ pub struct SshTarget {
     pub identities_only: bool,
     /// `UserKnownHostsFile`s from `~/.ssh/config`.
     pub known_hosts: Vec<PathBuf>,
+    /// The host to reach this one through (`--jump`, `ProxyJump`): SSH to it first, then a
+    /// `direct-tcpip` channel from it to this host, with both host keys checked.
+    pub jump: Option<Box<SshTarget>>,
 }
 
 /// How FTP is protected.
@@ -140,20 +143,60 @@ pub enum TargetError {
         /// The host.
         host: String,
     },
-    /// `~/.ssh/config` routes this host through a proxy.
+    /// `~/.ssh/config` reaches this host through a command.
     #[error(
-        "~/.ssh/config reaches {host} through `{proxy}`, which wprescue cannot do; connect to \
-         a host it can reach directly, or run wprescue on the jump host"
+        "~/.ssh/config reaches {host} through `ProxyCommand {command}`, which wprescue cannot \
+         run; give the jump host with --jump [USER@]HOST[:PORT] (or ProxyJump), or run \
+         wprescue where {host} is reachable"
     )]
-    Proxy {
+    ProxyCommand {
         /// The host as typed.
         host: String,
-        /// The proxy setting.
-        proxy: String,
+        /// The command.
+        command: String,
+    },
+    /// More than one jump host.
+    #[error(
+        "{host} is reached through several jump hosts ({jumps}); wprescue goes through one: \
+         run it on the first jump host, or give the last one with --jump"
+    )]
+    Jumps {
+        /// The host as typed.
+        host: String,
+        /// The chain, as written.
+        jumps: String,
+    },
+    /// `--jump` with a target that is not SSH.
+    #[error("--jump goes with sftp:// and ssh:// targets, not {scheme}")]
+    JumpNeedsSsh {
+        /// The target's scheme.
+        scheme: String,
     },
 }
 
 impl Target {
+    /// This target reached through `jump` (`--jump [USER@]HOST[:PORT]`), which wins over a
+    /// `ProxyJump` from `~/.ssh/config`.
+    pub fn with_jump(self, jump: &str, ssh_config: &SshConfig) -> Result<Self, TargetError> {
+        match self {
+            Target::Ssh(target) => Ok(Target::Ssh(SshTarget {
+                jump: Some(Box::new(jump_host(jump, ssh_config)?)),
+                ..target
+            })),
+            Target::Ftp(target) => Err(TargetError::JumpNeedsSsh {
+                scheme: match target.tls {
+                    FtpTls::None => "ftp://",
+                    FtpTls::Explicit => "ftps://",
+                    FtpTls::Implicit => "ftps-implicit://",
+                }
+                .to_owned(),
+            }),
+            Target::Local(_) => Err(TargetError::JumpNeedsSsh {
+                scheme: "a local folder".to_owned(),
+            }),
+        }
+    }
+
     /// Parses what the user typed, completing SSH targets from `ssh_config`.
     pub fn parse(input: &str, ssh_config: &SshConfig) -> Result<Self, TargetError> {
         if let Some((scheme, rest)) = input.split_once("://") {
@@ -306,9 +349,14 @@ fn ssh_target(
 ) -> Result<Target, TargetError> {
     let (user, host) = split_user(userhost)?;
     let config = ssh_config.resolve(&host);
-    if let Some(proxy) = config.proxy {
-        return Err(TargetError::Proxy { host, proxy });
+    if let Some(command) = config.proxy_command {
+        return Err(TargetError::ProxyCommand { host, command });
     }
+    let jump = match config.proxy_jump {
+        Some(jumps) if jumps.contains(',') => return Err(TargetError::Jumps { host, jumps }),
+        Some(spec) => Some(Box::new(jump_host(&spec, ssh_config)?)),
+        None => None,
+    };
     let user = user
         .or(config.user)
         .or_else(|| ssh_config.local_user().map(str::to_owned))
@@ -322,7 +370,32 @@ fn ssh_target(
         identity_files: config.identity_files,
         identities_only: config.identities_only,
         known_hosts: config.known_hosts,
+        jump,
     }))
+}
+
+/// A jump host as `ProxyJump` and `--jump` write it: `[USER@]HOST[:PORT]` or
+/// `ssh://[USER@]HOST[:PORT]`, completed from `~/.ssh/config` like any host (its own
+/// `ProxyJump` included, so a chain shows as such).
+fn jump_host(spec: &str, ssh_config: &SshConfig) -> Result<SshTarget, TargetError> {
+    let authority = spec
+        .strip_prefix("ssh://")
+        .unwrap_or(spec)
+        .trim_end_matches('/');
+    let (userhost, port) = split_port(authority)?;
+    if userhost.is_empty() {
+        return Err(TargetError::MissingHost {
+            target: spec.to_owned(),
+        });
+    }
+    match ssh_target(userhost, port, String::new(), false, ssh_config)? {
+        Target::Ssh(jump) if jump.jump.is_some() => Err(TargetError::Jumps {
+            host: jump.host.clone(),
+            jumps: format!("{spec} and its own ProxyJump"),
+        }),
+        Target::Ssh(jump) => Ok(jump),
+        _ => unreachable!("ssh_target makes SSH targets"),
+    }
 }
 
 /// `user@host` → (user, host); the last `@` separates, so a user may contain one.
@@ -411,7 +484,11 @@ Host prod
     IdentityFile ~/.ssh/prod_key
     IdentitiesOnly yes
 Host behind
-    ProxyJump bastion
+    ProxyJump jumper@bastion:2200
+Host chained
+    ProxyJump a,b
+Host commanded
+    ProxyCommand ssh -W %h:%p gate
 Host *
     UserKnownHostsFile ~/.ssh/known_hosts ~/.ssh/known_hosts2
 ";
@@ -621,6 +698,39 @@ Host *
     }
 
     #[test]
+    fn jump_hosts_from_the_config_or_the_flag() {
+        let behind = ssh("behind:site");
+        let jump = behind.jump.expect("ProxyJump");
+        assert_eq!(
+            (jump.user.as_str(), jump.host.as_str(), jump.port),
+            ("jumper", "bastion", 2200)
+        );
+        assert_eq!(
+            jump.known_hosts.len(),
+            2,
+            "Host * applies to the jump host too"
+        );
+        let flagged = Target::parse("sftp://wp@site.internal/x", &config())
+            .unwrap()
+            .with_jump("ssh://prod", &config())
+            .unwrap();
+        let Target::Ssh(flagged) = flagged else {
+            panic!("{flagged:?}")
+        };
+        let jump = flagged.jump.expect("--jump");
+        assert_eq!(
+            (jump.user.as_str(), jump.host.as_str(), jump.port),
+            ("deploy", "203.0.113.7", 2222),
+            "the jump host's own config applies"
+        );
+        assert!(matches!(
+            parse("ftp://h/").with_jump("bastion", &config()),
+            Err(TargetError::JumpNeedsSsh { .. })
+        ));
+        assert!(ssh("sftp://wp@h/").jump.is_none());
+    }
+
+    #[test]
     fn refusals() {
         let err = |s: &str| Target::parse(s, &config()).unwrap_err();
         assert_eq!(err("ftp://wp:hunter2@h/"), TargetError::PasswordInTarget);
@@ -637,7 +747,11 @@ Host *
         assert!(matches!(err("sftp://h:0/"), TargetError::BadPort { .. }));
         assert!(matches!(err("ftp:///x"), TargetError::MissingHost { .. }));
         assert!(matches!(err("ftp://h/%zz"), TargetError::BadEscape { .. }));
-        assert!(matches!(err("behind:site"), TargetError::Proxy { .. }));
+        assert!(matches!(err("chained:site"), TargetError::Jumps { .. }));
+        assert!(matches!(
+            err("commanded:site"),
+            TargetError::ProxyCommand { .. }
+        ));
         let no_user = SshConfig::parse("", Path::new("/"), None);
         assert!(matches!(
             Target::parse("sftp://h/x", &no_user),

@@ -2,6 +2,8 @@
 //! and the site folder found.
 
 use std::net::TcpStream;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,31 +12,126 @@ use ssh2::{MethodType, Session, Sftp};
 use super::super::known_hosts::{self, KnownHosts, Verdict};
 use super::super::net::{self, Watchdog};
 use super::super::target::SshTarget;
-use super::super::{ACCEPT_HOST_KEY_FLAG, ConnectOptions, Error, ErrorKind, Op, Result};
+use super::super::{
+    ACCEPT_HOST_KEY_FLAG, ConnectOptions, Credentials, Error, ErrorKind, Op, Result,
+};
+use super::auth::{self, Login};
+use super::jump;
 use super::kinds::{session_kind, sftp_kind};
 
-/// TCP, key exchange and host key check: a session ready to log in, a handle on its socket
-/// to wait on, and the deadline of the whole connection phase, running (settle it once
-/// logged in).
+/// TCP (through the jump host, if the target has one), key exchange and host key check: a
+/// session ready to log in, a handle on its socket to wait on, and the deadline of the whole
+/// connection phase, running (settle it once logged in).
 pub(super) fn handshake(
     target: &SshTarget,
     options: &ConnectOptions,
+    credentials: &mut Credentials,
     origin: &str,
-) -> Result<(Session, TcpStream, Watchdog)> {
-    let (tcp, watchdog) = net::dial(&target.host, target.port, options.timeout, origin)?;
-    match negotiate(tcp, target, options, origin) {
+) -> Result<(Session, OwnedFd, Watchdog)> {
+    let Some(jump) = &target.jump else {
+        let (tcp, watchdog) = net::dial(&target.host, target.port, options.timeout, origin)?;
+        return match negotiate(tcp, target, options, origin) {
+            Ok((session, socket)) => Ok((session, socket, watchdog)),
+            Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
+        };
+    };
+    // The jump host's connection phase bounds the whole: when it fires, the tunnel closes
+    // and every call on the target's session fails with it.
+    let jump_origin = super::super::target::origin("ssh", Some(&jump.user), &jump.host, jump.port);
+    let (jump_session, jump_socket, watchdog) =
+        handshake(jump, options, credentials, &jump_origin)?;
+    let through = through_jump(
+        jump_session,
+        jump_socket,
+        jump,
+        target,
+        options,
+        credentials,
+        &jump_origin,
+    )
+    .and_then(|tunnel| negotiate(tunnel, target, options, origin));
+    match through {
         Ok((session, socket)) => Ok((session, socket, watchdog)),
         Err(e) => watchdog.settle(Err(e), Op::Connect, origin),
     }
 }
 
-/// Key exchange and host key check on a connected socket.
-fn negotiate(
-    tcp: TcpStream,
+/// Logs in to the jump host and opens a `direct-tcpip` channel from it to the target: the
+/// stream the target's session runs over. The target's password is never offered to the
+/// jump host.
+fn through_jump(
+    session: Session,
+    socket: OwnedFd,
+    jump: &SshTarget,
+    target: &SshTarget,
+    options: &ConnectOptions,
+    credentials: &Credentials,
+    jump_origin: &str,
+) -> Result<UnixStream> {
+    let mut jump_credentials = credentials.without_password();
+    authenticate(&session, jump, options, &mut jump_credentials, jump_origin)?;
+    let channel = session
+        .channel_direct_tcpip(&target.host, target.port, None)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Unreachable {
+                    reason: format!(
+                        "the jump host could not open a connection to {}:{}: {}",
+                        target.host,
+                        target.port,
+                        e.message()
+                    ),
+                },
+                Op::Connect,
+                jump_origin,
+            )
+            .with_hint(format!(
+                "check that {}:{} is the address the jump host reaches the site by, and that \
+                 the jump host allows forwarding (sshd's AllowTcpForwarding)",
+                target.host, target.port
+            ))
+        })?;
+    let local_io =
+        |e: std::io::Error| Error::new(ErrorKind::LocalIo, Op::Connect, jump_origin).with_source(e);
+    jump::tunnel(session, channel, TcpStream::from(socket)).map_err(local_io)
+}
+
+/// Logs in as the target's user: ssh-agent, key files, then a password, as OpenSSH does.
+pub(super) fn authenticate(
+    session: &Session,
+    target: &SshTarget,
+    options: &ConnectOptions,
+    credentials: &mut Credentials,
+    origin: &str,
+) -> Result<()> {
+    let mut keys = options.identity_files.clone();
+    keys.extend(target.identity_files.iter().cloned());
+    if keys.is_empty() {
+        keys = default_keys();
+    }
+    let login = Login {
+        user: &target.user,
+        display: &format!("{}@{}", target.user, target.host),
+        keys,
+        // `IdentitiesOnly yes` means the configured key files and nothing else.
+        agent: (options.use_agent && !target.identities_only)
+            .then(|| credentials.agent_socket())
+            .flatten(),
+    };
+    auth::authenticate(session, &login, credentials)
+        .map_err(|tried| Error::new(ErrorKind::AuthFailed { tried }, Op::Authenticate, origin))
+}
+
+/// Key exchange and host key check on a connected stream.
+fn negotiate<S>(
+    stream: S,
     target: &SshTarget,
     options: &ConnectOptions,
     origin: &str,
-) -> Result<(Session, TcpStream)> {
+) -> Result<(Session, OwnedFd)>
+where
+    S: AsFd + AsRawFd + 'static,
+{
     let fail = |kind, e: Option<ssh2::Error>| {
         let err = Error::new(kind, Op::Connect, origin);
         match e {
@@ -43,12 +140,13 @@ fn negotiate(
         }
     };
     let ssh_fail = |e: ssh2::Error| fail(session_kind(&e, options.timeout), Some(e));
-    let socket = tcp
-        .try_clone()
+    let socket = stream
+        .as_fd()
+        .try_clone_to_owned()
         .map_err(|e| fail(net::io_kind(&e, options.timeout), None))?;
     let mut session = Session::new().map_err(ssh_fail)?;
     session.set_timeout(options.timeout.as_millis().try_into().unwrap_or(u32::MAX));
-    session.set_tcp_stream(tcp);
+    session.set_tcp_stream(stream);
 
     let files = known_hosts_files(target, options);
     let known = KnownHosts::load(&files).map_err(|e| {
@@ -260,14 +358,20 @@ mod tests {
             identity_files: Vec::new(),
             identities_only: false,
             known_hosts: Vec::new(),
+            jump: None,
         };
         let options = ConnectOptions {
             timeout: Duration::from_secs(1),
             ..ConnectOptions::default()
         };
-        let err = handshake(&target, &options, "sftp://wp@127.0.0.1")
-            .err()
-            .expect("no handshake");
+        let err = handshake(
+            &target,
+            &options,
+            &mut Credentials::none(),
+            "sftp://wp@127.0.0.1",
+        )
+        .err()
+        .expect("no handshake");
         // libssh2 bounds each call as a whole (here the banner, after 1 s); the deadline
         // bounds the sum of them.
         assert!(matches!(err.kind(), ErrorKind::Timeout { .. }), "{err}");

@@ -2,8 +2,8 @@
 //! output is read; or one kept open for a conversation, a line in and a line out.
 
 use std::io::{self, ErrorKind as IoKind, Read, Write};
-use std::net::TcpStream;
 use std::os::fd::AsFd;
+use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -202,7 +202,7 @@ fn past(deadline: Instant) -> io::Result<()> {
 fn drain(
     channel: &mut ssh2::Channel,
     session: &Session,
-    socket: &TcpStream,
+    socket: &OwnedFd,
     mut input: &[u8],
     deadline: Instant,
 ) -> io::Result<(Vec<u8>, Vec<u8>)> {
@@ -258,7 +258,7 @@ fn drain(
 
 /// Waits until the session's socket can go the way libssh2 is blocked on, or a second passes
 /// (then the caller looks again, and sends a keepalive).
-fn wait_for_socket(session: &Session, socket: &TcpStream) -> io::Result<()> {
+fn wait_for_socket(session: &Session, socket: &OwnedFd) -> io::Result<()> {
     let directions = session.block_directions();
     let mut events = PollFlags::empty();
     if matches!(directions, BlockDirections::Inbound | BlockDirections::Both) {
