@@ -221,6 +221,25 @@ fn netrc_lookup(
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_jump_host_gets_everything_but_the_password() {
+        let mine = Credentials::none()
+            .with_password(Secret::new("target's"))
+            .with_key_passphrase(Secret::new("key's"))
+            .with_agent("/run/agent.sock");
+        let mut jump = mine.without_password();
+        assert!(
+            jump.password("jump@bastion").is_none(),
+            "not interactive: no prompt"
+        );
+        assert_eq!(jump.agent_socket(), mine.agent_socket());
+        assert_eq!(
+            jump.key_passphrase(Path::new("k"))
+                .map(|p| p.expose().to_owned()),
+            Some("key's".to_owned())
+        );
+    }
+
     const NETRC: &str = "\
 machine ftp.example.com login alice password s3cret
 machine ftp.example.com
