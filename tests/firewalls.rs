@@ -151,15 +151,10 @@ fn unlocks_the_caller_and_rolls_back(fw: &Firewall) {
         assert!(json["unlock"].is_string(), "{what}: {json:#}");
 
         let unlock = |extra: &str| {
-            Test::new(&sb)
+            Test::unlock(&sb, protocol, &state)
                 .note(&what)
-                .over(protocol)
-                .args(["unlock"])
-                .target()
-                .locked_out()
                 .args([extra])
                 .login_if(fw.login)
-                .state(&state)
                 .run()
         };
         let dry = unlock("--dry-run")

@@ -199,10 +199,10 @@ fn unlock_and_rollback_through_proxy_jump_in_ssh_config() {
     );
 }
 
-/// `--jump` on the command line, over `ssh://`: the commands wprescue runs go to the site's
-/// host, through the tunnel, and the undo line it prints carries `--jump`.
+/// `--jump` on the command line, over `ssh://`: unlock and rollback go through the tunnel, and
+/// the undo line it prints carries `--jump`, so that the copied command reaches the site too.
 #[test]
-fn jump_flag_over_ssh_runs_commands_on_the_site_host() {
+fn jump_flag_over_ssh_unlocks_and_the_undo_line_carries_it() {
     let sb = Sandbox::lock();
     sb.scenario("broken-htaccess");
     let state = tempfile::tempdir().unwrap();

@@ -480,16 +480,16 @@ impl<'a> Real<'a> {
         }
     }
 
-    /// `--url SITE --bind 127.0.0.1`, plus a real login as the admin where only a login shows
-    /// the lockout.
-    pub(crate) fn as_locked_out(&self, test: Test<'a>, scenario: &Scenario) -> Test<'a> {
+    /// `--url SITE --bind 127.0.0.1`: the site as the locked-out caller sees it; with `login`,
+    /// also a real login as the admin (`--login`), where only a login shows the lockout.
+    pub(crate) fn as_locked_out(&self, test: Test<'a>, login: bool) -> Test<'a> {
         let test = test.args([
             "--url".to_owned(),
             self.env("REAL_HTTP_URL"),
             "--bind".to_owned(),
             self.env("SANDBOX_LOCKED_IP"),
         ]);
-        if scenario.needs_login() {
+        if login {
             test.args(["--login".to_owned(), self.env("REAL_WP_ADMIN")])
                 .env("WPRESCUE_LOGIN_PASSWORD", self.env("REAL_WP_PASSWORD"))
         } else {
@@ -571,7 +571,7 @@ pub(crate) fn unlock_and_roll_back_on(stack: Stack, scenario: &Scenario, protoco
     let diagnose = real
         .as_locked_out(
             real.wprescue(protocol, "diagnose", state.path(), &what),
-            scenario,
+            scenario.needs_login(),
         )
         .run();
     diagnose
@@ -582,7 +582,7 @@ pub(crate) fn unlock_and_roll_back_on(stack: Stack, scenario: &Scenario, protoco
     // unlock lets 127.0.0.1 in; the plugin stays; 127.0.0.3 stays out; no helper is left.
     real.as_locked_out(
         real.wprescue(protocol, "unlock", state.path(), &what),
-        scenario,
+        scenario.needs_login(),
     )
     .args(["--yes"])
     .run()
@@ -756,16 +756,7 @@ fn told_where_the_login_page_went(scenario: &str, plugin: &str, path: &str, defa
         let before = contents(&docroot);
         let state = tempfile::tempdir().unwrap();
         let with_login = |command: &str| {
-            real.wprescue(protocol, command, state.path(), &what)
-                .args([
-                    "--url".to_owned(),
-                    real.env("REAL_HTTP_URL"),
-                    "--bind".to_owned(),
-                    sb.env("SANDBOX_LOCKED_IP"),
-                    "--login".to_owned(),
-                    real.env("REAL_WP_ADMIN"),
-                ])
-                .env("WPRESCUE_LOGIN_PASSWORD", real.env("REAL_WP_PASSWORD"))
+            real.as_locked_out(real.wprescue(protocol, command, state.path(), &what), true)
         };
         with_login("diagnose")
             .run()
@@ -888,16 +879,7 @@ fn two_factor_off_for_one_user_only(plugin: &TwoFactor) {
         assert!(asks_for_a_code("admin"), "{what}: locked out to begin with");
         let state = tempfile::tempdir().unwrap();
         let as_admin = |command: &str| {
-            real.wprescue(protocol, command, state.path(), &what)
-                .args([
-                    "--url".to_owned(),
-                    real.env("REAL_HTTP_URL"),
-                    "--bind".to_owned(),
-                    locked.clone(),
-                    "--login".to_owned(),
-                    real.env("REAL_WP_ADMIN"),
-                ])
-                .env("WPRESCUE_LOGIN_PASSWORD", real.env("REAL_WP_PASSWORD"))
+            real.as_locked_out(real.wprescue(protocol, command, state.path(), &what), true)
         };
         as_admin("diagnose").run().status(2).stdout_has(format!(
             "two-factor: {} asks for a two-factor code",

@@ -16,12 +16,52 @@ struct Expect {
     empty_body: bool,
 }
 
-const OK: Expect = Expect {
-    status: 200,
-    markers: &[],
-    header: None,
-    empty_body: false,
-};
+const OK: Expect = Expect::page(200, &[]);
+
+impl Expect {
+    /// A page with `status` whose body contains every marker.
+    const fn page(status: u16, markers: &'static [&'static str]) -> Expect {
+        Expect {
+            status,
+            markers,
+            header: None,
+            empty_body: false,
+        }
+    }
+}
+
+/// `scenario` refuses the locked addresses as `refuses` checks with `expect`, lets the free
+/// address in, and a reset undoes it: a plugin's lockout of some addresses.
+fn locks_out_the_locked_addresses(scenario: &str, refuses: fn(&Sandbox, &Expect), expect: &Expect) {
+    let sb = Sandbox::lock();
+    sb.scenario(scenario);
+    refuses(&sb, expect);
+    assert_free_address_gets_in(&sb);
+    assert_reset_recovers(&sb);
+}
+
+/// `scenario` answers 500 to everyone for each of `paths`, and the error log holds every one
+/// of `logged`: a server-level failure, before any plugin.
+fn a_500_for_everyone_logged(scenario: &str, paths: &[&str], logged: &[&str]) {
+    let sb = Sandbox::lock();
+    sb.scenario(scenario);
+    let expect = Expect { status: 500, ..OK };
+    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
+        for path in paths {
+            check(
+                &format!("GET {path} from {ip}"),
+                &sb.get_from(&ip, path),
+                &expect,
+            );
+        }
+    }
+    let log = std::fs::read_to_string(format!("{}/error.log", sb.env("SANDBOX_LOGS"))).unwrap();
+    assert!(
+        logged.iter().all(|text| log.contains(text)),
+        "error log: {log}"
+    );
+    assert_reset_recovers(&sb);
+}
 
 fn check(what: &str, response: &Response, expect: &Expect) {
     assert_eq!(response.status, expect.status, "{what}: {response:?}");
@@ -104,40 +144,20 @@ fn htaccess_basic_auth_asks_everyone_for_a_server_password() {
 
 #[test]
 fn broken_htaccess_is_a_500_for_everyone_and_the_error_log_names_the_directive() {
-    let sb = Sandbox::lock();
-    sb.scenario("broken-htaccess");
-    let expect = Expect { status: 500, ..OK };
-    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
-        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &expect);
-    }
-    let log = std::fs::read_to_string(format!("{}/error.log", sb.env("SANDBOX_LOGS"))).unwrap();
-    assert!(
-        log.contains(".htaccess: Invalid command 'ExpiresDefualt', perhaps misspelled"),
-        "error log: {log}"
+    a_500_for_everyone_logged(
+        "broken-htaccess",
+        &["/"],
+        &[".htaccess: Invalid command 'ExpiresDefualt', perhaps misspelled"],
     );
-    assert_reset_recovers(&sb);
 }
 
 #[test]
 fn orphan_prepend_is_a_500_for_everyone_and_the_error_log_names_the_missing_file() {
-    let sb = Sandbox::lock();
-    sb.scenario("orphan-prepend");
-    let expect = Expect { status: 500, ..OK };
-    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
-        for path in ["/", "/wp-login.php"] {
-            check(
-                &format!("GET {path} from {ip}"),
-                &sb.get_from(&ip, path),
-                &expect,
-            );
-        }
-    }
-    let log = std::fs::read_to_string(format!("{}/error.log", sb.env("SANDBOX_LOGS"))).unwrap();
-    assert!(
-        log.contains("Failed opening required") && log.contains("wordfence-waf.php"),
-        "error log: {log}"
+    a_500_for_everyone_logged(
+        "orphan-prepend",
+        &["/", "/wp-login.php"],
+        &["Failed opening required", "wordfence-waf.php"],
     );
-    assert_reset_recovers(&sb);
 }
 
 #[test]
@@ -183,63 +203,49 @@ fn wordfence_block_limits_both_locked_addresses_everywhere() {
 
 #[test]
 fn solid_lockout_forbids_both_locked_addresses_everywhere() {
-    let sb = Sandbox::lock();
-    sb.scenario("solid-lockout");
-    let locked_out = Expect {
-        status: 403,
-        markers: &[
-            "<title>Forbidden</title>",
-            "You have been locked out of this site",
-            "lockout_screen",
-        ],
-        header: None,
-        empty_body: false,
-    };
-    assert_every_path_from_the_locked_addresses(&sb, &locked_out);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "solid-lockout",
+        assert_every_path_from_the_locked_addresses,
+        &Expect::page(
+            403,
+            &[
+                "<title>Forbidden</title>",
+                "You have been locked out of this site",
+                "lockout_screen",
+            ],
+        ),
+    );
 }
 
 #[test]
 fn aios_blacklist_answers_both_locked_addresses_with_an_empty_403() {
-    let sb = Sandbox::lock();
-    sb.scenario("aios-blacklist");
-    let blacklisted = Expect {
-        status: 403,
-        markers: &[],
-        header: None,
-        empty_body: true,
-    };
-    assert_every_path_from_the_locked_addresses(&sb, &blacklisted);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "aios-blacklist",
+        assert_every_path_from_the_locked_addresses,
+        &Expect {
+            empty_body: true,
+            ..Expect::page(403, &[])
+        },
+    );
 }
 
 #[test]
 fn aios_login_lockdown_shows_only_on_the_login_page() {
-    let sb = Sandbox::lock();
-    sb.scenario("aios-login-lockdown");
-    let lockdown = Expect {
-        status: 503,
-        markers: &["Access from your IP address has been blocked for security reasons"],
-        header: None,
-        empty_body: false,
-    };
-    assert_only_the_login_page_refuses_the_locked_addresses(&sb, &lockdown);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "aios-login-lockdown",
+        assert_only_the_login_page_refuses_the_locked_addresses,
+        &Expect::page(
+            503,
+            &["Access from your IP address has been blocked for security reasons"],
+        ),
+    );
 }
 
 #[test]
 fn llar_lockout_refuses_even_a_correct_password_but_every_get_is_200() {
     let sb = Sandbox::lock();
     sb.scenario("llar-lockout");
-    let refused = Expect {
-        status: 200,
-        markers: &["Too many failed login attempts"],
-        header: None,
-        empty_body: false,
-    };
+    let refused = Expect::page(200, &["Too many failed login attempts"]);
     for ip in sb.locked_ips() {
         for path in ["/", "/wp-login.php"] {
             let page = sb.get_from(&ip, path);
@@ -264,16 +270,14 @@ fn loginizer_lockout_shows_on_the_login_form_and_refuses_a_correct_password() {
     let sb = Sandbox::lock();
     sb.scenario("loginizer-lockout");
     // WordPress runs the 'authenticate' filters for the bare form too, so a GET shows it.
-    let refused = Expect {
-        status: 200,
-        markers: &[
+    let refused = Expect::page(
+        200,
+        &[
             "You have exceeded maximum login retries",
             "Please try after 15 minute(s)",
             "id=\"loginform\"",
         ],
-        header: None,
-        empty_body: false,
-    };
+    );
     assert_only_the_login_page_refuses_the_locked_addresses(&sb, &refused);
     let form = sb.get_free("/wp-login.php");
     assert!(
@@ -288,12 +292,7 @@ fn loginizer_lockout_shows_on_the_login_form_and_refuses_a_correct_password() {
 fn wps_hide_login_hides_the_login_page_from_everyone_but_serves_it_at_the_slug() {
     let sb = Sandbox::lock();
     sb.scenario("wps-hide-login");
-    let not_found = Expect {
-        status: 404,
-        markers: &["Page not found"],
-        header: None,
-        empty_body: false,
-    };
+    let not_found = Expect::page(404, &["Page not found"]);
     let to_not_found = Expect {
         status: 302,
         header: Some(("location", "/404/")),
@@ -339,7 +338,6 @@ fn wps_hide_login_hides_the_login_page_from_everyone_but_serves_it_at_the_slug()
     assert_reset_recovers(&sb);
 }
 
-/// Both locked addresses get `expect` on every probe path.
 /// Both locked addresses browse `/`, but the login page and a correct login answer `expect`.
 fn assert_only_the_login_page_refuses_the_locked_addresses(sb: &Sandbox, expect: &Expect) {
     for ip in sb.locked_ips() {
@@ -370,6 +368,7 @@ fn assert_every_path_from_everyone(sb: &Sandbox, expect: &Expect) {
     }
 }
 
+/// Both locked addresses get `expect` on every probe path.
 fn assert_every_path_from_the_locked_addresses(sb: &Sandbox, expect: &Expect) {
     for ip in sb.locked_ips() {
         for path in ["/", "/wp-login.php", "/wp-admin/"] {
@@ -399,30 +398,18 @@ fn assert_free_address_gets_in(sb: &Sandbox) {
 
 #[test]
 fn a_hand_made_prepend_line_is_a_500_for_everyone_and_the_log_names_its_file() {
-    let sb = Sandbox::lock();
-    sb.scenario("orphan-prepend-line");
-    let expect = Expect { status: 500, ..OK };
-    for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
-        check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &expect);
-    }
-    let log = std::fs::read_to_string(format!("{}/error.log", sb.env("SANDBOX_LOGS"))).unwrap();
-    assert!(
-        log.contains("Failed opening required") && log.contains("site-shield/loader.php"),
-        "error log: {log}"
+    a_500_for_everyone_logged(
+        "orphan-prepend-line",
+        &["/"],
+        &["Failed opening required", "site-shield/loader.php"],
     );
-    assert_reset_recovers(&sb);
 }
 
 #[test]
 fn ninjafirewall_locks_the_login_page_for_everyone_behind_its_own_password_page() {
     let sb = Sandbox::lock();
     sb.scenario("ninjafirewall-lockout");
-    let locked = Expect {
-        status: 401,
-        markers: &["Brute-force protection by NinjaFirewall"],
-        header: None,
-        empty_body: false,
-    };
+    let locked = Expect::page(401, &["Brute-force protection by NinjaFirewall"]);
     for ip in [sb.env("SANDBOX_LOCKED_IP"), sb.env("SANDBOX_FREE_IP")] {
         check(&format!("GET / from {ip}"), &sb.get_from(&ip, "/"), &OK);
         let login = sb.get_from(&ip, "/wp-login.php");
@@ -438,35 +425,29 @@ fn ninjafirewall_locks_the_login_page_for_everyone_behind_its_own_password_page(
 
 #[test]
 fn jetpack_locks_the_login_page_for_the_flagged_addresses_only() {
-    let sb = Sandbox::lock();
-    sb.scenario("jetpack-protect");
-    let blocked = Expect {
-        status: 500,
-        markers: &[
-            "Jetpack has locked your site",
-            "flagged for potential security violations",
-        ],
-        header: None,
-        empty_body: false,
-    };
-    assert_only_the_login_page_refuses_the_locked_addresses(&sb, &blocked);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "jetpack-protect",
+        assert_only_the_login_page_refuses_the_locked_addresses,
+        &Expect::page(
+            500,
+            &[
+                "Jetpack has locked your site",
+                "flagged for potential security violations",
+            ],
+        ),
+    );
 }
 
 #[test]
 fn defender_locks_out_both_addresses_everywhere() {
-    let sb = Sandbox::lock();
-    sb.scenario("defender-lockout");
-    let expect = Expect {
-        status: 403,
-        markers: &["You have been locked out due to too many invalid login attempts"],
-        header: None,
-        empty_body: false,
-    };
-    assert_every_path_from_the_locked_addresses(&sb, &expect);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "defender-lockout",
+        assert_every_path_from_the_locked_addresses,
+        &Expect::page(
+            403,
+            &["You have been locked out due to too many invalid login attempts"],
+        ),
+    );
 }
 
 #[test]
@@ -485,12 +466,7 @@ fn cerber_refuses_the_login_of_both_addresses_but_every_get_is_200() {
             &sb.get_from(&ip, "/wp-login.php"),
             &form,
         );
-        let refused = Expect {
-            status: 403,
-            markers: &MARKER,
-            header: None,
-            empty_body: false,
-        };
+        let refused = Expect::page(403, &MARKER);
         check(
             &format!("a correct login from {ip}"),
             &sb.login_from(&ip),
@@ -503,17 +479,14 @@ fn cerber_refuses_the_login_of_both_addresses_but_every_get_is_200() {
 
 #[test]
 fn shield_blocks_both_addresses_everywhere() {
-    let sb = Sandbox::lock();
-    sb.scenario("shield-block");
-    let expect = Expect {
-        status: 503,
-        markers: &["Access from your IP address has been temporarily restricted"],
-        header: None,
-        empty_body: false,
-    };
-    assert_every_path_from_the_locked_addresses(&sb, &expect);
-    assert_free_address_gets_in(&sb);
-    assert_reset_recovers(&sb);
+    locks_out_the_locked_addresses(
+        "shield-block",
+        assert_every_path_from_the_locked_addresses,
+        &Expect::page(
+            503,
+            &["Access from your IP address has been temporarily restricted"],
+        ),
+    );
 }
 
 #[test]

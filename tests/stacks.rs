@@ -23,12 +23,7 @@ fn as_locked_out<'a>(
     state: &Path,
     what: &str,
 ) -> Test<'a> {
-    real.wprescue_words(protocol, words, state, what).args([
-        "--url".to_owned(),
-        real.env("REAL_HTTP_URL"),
-        "--bind".to_owned(),
-        real.env("SANDBOX_LOCKED_IP"),
-    ])
+    real.as_locked_out(real.wprescue_words(protocol, words, state, what), false)
 }
 
 /// Every address gets `status` for `/`; `Err` says who got what.

@@ -63,6 +63,18 @@ impl<'a> Test<'a> {
             .state(state)
     }
 
+    /// `wprescue unlock TARGET --url SITE --bind LOCKED` over `protocol`, as the locked-out
+    /// caller, with the journals in `state`: what a test adds (`--yes`, `--dry-run`, a login)
+    /// follows.
+    pub fn unlock(sb: &'a Sandbox, protocol: Protocol, state: impl AsRef<Path>) -> Self {
+        Test::new(sb)
+            .over(protocol)
+            .args(["unlock"])
+            .target()
+            .locked_out()
+            .state(state)
+    }
+
     /// Connects over `protocol`: the key and known_hosts for SSH and SFTP (appended to the
     /// command line), the password for FTP (`WPRESCUE_PASSWORD`).
     pub fn over(mut self, protocol: Protocol) -> Self {

@@ -140,15 +140,10 @@ fn every_lockout_is_unlocked_and_rolled_back_byte_for_byte() {
             // From the locked address, with a real login as the admin where the lockout only
             // shows on one.
             let unlock = |extra: &str| {
-                Test::new(&sb)
+                Test::unlock(&sb, protocol, &state)
                     .note(&what)
-                    .over(protocol)
-                    .args(["unlock"])
-                    .target()
-                    .locked_out()
                     .args([extra])
                     .login_if(login)
-                    .state(&state)
                     .run()
             };
             let rollback = || Test::rollback(&sb, protocol, &state).note(&what).run();

@@ -94,15 +94,10 @@ fn whitelisting_lets_the_caller_in_and_keeps_the_plugin_refusing_others() {
 
             let state = tempfile::tempdir().unwrap();
             let state = state.path().to_str().unwrap().to_owned();
-            Test::new(&sb)
+            Test::unlock(&sb, protocol, &state)
                 .note(&what)
-                .over(protocol)
-                .args(["unlock"])
-                .target()
-                .locked_out()
                 .args(["--yes"])
                 .login_if(case.login)
-                .state(&state)
                 .run()
                 .status(0)
                 .stdout_has(format!("applied {} (", case.rung))

@@ -733,6 +733,11 @@ mod tests {
         changes
     }
 
+    /// The WordPress option `name`'s value.
+    fn option_value(db: &MemoryDatabase, name: &str) -> String {
+        value_of(db, "options", "option_name", name, "option_value")
+    }
+
     fn value_of(
         db: &MemoryDatabase,
         table: &str,
@@ -763,14 +768,8 @@ mod tests {
         let yaml = "set_setting: {at: {option: aio_wp_security_configs, keys: [aiowps_enable_rename_login_page]}, value: ''}";
         assert_eq!(round_trip(&db, yaml).len(), 1);
         assert!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "aio_wp_security_configs",
-                "option_value"
-            )
-            .starts_with(r#"a:2:{s:31:"aiowps_enable_rename_login_page";s:0:"";"#)
+            option_value(&db, "aio_wp_security_configs")
+                .starts_with(r#"a:2:{s:31:"aiowps_enable_rename_login_page";s:0:"";"#)
         );
         assert!(
             round_trip(&db, yaml).is_empty(),
@@ -779,13 +778,7 @@ mod tests {
         let yaml = "set_setting: {at: {option: itsec-storage, keys: [hide-backend, enabled]}, value: false}";
         assert_eq!(round_trip(&db, yaml).len(), 1);
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "itsec-storage",
-                "option_value"
-            ),
+            option_value(&db, "itsec-storage"),
             r#"a:1:{s:12:"hide-backend";a:2:{s:7:"enabled";b:0;s:4:"slug";s:11:"secret-door";}}"#
         );
         let missing =
@@ -811,13 +804,7 @@ mod tests {
         let yaml = "whitelist_ip: {at: {option: limit_login_whitelist, list: php_array}}";
         assert_eq!(round_trip(&db, yaml).len(), 1);
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "limit_login_whitelist",
-                "option_value"
-            ),
+            option_value(&db, "limit_login_whitelist"),
             r#"a:1:{i:0;s:9:"127.0.0.1";}"#
         );
         let db2 = super::tests::db(&[(
@@ -859,13 +846,7 @@ mod tests {
         let undone = rollback(&mut access, &mut journal).unwrap();
         assert_eq!((undone.undone, undone.conflicts.len()), (1, 0));
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "itsec-storage",
-                "option_value"
-            ),
+            option_value(&db, "itsec-storage"),
             r#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:1:{i:0;s:7:"8.8.8.8";}s:5:"proxy";s:6:"manual";}s:4:"core";a:1:{s:17:"last_seen_lockout";i:5;}}"#,
             "the address is gone; the plugin's own save stays"
         );
@@ -880,13 +861,7 @@ mod tests {
             "whitelist_ip: {at: {option: itsec-storage, keys: [global, lockout_white_list], list: php_array}}",
         );
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "itsec-storage",
-                "option_value"
-            ),
+            option_value(&db, "itsec-storage"),
             r#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:2:{i:0;s:7:"8.8.8.8";i:1;s:9:"127.0.0.1";}s:5:"proxy";s:6:"manual";}s:12:"hide-backend";a:1:{s:7:"enabled";b:0;}}"#
         );
 
@@ -897,13 +872,7 @@ mod tests {
             "whitelist_ip: {at: {option: aio_wp_security_configs, keys: [aiowps_lockdown_allowed_ip_addresses], list: newline}, set: {aiowps_lockdown_enable_whitelisting: '1'}}",
         );
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "aio_wp_security_configs",
-                "option_value"
-            ),
+            option_value(&db, "aio_wp_security_configs"),
             "a:2:{s:35:\"aiowps_lockdown_enable_whitelisting\";s:1:\"1\";s:36:\"aiowps_lockdown_allowed_ip_addresses\";s:17:\"8.8.8.8\n127.0.0.1\";}"
         );
     }
@@ -935,13 +904,7 @@ mod tests {
             "clear_lockouts: {at: {option: limit_login_lockouts, list: php_map}}",
         );
         assert_eq!(
-            value_of(
-                &db,
-                "options",
-                "option_name",
-                "limit_login_lockouts",
-                "option_value"
-            ),
+            option_value(&db, "limit_login_lockouts"),
             r#"a:1:{s:9:"127.0.0.3";i:1700000000;}"#
         );
 
