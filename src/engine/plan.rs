@@ -54,11 +54,27 @@ pub struct Rung {
 /// it is. Steps with nothing to do produce no change.
 pub fn plan(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Vec<Planned>, EngineError> {
     let mut view = View::new(access);
+    read_ahead(&mut view, rungs);
     let mut planned = Vec::new();
     for rung in rungs {
         planned.extend(plan_rung(&mut view, rung)?);
     }
     Ok(planned)
+}
+
+/// Asks the database for what planning `rungs` will read, all at once ([`View::read_ahead`]).
+fn read_ahead(view: &mut View<'_>, rungs: &[Rung]) {
+    view.read_ahead(|view| {
+        for rung in rungs {
+            let base = view.checkpoint();
+            for step in &rung.steps {
+                // Errors are the real plan's to report; a dry run goes on to the next step,
+                // to learn its reads too.
+                let _ = step.plan(view, &rung.vars);
+            }
+            view.restore(base);
+        }
+    });
 }
 
 /// Plans `rung` against the site as it is: rungs are alternatives (a rung that does not help
@@ -75,6 +91,7 @@ fn plan_rung(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineErr
 /// a rung it cannot use.
 pub fn plan_ladder(access: &mut Access<'_>, rungs: &[Rung]) -> Result<Ladder, EngineError> {
     let mut view = View::new(access);
+    read_ahead(&mut view, rungs);
     let (mut planned, mut skipped) = (Vec::new(), Vec::new());
     for rung in rungs {
         match plan_rung(&mut view, rung) {
@@ -109,4 +126,85 @@ fn plan_steps(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineEr
         }
     }
     Ok(planned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::change::Change;
+    use crate::helper::db::Row;
+    use crate::helper::db::memory::MemoryDatabase;
+    use crate::transport::{MemoryTransport, RemotePath};
+
+    fn row(cells: &[(&str, &str)]) -> Row {
+        cells
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.as_bytes().to_vec())))
+            .collect()
+    }
+
+    fn rung(name: &str, steps: &str) -> Rung {
+        Rung {
+            playbook: name.into(),
+            steps: serde_saphyr::from_str(steps).unwrap(),
+            vars: Vars {
+                run_id: "r1".into(),
+                wp_root: RemotePath::new("public_html").unwrap(),
+                plugin_folder: None,
+                ip: None,
+                wp_version: None,
+                user: None,
+                site_url: None,
+                table_prefix: None,
+                new_password: None,
+            },
+        }
+    }
+
+    #[test]
+    fn planning_asks_the_database_in_two_requests() {
+        let db = MemoryDatabase::default();
+        db.tables.borrow_mut().extend([
+            (
+                "usermeta".to_owned(),
+                vec![
+                    row(&[("umeta_id", "1"), ("meta_key", "a")]),
+                    row(&[("umeta_id", "2"), ("meta_key", "b")]),
+                ],
+            ),
+            (
+                "wfBlocks7".to_owned(),
+                vec![row(&[("id", "9"), ("IP", "x")])],
+            ),
+        ]);
+        let rungs = [
+            rung(
+                "first",
+                "- delete_rows: {table: [usermeta], where: {meta_key: a}}\n\
+                 - delete_rows: {table: [usermeta], where: {meta_key: b}}\n",
+            ),
+            rung(
+                "second",
+                "- delete_rows: {table: [wfblocks7, wfBlocks7], where: {IP: x}}\n",
+            ),
+        ];
+        let mut t = MemoryTransport::new();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        let ladder = plan_ladder(&mut access, &rungs).unwrap();
+        assert!(ladder.skipped.is_empty(), "{:?}", ladder.skipped);
+        let deleted: Vec<&str> = ladder
+            .planned
+            .iter()
+            .map(|p| match &p.action {
+                Action::Change(Change::Row { row, .. }) => row.table.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(deleted, ["usermeta", "usermeta", "wfBlocks7"]);
+        assert_eq!(db.reads.get(), 2, "the tables, then every row, at once");
+    }
 }

@@ -257,7 +257,7 @@ fn undo_row(
 mod tests {
     use super::*;
     use crate::engine::action::Action;
-    use crate::engine::apply::{apply, pieces};
+    use crate::engine::apply::{Written, apply, pieces};
     use crate::engine::change::Change;
     use crate::helper::db::RowChange;
     use crate::transport::Kind;
@@ -332,7 +332,13 @@ mod tests {
             .meaning(Some(Meaning::WordfenceAllowed { ip }));
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(&mut files(&mut t), &mut journal, &[Action::Change(change)]).unwrap();
+        apply(
+            &mut files(&mut t),
+            &mut journal,
+            &[Action::Change(change)],
+            &mut Written::default(),
+        )
+        .unwrap();
 
         // The plugin syncs: it writes the file anew, our address still in it, another
         // setting changed.
@@ -361,7 +367,13 @@ mod tests {
         let mut t = site();
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
+        apply(
+            &mut files(&mut t),
+            &mut journal,
+            &changes()[1..2],
+            &mut Written::default(),
+        )
+        .unwrap();
         let htaccess = RemotePath::new(".htaccess").unwrap();
         t.write_bytes(&htaccess, b"someone else's", WriteMode::Replace)
             .unwrap();
@@ -386,7 +398,13 @@ mod tests {
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         assert_eq!(
-            apply(&mut files(&mut t), &mut journal, &changes()).unwrap(),
+            apply(
+                &mut files(&mut t),
+                &mut journal,
+                &changes(),
+                &mut Written::default()
+            )
+            .unwrap(),
             3
         );
         assert_ne!(snapshot(&mut t), before);
@@ -404,6 +422,48 @@ mod tests {
             0,
             "idempotent"
         );
+    }
+
+    #[test]
+    fn a_second_edit_of_a_file_is_checked_against_what_was_written_not_read_back() {
+        use crate::transport::Counting;
+        let state = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        let htaccess = RemotePath::new(".htaccess").unwrap();
+        let edit = |from: &[u8], to: &[u8]| {
+            Action::write(htaccess.clone(), Some(from.to_vec()), to.to_vec())
+        };
+        let mut t = Counting::new(site());
+        let tally = t.tally();
+        let mut written = Written::default();
+        let first = [edit(b"old\r\n", b"one\n")];
+        apply(
+            &mut Access::files(&mut t),
+            &mut journal,
+            &first,
+            &mut written,
+        )
+        .unwrap();
+        let reads = tally.reads();
+        let second = [edit(b"one\n", b"two\n")];
+        apply(
+            &mut Access::files(&mut t),
+            &mut journal,
+            &second,
+            &mut written,
+        )
+        .unwrap();
+        assert_eq!(tally.reads(), reads, "nothing read back");
+        assert_eq!(t.read_to_vec(&htaccess).unwrap(), b"two\n");
+        // A stale plan is still refused: the check is against what is there.
+        let stale = [edit(b"one\n", b"three\n")];
+        let err = apply(
+            &mut Access::files(&mut t),
+            &mut journal,
+            &stale,
+            &mut written,
+        );
+        assert!(matches!(err, Err(EngineError::Stale { .. })), "{err:?}");
     }
 
     #[test]
@@ -432,7 +492,13 @@ mod tests {
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         let all = changes();
-        apply(&mut files(&mut t), &mut journal, &all[..1]).unwrap();
+        apply(
+            &mut files(&mut t),
+            &mut journal,
+            &all[..1],
+            &mut Written::default(),
+        )
+        .unwrap();
         // The second change: intent journalled, the write made, the process dies before `done`.
         journal.intent(&all[1]).unwrap().unwrap();
         t.write_bytes(
@@ -458,12 +524,24 @@ mod tests {
         t.write_bytes(&htaccess, b"someone else\n", WriteMode::Replace)
             .unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        let err = apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap_err();
+        let err = apply(
+            &mut files(&mut t),
+            &mut journal,
+            &changes()[1..2],
+            &mut Written::default(),
+        )
+        .unwrap_err();
         assert!(matches!(err, EngineError::Stale { .. }), "{err}");
 
         t.write_bytes(&htaccess, b"old\r\n", WriteMode::Replace)
             .unwrap();
-        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
+        apply(
+            &mut files(&mut t),
+            &mut journal,
+            &changes()[1..2],
+            &mut Written::default(),
+        )
+        .unwrap();
         t.write_bytes(&htaccess, b"edited after wprescue\n", WriteMode::Replace)
             .unwrap();
         let report = rollback(&mut files(&mut t), &mut journal).unwrap();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::helper::db::{Database, Row, row_matches};
+use crate::helper::db::{Database, Row, Select, row_matches};
 use crate::site::inventory::{Presence, locate_prepend};
 use crate::transport::{Kind, RemotePath, Transport, TransportExt};
 
@@ -25,6 +25,15 @@ pub struct View<'a> {
     /// Whether each table asked about exists: one question per table and plan (each one is
     /// an upload and a request over FTP).
     tables: HashMap<String, bool>,
+    /// While [`View::read_ahead`] runs the plan dry: the database reads it wanted.
+    wanted: Option<Wanted>,
+}
+
+/// The database reads a dry run of the plan wanted ([`View::read_ahead`]).
+#[derive(Debug, Default)]
+struct Wanted {
+    tables: Vec<String>,
+    rows: Vec<(String, String, Vec<u8>)>,
 }
 
 /// A [`View`]'s plans at one moment.
@@ -42,7 +51,59 @@ impl<'a> View<'a> {
             overlay: HashMap::new(),
             rows: HashMap::new(),
             tables: HashMap::new(),
+            wanted: None,
         }
+    }
+
+    /// Runs `plan` dry to learn which database reads it makes, then asks them all at once:
+    /// the tables in one request, the rows in one more, where a plan would otherwise send one
+    /// request per read (each a round trip, 20–300 ms away). The dry run is answered as if
+    /// every table existed and held no matching row, so it may not reach every read; the real
+    /// plan asks what is left as it goes. Best effort: when the batch cannot be asked, the
+    /// real plan asks one by one and reports the error itself. Plans nothing.
+    pub(super) fn read_ahead(&mut self, plan: impl FnOnce(&mut Self)) {
+        if self.db.is_none() {
+            return;
+        }
+        let base = self.checkpoint();
+        self.wanted = Some(Wanted::default());
+        plan(self);
+        let wanted = self.wanted.take().unwrap_or_default();
+        self.restore(base);
+        if let Err(e) = self.fetch(wanted) {
+            tracing::debug!(error = %e, "reading ahead failed: the plan asks one by one");
+        }
+    }
+
+    /// Asks the database for `wanted` in two requests at most, remembering the answers.
+    fn fetch(&mut self, wanted: Wanted) -> Result<(), EngineError> {
+        self.tables(&wanted.tables)?;
+        let mut selects: Vec<Select> = Vec::new();
+        for (table, column, value) in wanted.rows {
+            let key = (table, column, value);
+            // A table a step names without asking whether it exists is a WordPress one.
+            let exists = self.tables.get(&key.0).copied().unwrap_or(true);
+            let new = selects
+                .iter()
+                .all(|s| (&s.table, &s.column, &s.value) != (&key.0, &key.1, &key.2));
+            if exists && new && !self.rows.contains_key(&key) {
+                let (table, column, value) = key;
+                selects.push(Select {
+                    table,
+                    column,
+                    value,
+                });
+            }
+        }
+        if selects.is_empty() {
+            return Ok(());
+        }
+        let answers = self.db()?.select_many(self.t, &selects)?;
+        for (select, rows) in selects.into_iter().zip(answers) {
+            self.rows
+                .insert((select.table, select.column, select.value), rows);
+        }
+        Ok(())
     }
 
     /// What has been planned so far, to go back to when a playbook cannot be planned.
@@ -74,6 +135,10 @@ impl<'a> View<'a> {
         let key = (table.to_owned(), column.to_owned(), value.to_vec());
         if let Some(rows) = self.rows.get(&key) {
             return Ok(rows.clone());
+        }
+        if let Some(wanted) = &mut self.wanted {
+            wanted.rows.push(key);
+            return Ok(Vec::new());
         }
         let rows = self
             .db()?
@@ -110,6 +175,14 @@ impl<'a> View<'a> {
             .filter(|c| !self.tables.contains_key(*c))
             .cloned()
             .collect();
+        if let Some(wanted) = &mut self.wanted {
+            wanted.tables.extend(unknown);
+            return Ok(candidates
+                .iter()
+                .filter(|c| self.tables.get(*c) != Some(&false))
+                .cloned()
+                .collect());
+        }
         if !unknown.is_empty() {
             let existing = self.db()?.existing_tables(self.t, &unknown)?;
             for name in unknown {

@@ -38,6 +38,17 @@ pub struct RowChange {
     pub after: Option<Row>,
 }
 
+/// One [`Database::select`] of several asked at once ([`Database::select_many`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Select {
+    /// The table, without the WordPress prefix.
+    pub table: String,
+    /// The column compared.
+    pub column: String,
+    /// The value it must hold.
+    pub value: Vec<u8>,
+}
+
 /// A few row operations on the site's database. Each takes the connection the helper may
 /// need (to upload itself over FTP, or to run `php` over SSH).
 pub trait Database {
@@ -57,6 +68,19 @@ pub trait Database {
         column: &str,
         values: &[Vec<u8>],
     ) -> Result<Vec<Row>, DbError>;
+
+    /// The answers to several selects, in order. By default one by one; the helper asks them
+    /// all in one request (one round trip, where each is one otherwise).
+    fn select_many(
+        &self,
+        t: &mut dyn Transport,
+        selects: &[Select],
+    ) -> Result<Vec<Vec<Row>>, DbError> {
+        selects
+            .iter()
+            .map(|s| self.select(t, &s.table, &s.column, std::slice::from_ref(&s.value)))
+            .collect()
+    }
 
     /// Turns the one row equal to `before` (on every column given) into `after`;
     /// [`DbError::Stale`] when no row is equal to `before`.
@@ -109,6 +133,32 @@ impl Database for Helper {
     ) -> Result<Vec<Row>, DbError> {
         let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
         Helper::select(self, t, table, column, &values).map_err(|e| from_helper(e, table))
+    }
+
+    fn select_many(
+        &self,
+        t: &mut dyn Transport,
+        selects: &[Select],
+    ) -> Result<Vec<Vec<Row>>, DbError> {
+        let ops: Vec<Op> = selects
+            .iter()
+            .map(|s| Op::Select {
+                table: s.table.clone(),
+                column: s.column.clone(),
+                values: vec![s.value.clone()],
+            })
+            .collect();
+        let tables: Vec<&str> = selects.iter().map(|s| s.table.as_str()).collect();
+        let answers = self
+            .call(t, &ops)
+            .map_err(|e| from_helper(e, &tables.join(", ")))?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| match answer {
+                super::Answer::Rows(rows) => rows,
+                _ => unreachable!("decode_answers pairs each op with an answer of its kind"),
+            })
+            .collect())
     }
 
     fn update(
@@ -233,6 +283,8 @@ pub mod memory {
     pub struct MemoryDatabase {
         /// The tables.
         pub tables: RefCell<BTreeMap<String, Vec<Row>>>,
+        /// Read requests answered, counted as the helper would send them.
+        pub reads: std::cell::Cell<usize>,
     }
 
     fn stale(table: &str) -> DbError {
@@ -248,6 +300,7 @@ pub mod memory {
             _: &mut dyn Transport,
             names: &[String],
         ) -> Result<Vec<String>, DbError> {
+            self.reads.set(self.reads.get() + 1);
             let tables = self.tables.borrow();
             Ok(names
                 .iter()
@@ -263,6 +316,7 @@ pub mod memory {
             column: &str,
             values: &[Vec<u8>],
         ) -> Result<Vec<Row>, DbError> {
+            self.reads.set(self.reads.get() + 1);
             let tables = self.tables.borrow();
             Ok(tables
                 .get(table)
@@ -271,6 +325,19 @@ pub mod memory {
                 .filter(|row| cell(row, column).is_some_and(|v| values.iter().any(|w| w == v)))
                 .cloned()
                 .collect())
+        }
+
+        fn select_many(
+            &self,
+            t: &mut dyn Transport,
+            selects: &[Select],
+        ) -> Result<Vec<Vec<Row>>, DbError> {
+            let answers = selects
+                .iter()
+                .map(|s| self.select(t, &s.table, &s.column, std::slice::from_ref(&s.value)))
+                .collect();
+            self.reads.set(self.reads.get() + 1 - selects.len());
+            answers
         }
 
         fn update(

@@ -8,8 +8,10 @@
 //!
 //! It also remembers small files it read (at most [`REMEMBER_FILES_UP_TO`] bytes), and what a
 //! [`Transport::prefetch`] brought back in one request. All of it is forgotten:
-//! - on every change made through the cache (write, rename, mkdir, remove) and every command
-//!   run, since those change the server;
+//! - around every change made through the cache (write, rename, mkdir, remove): the path, all
+//!   below it and its folder's listing, since those are what the change touches; the rest of
+//!   the site stays remembered (uploading the helper must not cost every listing again);
+//! - entirely on every command run, since a command may change anything;
 //! - whenever the site was asked something over HTTP ([`site_may_have_changed`]): PHP running
 //!   on the server (a probe, the helper, a verification) may create or delete files itself.
 //!
@@ -112,11 +114,26 @@ impl<T: Transport> Cached<T> {
             .with_path(dir.under(self.inner.root()))
     }
 
-    /// Runs a change on the server: nothing remembered survives it.
-    fn change<R>(&mut self, call: impl FnOnce(&mut T) -> Result<R>) -> Result<R> {
-        self.forget();
+    /// Runs a change on the server at `paths`: nothing remembered of them, of what is below
+    /// them or of their folders' listings survives it, whether it worked or not (a failed write
+    /// may leave its staging copy in the folder).
+    fn change<R>(
+        &mut self,
+        paths: &[&RemotePath],
+        call: impl FnOnce(&mut T) -> Result<R>,
+    ) -> Result<R> {
+        self.catch_up();
         let result = call(&mut self.inner);
-        self.forget();
+        let touched = |known: &RemotePath| {
+            paths.iter().any(|changed| {
+                known == *changed
+                    || is_below(known, changed)
+                    || changed.parent().as_ref() == Some(known)
+            })
+        };
+        self.listings.retain(|known, _| !touched(known));
+        self.stats.retain(|known, _| !touched(known));
+        self.contents.retain(|known, _| !touched(known));
         result
     }
 }
@@ -195,16 +212,16 @@ impl<T: Transport> Transport for Cached<T> {
         Ok(read)
     }
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
-        self.change(|t| t.write(path, data, mode))
+        self.change(&[path], |t| t.write(path, data, mode))
     }
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
-        self.change(|t| t.rename(from, to, mode))
+        self.change(&[from, to], |t| t.rename(from, to, mode))
     }
     fn mkdir(&mut self, path: &RemotePath) -> Result<()> {
-        self.change(|t| t.mkdir(path))
+        self.change(&[path], |t| t.mkdir(path))
     }
     fn remove(&mut self, path: &RemotePath) -> Result<()> {
-        self.change(|t| t.remove(path))
+        self.change(&[path], |t| t.remove(path))
     }
     fn as_exec(&mut self) -> Option<&mut dyn Exec> {
         // A command may change anything.
@@ -225,6 +242,15 @@ impl<T: Transport> Transport for Cached<T> {
         }
         Ok(snapshot)
     }
+}
+
+/// Whether `path` is somewhere below `folder`.
+fn is_below(path: &RemotePath, folder: &RemotePath) -> bool {
+    folder.is_root() && !path.is_root()
+        || path
+            .as_str()
+            .strip_prefix(folder.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Passes a read on to its sink, keeping a copy while it is small enough to remember.
@@ -283,6 +309,42 @@ mod tests {
         assert!(t.exists(&path("public_html/wp-content")).unwrap());
         assert_eq!(t.list(&path("public_html")).unwrap().len(), 2);
         assert_eq!(tally.reads(), 1, "one listing of public_html");
+    }
+
+    #[test]
+    fn a_change_forgets_only_what_it_touches() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Listing);
+        t.list(&path("public_html/wp-content")).unwrap();
+        t.list(&path("public_html/wp-content/plugins")).unwrap();
+        assert!(!t.exists(&path("public_html/helper")).unwrap());
+        let before = tally.reads();
+        t.mkdir(&path("public_html/helper")).unwrap();
+        t.write_bytes(
+            &path("public_html/helper/a.php"),
+            b"<?php",
+            WriteMode::Create,
+        )
+        .unwrap();
+        t.list(&path("public_html/wp-content")).unwrap();
+        assert!(!t.exists(&path("public_html/wp-content/plugins/x")).unwrap());
+        assert_eq!(tally.reads(), before, "the rest of the site is still known");
+        assert!(t.exists(&path("public_html/helper/a.php")).unwrap());
+        assert!(t.exists(&path("public_html/helper")).unwrap());
+        assert_eq!(tally.reads(), before + 2, "what changed is asked again");
+        t.rename(
+            &path("public_html/wp-content/plugins"),
+            &path("public_html/wp-content/plugins.off"),
+            RenameMode::NoReplace,
+        )
+        .unwrap();
+        assert!(!t.exists(&path("public_html/wp-content/plugins")).unwrap());
+        assert!(
+            t.exists(&path("public_html/wp-content/plugins.off"))
+                .unwrap()
+        );
+        assert!(!t.exists(&path("public_html/wp-content/plugins/x")).unwrap());
     }
 
     #[test]
