@@ -441,7 +441,8 @@ fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
     outcome
         .fails()
         .stdout_has("unlocked:")
-        .stderr_has("its lock .ht.wprescue.lock could not be removed")
+        .stderr_has("its lock public_html/.ht.wprescue.lock could not be removed")
+        .stderr_has(format!("on ftp://wpsite@{VSFTPD}:2121: no answer within 3 s"))
         .stderr_has("wprescue rollback --run");
     assert!(
         m.site_files() != before,
