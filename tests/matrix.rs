@@ -150,8 +150,11 @@ impl Matrix {
         let files = tempfile::tempdir().unwrap();
         let copy = |name: &str, from: &str| {
             let path = files.path().join(name);
-            std::fs::write(&path, exec("wordpress", &["sh", "-c", &format!("cat {from}")]))
-                .unwrap();
+            std::fs::write(
+                &path,
+                exec("wordpress", &["sh", "-c", &format!("cat {from}")]),
+            )
+            .unwrap();
             // ssh refuses a private key others may read.
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             path.to_str().unwrap().to_owned()
@@ -276,6 +279,22 @@ fn greeting_of(addr: &str, port: u16) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// Whether a server greets this machine at `addr:port` with `greeting` within a few seconds. Not
+/// whether a connection opens: with no route of its own to an address, this machine sends it to
+/// its default gateway, where a proxy may accept any connection (and then say nothing).
+fn greets(addr: &str, port: u16, greeting: &[u8; 4]) -> bool {
+    use std::io::Read;
+    let at: SocketAddr = format!("{addr}:{port}").parse().unwrap();
+    let Ok(mut stream) = TcpStream::connect_timeout(&at, Duration::from_secs(3)) else {
+        return false;
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut buf = [0; 4];
+    stream.read_exact(&mut buf).is_ok() && &buf == greeting
+}
+
 /// `(server, scheme, address, port)`: each FTP host, over plain FTP and explicit FTPS (vsftpd
 /// on a port of its own that requires TLS, the others with TLS optional on one port).
 const FTP_HOSTS: [(&str, &str, &str, u16); 6] = [
@@ -375,7 +394,10 @@ impl OffTheNetwork {
             .to_owned();
         let mut disconnect = Command::new("docker");
         disconnect.args(["network", "disconnect", &network, &container]);
-        output(disconnect, &format!("disconnecting {service} from {network}"));
+        output(
+            disconnect,
+            &format!("disconnecting {service} from {network}"),
+        );
         OffTheNetwork {
             network,
             container,
@@ -422,7 +444,10 @@ fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
     let held = state.path().join("release.held");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !held.exists() {
-        assert!(Instant::now() < deadline, "the unlock never applied its change");
+        assert!(
+            Instant::now() < deadline,
+            "the unlock never applied its change"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let htaccess = m.site_file(".htaccess");
@@ -430,9 +455,8 @@ fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
     let outcome = {
         let _cut = OffTheNetwork::cut("vsftpd", VSFTPD);
         // Off the network indeed: this machine no longer reaches it.
-        let at: SocketAddr = format!("{VSFTPD}:2121").parse().unwrap();
         assert!(
-            TcpStream::connect_timeout(&at, Duration::from_secs(2)).is_err(),
+            !greets(VSFTPD, 2121, b"220 "),
             "vsftpd still answers off the network"
         );
         std::fs::write(&release, "").unwrap();
@@ -442,12 +466,11 @@ fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
         .fails()
         .stdout_has("unlocked:")
         .stderr_has("its lock public_html/.ht.wprescue.lock could not be removed")
-        .stderr_has(format!("on ftp://wpsite@{VSFTPD}:2121: no answer within 3 s"))
+        .stderr_has(format!(
+            "on ftp://wpsite@{VSFTPD}:2121: no answer within 3 s"
+        ))
         .stderr_has("wprescue rollback --run");
-    assert!(
-        m.site_files() != before,
-        "the cut left the change in place"
-    );
+    assert!(m.site_files() != before, "the cut left the change in place");
     // Back on the network: the greeting again, then the rollback over a new connection.
     assert!(greeting_of(VSFTPD, 2121).starts_with("220"));
     Test::rollback(sb, Protocol::Ftp, state.path())
@@ -459,5 +482,91 @@ fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
         500,
         "the broken .htaccess is back"
     );
+    m.scenario("clean");
+}
+
+/// The SFTP-only account (`internal-sftp`, chrooted, no shell) on the SFTP host, behind an
+/// `ssh://` target: unlock notices it runs no commands and reaches the database through the
+/// helper over HTTP on the web host, which serves the files the SFTP host wrote; a rollback
+/// from a fresh process does the same, byte for byte.
+#[test]
+fn the_sftp_only_account_gets_the_helper_over_http_from_the_web_host() {
+    let m = Matrix::open();
+    let sb = &m.sb;
+    m.scenario("wordfence-block");
+    let before = m.site_files();
+    // The account is chrooted to /home, where the site's home is /wpsite.
+    let target = format!("ssh://wpjail@{SFTP}:2222/wpsite");
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Test::new(sb)
+            .args(args)
+            .args([
+                target.as_str(),
+                "--identity",
+                &sb.env("SANDBOX_SSH_KEY"),
+                "--known-hosts",
+                &sb.env("SANDBOX_SSH_KNOWN_HOSTS"),
+                "--no-agent",
+            ])
+            .state(state.path())
+            .note("the SFTP-only account on the SFTP host")
+            .run()
+    };
+    run(&["unlock", "--yes", "--url", &sb.env("SANDBOX_HTTP_URL")])
+        .status(0)
+        .stdout_has("this SSH account runs no commands (SFTP only)")
+        .stdout_has("applied wordfence-allowlist");
+    assert!(sb.comes_to(THIS_MACHINE, false, true), "still locked out");
+    run(&["rollback", "--yes"]).status(0);
+    assert_same_files(&before, &m.site_files(), "rollback over SFTP only");
+    assert!(
+        sb.comes_to(THIS_MACHINE, false, false),
+        "the lockout is not back"
+    );
+    m.scenario("clean");
+}
+
+/// The target's SSH server is on the backend network only, which this machine has no route
+/// to: a direct connection fails, while `--jump` through the jump host (both host keys
+/// checked) unlocks a broken `.htaccess` on it, and rolls it back byte for byte.
+#[test]
+fn the_target_is_reached_only_through_the_jump_host() {
+    let m = Matrix::open();
+    let sb = &m.sb;
+    assert!(greets(JUMP, 2222, b"SSH-"), "the jump host does not answer");
+    assert!(
+        !greets(TARGET, 2222, b"SSH-"),
+        "this machine reaches the target's sshd directly"
+    );
+    m.scenario("broken-htaccess");
+    let before = m.site_files();
+    let state = tempfile::tempdir().unwrap();
+    let target = format!("sftp://wpsite@{TARGET}:2222/~/public_html");
+    let jump = format!("wpsite@{JUMP}:2222");
+    let run = |args: &[&str]| {
+        Test::new(sb)
+            .args(args)
+            .args([
+                target.as_str(),
+                "--jump",
+                &jump,
+                "--identity",
+                &sb.env("SANDBOX_SSH_KEY"),
+                "--known-hosts",
+                &sb.env("SANDBOX_SSH_KNOWN_HOSTS"),
+                "--no-agent",
+            ])
+            .state(state.path())
+            .note("through the jump host")
+            .run()
+    };
+    run(&["unlock", "--yes", "--url", &sb.env("SANDBOX_HTTP_URL")])
+        .status(0)
+        .stdout_has("unlocked:")
+        .stdout_has(format!("--jump {jump}"));
+    assert_eq!(sb.get_from(THIS_MACHINE, "/").status, 200, "still a 500");
+    run(&["rollback", "--yes"]).status(0);
+    assert_same_files(&before, &m.site_files(), "rollback through the jump host");
     m.scenario("clean");
 }
