@@ -1,5 +1,5 @@
 //! The hosting matrix: the hosts of `docker-compose.yml`, each a container with its own address
-//! on a private network (the WordPress account's web host with its database, vsftpd, Pure-FTPd,
+//! on a private network (the WordPress account's web host and its database host, vsftpd, Pure-FTPd,
 //! ProFTPD, an SFTP host, a jump host and a target only it reaches), from one image, run by
 //! `tests/docker/matrix-host`. The web host and the FTP and SSH hosts share the account's home,
 //! as one hosting server's web and FTP servers do.
@@ -38,6 +38,7 @@ const START_HINT: &str = "start the compose matrix from the repository (as root)
 
 /// The hosts, by compose service, and their addresses as `docker-compose.yml` assigns them.
 const WORDPRESS: &str = "172.30.60.10";
+const DB: &str = "172.30.60.11";
 const VSFTPD: &str = "172.30.60.21";
 const PURE_FTPD: &str = "172.30.60.22";
 const PROFTPD: &str = "172.30.60.23";
@@ -47,7 +48,8 @@ const TARGET: &str = "172.30.61.50";
 /// This machine on the hosting network (its bridge's gateway): where the sites see the tests
 /// come from, and what the plugin scenarios lock out.
 const THIS_MACHINE: &str = "172.30.60.1";
-const SERVICES: [&str; 7] = [
+const SERVICES: [&str; 8] = [
+    "db",
     "wordpress",
     "vsftpd",
     "pure-ftpd",
@@ -249,6 +251,15 @@ fn every_host_answers_on_its_own_address() {
             "{host} at {addr}:{port}"
         );
     }
+    // WordPress's database is on the db host, which answers.
+    let config = m.site_file("wp-config.php");
+    assert!(
+        config.contains(&format!("'{DB}:13306'")),
+        "wp-config.php does not name the db host"
+    );
+    let db: SocketAddr = format!("{DB}:13306").parse().unwrap();
+    TcpStream::connect_timeout(&db, Duration::from_secs(3))
+        .unwrap_or_else(|e| panic!("the db host at {db}: {e}"));
     // The target answers the jump host, on the network this machine is not on.
     let answer = exec(
         "jump",
