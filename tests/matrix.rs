@@ -28,7 +28,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use harness::{Protocol, Sandbox};
+use harness::Sandbox;
 use test::{Outcome, Test};
 
 /// How to bring the matrix up, for every failure that means it is not.
@@ -306,6 +306,34 @@ fn greets(addr: &str, port: u16, greeting: &[u8; 4]) -> bool {
     stream.read_exact(&mut buf).is_ok() && &buf == greeting
 }
 
+/// Waits until this machine has no TCP connection to `addr:port` left (`/proc/net/tcp`), at most
+/// a minute.
+fn connections_end(addr: &str, port: u16, what: &str) {
+    let ip: std::net::Ipv4Addr = addr.parse().unwrap();
+    let open = || {
+        std::fs::read_to_string("/proc/net/tcp")
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().nth(2))
+            .filter_map(|remote| remote.split_once(':'))
+            .any(|(host, p)| {
+                // The address as the kernel prints it: the bytes in memory order, as one hex u32.
+                let host = u32::from_str_radix(host, 16).map(|h| h.to_ne_bytes());
+                host.is_ok_and(|h| h == ip.octets())
+                    && u16::from_str_radix(p, 16).is_ok_and(|p| p == port)
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while open() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the connection from before the cut is still open after a minute"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// `(server, scheme, address, port)`: each FTP host, over plain FTP and explicit FTPS (vsftpd
 /// on a port of its own that requires TLS, the others with TLS optional on one port).
 const FTP_HOSTS: [(&str, &str, &str, u16); 6] = [
@@ -433,66 +461,89 @@ impl Drop for OffTheNetwork {
     }
 }
 
-/// The FTP connection cut for real in the middle of an unlock: after its first change (the
-/// refused `.htaccess` line commented out on the shared files), the vsftpd host is taken off the
-/// network. The fix works (the web host is still reached), but the run's lock cannot be removed
-/// over the dead connection: the run says so and how to clear it. Once the host is back, with
-/// the same address, `rollback` from the journal restores every file byte for byte.
+/// The FTP connection cut for real in the middle of an unlock, on each FTP host: after the run's
+/// first change (the refused `.htaccess` line commented out on the shared files), the FTP host
+/// is taken off the network. The fix works (the web host is still reached), but the run's lock
+/// cannot be removed over the dead connection: the run says so and how to clear it. Once the
+/// host is back, with the same address, `rollback` from the journal restores every file byte
+/// for byte.
 #[test]
 fn an_ftp_host_cut_off_mid_unlock_leaves_a_journal_rollback_restores_from() {
     let m = Matrix::open();
     let sb = &m.sb;
-    m.scenario("broken-htaccess");
-    let state = tempfile::tempdir().unwrap();
-    let release = state.path().join("release");
-    let before = m.site_files();
-    let home = tempfile::tempdir().unwrap();
-    let unlock = Test::unlock(sb, Protocol::Ftp, state.path())
-        .args(["--yes", "--timeout", "3"])
-        .env("WPRESCUE_TEST_FAULT", "applied:0:hold")
-        .env("WPRESCUE_TEST_FAULT_RELEASE", release.to_str().unwrap())
-        .spawn(home.path());
-    let held = state.path().join("release.held");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !held.exists() {
+    for (service, addr, port) in [
+        ("vsftpd", VSFTPD, 2121),
+        ("pure-ftpd", PURE_FTPD, 2131),
+        ("proftpd", PROFTPD, 2141),
+    ] {
+        let what = format!("the {service} host cut off mid-unlock");
+        let target = format!("ftp://wpsite@{addr}:{port}/");
+        m.scenario("broken-htaccess");
+        let state = tempfile::tempdir().unwrap();
+        let wprescue = |words: &[&str]| {
+            Test::new(sb)
+                .note(&what)
+                .args(words)
+                .target_at(&target)
+                .env("WPRESCUE_PASSWORD", sb.env("SANDBOX_PASSWORD"))
+                .state(state.path())
+        };
+        let release = state.path().join("release");
+        let before = m.site_files();
+        let home = tempfile::tempdir().unwrap();
+        let unlock = wprescue(&["unlock", "--yes", "--timeout", "3"])
+            .locked_out()
+            .env("WPRESCUE_TEST_FAULT", "applied:0:hold")
+            .env("WPRESCUE_TEST_FAULT_RELEASE", release.to_str().unwrap())
+            .spawn(home.path());
+        let held = state.path().join("release.held");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !held.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: the unlock never applied its change"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let htaccess = m.site_file(".htaccess");
+        assert!(htaccess.contains("# wprescue-"), "{what}: {htaccess}");
+        let (outcome, cut_off) = {
+            let _cut = OffTheNetwork::cut(service, addr);
+            // Off the network indeed: this machine no longer reaches it.
+            assert!(
+                !greets(addr, port, b"220 "),
+                "{what}: it still answers off the network"
+            );
+            std::fs::write(&release, "").unwrap();
+            let outcome = Outcome::wait(unlock);
+            (outcome, m.site_files())
+        };
+        outcome
+            .fails()
+            .stdout_has("unlocked:")
+            .stderr_has("its lock public_html/.ht.wprescue.lock could not be removed")
+            .stderr_has(format!(
+                "on {}: no answer within 3 s",
+                target.trim_end_matches('/')
+            ))
+            .stderr_has("wprescue rollback --run");
         assert!(
-            Instant::now() < deadline,
-            "the unlock never applied its change"
+            cut_off != before,
+            "{what}: the cut left the change in place"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        // Back on the network: the greeting again. What the run sent into the cut (its lock's
+        // removal) is still retransmitted by this machine's TCP, and may land now: the rollback
+        // must restore the site either way, once that connection is over.
+        assert!(greeting_of(addr, port).starts_with("220"), "{what}");
+        connections_end(addr, port, &what);
+        wprescue(&["rollback", "--yes"]).run().status(0);
+        assert_same_files(&before, &m.site_files(), &format!("{what}: rollback"));
+        assert_eq!(
+            sb.get_from(THIS_MACHINE, "/").status,
+            500,
+            "{what}: the broken .htaccess is not back"
+        );
     }
-    let htaccess = m.site_file(".htaccess");
-    assert!(htaccess.contains("# wprescue-"), "{htaccess}");
-    let outcome = {
-        let _cut = OffTheNetwork::cut("vsftpd", VSFTPD);
-        // Off the network indeed: this machine no longer reaches it.
-        assert!(
-            !greets(VSFTPD, 2121, b"220 "),
-            "vsftpd still answers off the network"
-        );
-        std::fs::write(&release, "").unwrap();
-        Outcome::wait(unlock)
-    };
-    outcome
-        .fails()
-        .stdout_has("unlocked:")
-        .stderr_has("its lock public_html/.ht.wprescue.lock could not be removed")
-        .stderr_has(format!(
-            "on ftp://wpsite@{VSFTPD}:2121: no answer within 3 s"
-        ))
-        .stderr_has("wprescue rollback --run");
-    assert!(m.site_files() != before, "the cut left the change in place");
-    // Back on the network: the greeting again, then the rollback over a new connection.
-    assert!(greeting_of(VSFTPD, 2121).starts_with("220"));
-    Test::rollback(sb, Protocol::Ftp, state.path())
-        .run()
-        .status(0);
-    assert_same_files(&before, &m.site_files(), "rollback after the cut");
-    assert_eq!(
-        sb.get_from(THIS_MACHINE, "/").status,
-        500,
-        "the broken .htaccess is back"
-    );
     m.scenario("clean");
 }
 
