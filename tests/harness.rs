@@ -57,6 +57,26 @@ impl Sandbox {
         sandbox
     }
 
+    /// Exclusive use of a sandbox described by `env` (the env file's keys) rather than by the
+    /// native env file: a host of the compose matrix (`tests/matrix.rs`), so that [`Test`]
+    /// runs against it as against the native sandbox. `lock_path` is the file locked across
+    /// processes; the caller has checked that the servers answer.
+    ///
+    /// [`Test`]: crate::test::Test
+    pub fn with_env(env: HashMap<String, String>, lock_path: &Path) -> Sandbox {
+        let in_process = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+        let file_lock = File::create(lock_path)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", lock_path.display()));
+        file_lock
+            .lock()
+            .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+        Sandbox {
+            env,
+            _file_lock: file_lock,
+            _in_process: in_process,
+        }
+    }
+
     /// A value from the sandbox env file, e.g. `SANDBOX_SSH_PORT`.
     pub fn env(&self, key: &str) -> String {
         self.env

@@ -56,7 +56,7 @@ write_proftpd_config() {
   cat >"$d/proftpd.conf" <<EOF
 ServerName "wprescue sandbox ProFTPD"
 ServerType standalone
-DefaultAddress 127.0.0.1
+DefaultAddress $ADDR
 SocketBindTight on
 UseIPv6 off
 Port $PROFTPD_PORT
@@ -95,8 +95,8 @@ start_pureftpd() {
   # accounts. -A: every account chrooted to its home. -Y 1: TLS optional. No -D
   # (--displaydotfiles), as cPanel runs it. It takes at most half as many sessions as it has
   # passive ports (10).
-  setsid "$d/usr/sbin/pure-ftpd" -S "127.0.0.1,$PUREFTPD_PORT" -4 -l unix -u 1000 -A -E -H \
-    -p "${PUREFTPD_PASSIVE[0]}:${PUREFTPD_PASSIVE[1]}" -P 127.0.0.1 \
+  setsid "$d/usr/sbin/pure-ftpd" -S "$ADDR,$PUREFTPD_PORT" -4 -l unix -u 1000 -A -E -H \
+    -p "${PUREFTPD_PASSIVE[0]}:${PUREFTPD_PASSIVE[1]}" -P "$ADDR" \
     -Y 1 -2 "$STATE/tls/server.crt,$STATE/tls/server.key" \
     -O "clf:$STATE/log/pure-ftpd.xfer.log" \
     </dev/null >>"$STATE/log/pure-ftpd.out" 2>&1 9>&- &
@@ -132,11 +132,11 @@ ftp_servers_status() {
   for server in "pure-ftpd $PUREFTPD_PORT" "proftpd $PROFTPD_PORT"; do
     read -r name port <<<"$server"
     if probe_banner "$port" 220 &&
-      timeout 5 openssl s_client -starttls ftp -connect "127.0.0.1:$port" -CAfile "$STATE/tls/ca.pem" \
+      timeout 5 openssl s_client -starttls ftp -connect "$ADDR:$port" -CAfile "$STATE/tls/ca.pem" \
         -verify_return_error </dev/null >/dev/null 2>&1; then
-      status_line "$name" ok "ftp(s)://$SITE_USER@127.0.0.1:$port (explicit TLS optional)"
+      status_line "$name" ok "ftp(s)://$SITE_USER@$ADDR:$port (explicit TLS optional)"
     else
-      status_line "$name" down "127.0.0.1:$port"
+      status_line "$name" down "$ADDR:$port"
       bad=1
     fi
   done
