@@ -46,12 +46,12 @@ fn budget(job: &str, protocol: Protocol) -> Requests {
         ("diagnose", Protocol::Ssh) => (5, 0, 3),
         ("diagnose", _) => (18, 0, 3),
         // Planning asks the database in two requests, whatever the number of reads.
-        ("unlock --dry-run", Protocol::Ssh) => (12, 8, 4),
+        ("unlock --dry-run", Protocol::Ssh) => (5, 8, 4),
         ("unlock --dry-run", _) => (32, 0, 9),
-        ("unlock", Protocol::Ssh) => (18, 9, 10),
+        ("unlock", Protocol::Ssh) => (10, 9, 10),
         ("unlock", _) => (38, 0, 15),
-        ("rollback", Protocol::Ssh) => (9, 5, 0),
-        ("rollback", _) => (17, 0, 4),
+        ("rollback", Protocol::Ssh) => (6, 5, 0),
+        ("rollback", _) => (15, 0, 4),
         _ => unreachable!("no budget for {job}"),
     };
     Requests {

@@ -26,6 +26,17 @@ fn as_locked_out<'a>(
     real.as_locked_out(real.wprescue_words(protocol, words, state, what), false)
 }
 
+/// The statuses of 16 requests for `/` from `ip` side by side: enough to reach every PHP
+/// worker.
+fn side_by_side(real: &Real<'_>, ip: &str) -> Vec<u16> {
+    std::thread::scope(|side| {
+        let asks: Vec<_> = (0..16)
+            .map(|_| side.spawn(|| real.get_from(ip, "/").status))
+            .collect();
+        asks.into_iter().map(|ask| ask.join().unwrap()).collect()
+    })
+}
+
 /// Every address gets `status` for `/`; `Err` says who got what.
 fn everyone_gets(real: &Real<'_>, sb: &Sandbox, status: u16) -> Result<(), String> {
     let [locked, other] = sb.locked_ips();
@@ -88,6 +99,15 @@ fn orphaned_firewall(stack: Stack, protocol: Protocol) {
     let docroot = real.docroot();
     let state = tempfile::tempdir().unwrap();
     let before = locked_out_by(&real, &sb, "orphaned-waf", 500, &what);
+    // Every worker reads .user.ini now, and holds it for user_ini.cache_ttl: what the end of
+    // this test counts on (a worker left idle so far could read the edited one later).
+    let free = sb.env("SANDBOX_FREE_IP");
+    assert!(
+        side_by_side(&real, &free)
+            .iter()
+            .all(|status| *status == 500),
+        "{what}: not every worker fails"
+    );
 
     let diagnose = as_locked_out(&real, protocol, &["diagnose"], state.path(), &what)
         .run()
@@ -134,14 +154,19 @@ fn orphaned_firewall(stack: Stack, protocol: Protocol) {
     // The stand-in is what lets the site answer now: without it a worker that still holds the
     // old .user.ini fails again. Requests side by side reach every worker (one that read
     // .user.ini only after the edit answers 200). Put back as it was for the rollback.
+    // opcache may go on running the deleted stand-in from memory for opcache.revalidate_freq
+    // (2 s): asked again until that has surely passed, far inside user_ini.cache_ttl.
     std::fs::remove_file(docroot.join("wordfence-waf.php")).unwrap();
-    let free = sb.env("SANDBOX_FREE_IP");
-    let cached = std::thread::scope(|side| {
-        let asks: Vec<_> = (0..16)
-            .map(|_| side.spawn(|| real.get_from(&free, "/").status))
-            .collect();
-        asks.into_iter().any(|ask| ask.join().unwrap() == 500)
-    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let cached = loop {
+        if side_by_side(&real, &free).contains(&500) {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     std::fs::write(docroot.join("wordfence-waf.php"), &stand_in).unwrap();
     assert!(
         cached,

@@ -43,9 +43,25 @@ pub enum Meaning {
         /// The entry added.
         entry: String,
     },
+    /// Several edits of one file made as one write, in the order made.
+    Several {
+        /// What each meant.
+        meanings: Vec<Meaning>,
+    },
 }
 
 impl Meaning {
+    /// `first`, then `then`, as one meaning.
+    pub fn both(first: Meaning, then: Meaning) -> Meaning {
+        let parts = |m: Meaning| match m {
+            Meaning::Several { meanings } => meanings,
+            one => vec![one],
+        };
+        let mut meanings = parts(first);
+        meanings.extend(parts(then));
+        Meaning::Several { meanings }
+    }
+
     /// `current` (the file as it is now) with this meaning undone; `None` when nothing in it
     /// is left to undo. An error when the file is no longer one this meaning applies to.
     pub fn undo(&self, current: &[u8]) -> Result<Option<Vec<u8>>, String> {
@@ -69,6 +85,17 @@ impl Meaning {
             Meaning::ListEntryAdded {
                 keys, list, entry, ..
             } => remove_entry(current, keys, *list, entry),
+            // Undone newest first, each on what the one after it left.
+            Meaning::Several { meanings } => {
+                let mut undone: Option<Vec<u8>> = None;
+                for meaning in meanings.iter().rev() {
+                    let now = undone.as_deref().unwrap_or(current);
+                    if let Some(bytes) = meaning.undo(now)? {
+                        undone = Some(bytes);
+                    }
+                }
+                Ok(undone)
+            }
         }
     }
 
@@ -90,6 +117,12 @@ impl Meaning {
                 format!("put back {} block(s) and lockout(s)", removed.len())
             }
             Meaning::ListEntryAdded { entry, .. } => format!("take {entry} back off the list"),
+            Meaning::Several { meanings } => meanings
+                .iter()
+                .rev()
+                .map(Meaning::describe_undo)
+                .collect::<Vec<_>>()
+                .join(", then "),
         }
     }
 }
@@ -130,4 +163,38 @@ fn remove_entry(
         other => return Err(format!("the list is {}, not a list", other.kind())),
     };
     Ok(changed.then(|| document.to_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn added(entry: &str) -> Meaning {
+        Meaning::ListEntryAdded {
+            column: None,
+            keys: Vec::new(),
+            list: ListFormat::Comma,
+            entry: entry.into(),
+        }
+    }
+
+    #[test]
+    fn edits_made_as_one_write_are_undone_newest_first_on_what_is_there() {
+        let both = Meaning::both(
+            added("10.0.0.1"),
+            Meaning::both(added("10.0.0.2"), added("x")),
+        );
+        let Meaning::Several { meanings } = &both else {
+            panic!("{both:?}")
+        };
+        assert_eq!(meanings.len(), 3, "flat");
+        // The plugin added an entry of its own since: it stays.
+        let undone = both.undo(b"a,10.0.0.1,10.0.0.2,x,b").unwrap();
+        assert_eq!(undone.as_deref(), Some(&b"a,b"[..]));
+        assert_eq!(both.undo(b"a,b").unwrap(), None, "nothing left to undo");
+        assert_eq!(
+            both.describe_undo(),
+            "take x back off the list, then take 10.0.0.2 back off the list, then take 10.0.0.1 back off the list"
+        );
+    }
 }

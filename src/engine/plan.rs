@@ -5,6 +5,8 @@ use super::EngineError;
 use super::access::Access;
 use super::action::Action;
 use super::caller::IpSource;
+use super::change::Change;
+use super::meaning::Meaning;
 use super::step::Step;
 use super::vars::Vars;
 use super::view::View;
@@ -114,11 +116,19 @@ pub struct Ladder {
     pub skipped: Vec<(String, EngineError)>,
 }
 
-/// A rung's steps in order: later steps see what earlier ones will have done.
+/// A rung's steps in order: later steps see what earlier ones will have done. Edits of one
+/// file made one after the other become one ([`fold`]).
 fn plan_steps(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineError> {
-    let mut planned = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
     for step in &rung.steps {
         for action in step.plan(view, &rung.vars)? {
+            let action = match planned.last_mut() {
+                Some(last) => match fold(&mut last.action, action) {
+                    None => continue,
+                    Some(action) => action,
+                },
+                None => action,
+            };
             planned.push(Planned {
                 playbook: rung.playbook.clone(),
                 action,
@@ -128,10 +138,40 @@ fn plan_steps(view: &mut View<'_>, rung: &Rung) -> Result<Vec<Planned>, EngineEr
     Ok(planned)
 }
 
+/// Folds `next` into `last` when both edit the same file, `next` on top of `last`, and both
+/// say what they mean or neither does: one write instead of two (each is 7–9 round trips),
+/// shown as one edit and undone as one. Gives `next` back otherwise.
+fn fold(last: &mut Action, next: Action) -> Option<Action> {
+    let (
+        Action::Change(Change::Write {
+            path,
+            after,
+            meaning,
+            ..
+        }),
+        Action::Change(Change::Write {
+            path: next_path,
+            before: Some(next_before),
+            after: next_after,
+            meaning: next_meaning,
+        }),
+    ) = (&mut *last, &next)
+    else {
+        return Some(next);
+    };
+    if path != next_path || after != next_before || meaning.is_some() != next_meaning.is_some() {
+        return Some(next);
+    }
+    after.clone_from(next_after);
+    if let (Some(first), Some(then)) = (meaning.take(), next_meaning.clone()) {
+        *meaning = Some(Meaning::both(first, then));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::change::Change;
     use crate::helper::db::Row;
     use crate::helper::db::memory::MemoryDatabase;
     use crate::transport::{MemoryTransport, RemotePath};
@@ -206,5 +246,30 @@ mod tests {
             .collect();
         assert_eq!(deleted, ["usermeta", "usermeta", "wfBlocks7"]);
         assert_eq!(db.reads.get(), 2, "the tables, then every row, at once");
+    }
+
+    #[test]
+    fn edits_of_one_file_one_after_the_other_are_one_write() {
+        let path = RemotePath::new("public_html/.htaccess").unwrap();
+        let other = RemotePath::new("public_html/.user.ini").unwrap();
+        let write = |path: &RemotePath, before: &str, after: &str| {
+            Action::write(path.clone(), Some(before.into()), after.into())
+        };
+        let mut last = write(&path, "a", "ab");
+        assert_eq!(fold(&mut last, write(&path, "ab", "abc")), None);
+        assert_eq!(last, write(&path, "a", "abc"));
+        // Not on top of it, another file, or only one of them saying what it means.
+        let apart = write(&path, "x", "y");
+        assert_eq!(fold(&mut last, apart.clone()), Some(apart));
+        let elsewhere = write(&other, "abc", "d");
+        assert_eq!(fold(&mut last, elsewhere.clone()), Some(elsewhere));
+        let meant = match write(&path, "abc", "abcd") {
+            Action::Change(change) => Action::Change(change.meaning(Some(Meaning::AiosAllowed {
+                ip: "10.0.0.1".parse().unwrap(),
+            }))),
+            other => other,
+        };
+        assert_eq!(fold(&mut last, meant.clone()), Some(meant));
+        assert_eq!(last, write(&path, "a", "abc"));
     }
 }

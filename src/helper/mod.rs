@@ -553,8 +553,10 @@ impl Helper {
             return Ok(uploaded);
         }
         t.mkdir(&uploaded.folder)?;
+        // The folder is new, under a random name: the files are written in place, as
+        // `write_with_php` does.
         for (name, text) in files {
-            if let Err(e) = t.write_bytes(&join(&uploaded.folder, name), text, WriteMode::Create) {
+            if let Err(e) = t.write_bytes(&join(&uploaded.folder, name), text, WriteMode::InPlace) {
                 // A write that failed on its last step may have landed all the same.
                 let _ = remove_helper_folder(t, &uploaded.folder);
                 return Err(e.into());

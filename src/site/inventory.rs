@@ -540,12 +540,13 @@ fn log_candidates(root: &RemotePath) -> Vec<RemotePath> {
 }
 
 /// The usual log folders below the account's root and what is in them, for one
-/// [`Transport::prefetch`] (logs are read after the HTTP probes, which make the transport
-/// forget what it knew).
+/// [`Transport::prefetch`], with what discovery read once more: logs are read after the HTTP
+/// probes, which make the transport forget what it knew, and planning reads the same folders
+/// and files next (the WordPress root, the plugins folder, a firewall's files). The same one
+/// request either way.
 fn logs_layout() -> Prefetch {
-    Prefetch {
+    let mut layout = Prefetch {
         folders: vec![
-            ".",
             "logs",
             "log",
             "access-logs",
@@ -554,7 +555,12 @@ fn logs_layout() -> Prefetch {
         ],
         files: vec!["logs/*", "log/*", "access-logs/*", "statistics/logs/*"],
         max_file_bytes: 256 << 10,
-    }
+    };
+    let again = super::discover::layout();
+    layout.folders.extend(again.folders);
+    layout.files.extend(again.files);
+    layout.max_file_bytes = layout.max_file_bytes.max(again.max_file_bytes);
+    layout
 }
 
 fn read_logs(t: &mut dyn Transport, root: &RemotePath) -> Result<Vec<LogExcerpt>, SiteError> {

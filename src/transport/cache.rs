@@ -169,6 +169,17 @@ impl<T: Transport> Transport for Cached<T> {
             return Ok(known);
         }
         if let (StatBy::Listing, Some(parent)) = (self.stat_by, path.parent()) {
+            // A folder known to be there lists in a round trip or two and says whether the
+            // parent is; a missing parent costs a failed listing, twice that over FTP. So when
+            // the parent is unknown but its own folder is known, that one goes first.
+            if let Some(grand) = parent.parent()
+                && !self.listings.contains_key(&grand)
+                && matches!(self.recall(&grand), Some(Some(meta)) if meta.kind == Kind::Dir)
+                && self.list(&grand).is_ok()
+                && let Some(known) = self.recall(path)
+            {
+                return Ok(known);
+            }
             // The parent alone, not its ancestors first: after the site was asked something
             // over HTTP nothing is remembered, and a walk from the top would cost a listing
             // per level.
@@ -345,6 +356,28 @@ mod tests {
                 .unwrap()
         );
         assert!(!t.exists(&path("public_html/wp-content/plugins/x")).unwrap());
+    }
+
+    #[test]
+    fn a_missing_folder_is_learnt_from_its_own_folder_when_that_is_known() {
+        let counted = Counting::new(site());
+        let tally = counted.tally();
+        let mut t = Cached::new(counted, StatBy::Listing);
+        t.list(&RemotePath::root()).unwrap();
+        let before = tally.reads();
+        assert!(
+            !t.exists(&path("public_html/wp-includes/version.php"))
+                .unwrap()
+        );
+        assert!(!t.exists(&path("public_html/wp-includes")).unwrap());
+        assert!(t.exists(&path("public_html/wp-config.php")).unwrap());
+        assert_eq!(
+            tally.reads(),
+            before + 1,
+            "one listing, of public_html, and no failed one of wp-includes"
+        );
+        assert!(t.exists(&path("public_html/wp-content/plugins")).unwrap());
+        assert_eq!(tally.reads(), before + 2, "and one of wp-content");
     }
 
     #[test]

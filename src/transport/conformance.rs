@@ -101,6 +101,16 @@ pub fn write_read_stat_list(t: &mut dyn Transport, caps: &Capabilities, dir: &Re
         .unwrap();
     assert_eq!(t.read_to_vec(&hello).unwrap(), b"replaced\n");
     assert_eq!(t.stat(&hello).unwrap().unwrap().size, 9);
+
+    // In place, in a new folder: the same bytes and mode, and nothing else left there.
+    let in_place = folder.join("helper.php").unwrap();
+    t.write(&in_place, Upload::bytes(b"<?php\n"), WriteMode::InPlace)
+        .unwrap();
+    assert_eq!(t.read_to_vec(&in_place).unwrap(), b"<?php\n");
+    assert_eq!(names(&t.list(&folder).unwrap()), ["helper.php"]);
+    if caps.modes {
+        assert_eq!(t.stat(&in_place).unwrap().unwrap().mode, Some(0o644));
+    }
     finish(t, &sub);
 }
 

@@ -250,7 +250,7 @@ impl Staging for LocalTransport {
         let err = |e| self.err(Op::Write, target, e);
         match mode {
             WriteMode::Replace => fs::rename(&src, &dst).map_err(err),
-            WriteMode::Create => {
+            WriteMode::Create | WriteMode::InPlace => {
                 fs::hard_link(&src, &dst).map_err(err)?;
                 fs::remove_file(&src).map_err(err)
             }

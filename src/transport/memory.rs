@@ -233,7 +233,7 @@ impl Transport for MemoryTransport {
             }) => {
                 return Err(err(ErrorKind::IsADirectory, Op::Write, path));
             }
-            Some(_) if mode == WriteMode::Create => {
+            Some(_) if mode != WriteMode::Replace => {
                 return Err(err(ErrorKind::AlreadyExists, Op::Write, path));
             }
             Some(meta) => meta.mode.unwrap_or(NEW_FILE_MODE),

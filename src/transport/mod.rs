@@ -151,6 +151,11 @@ pub enum WriteMode {
     Create,
     /// Create the file, or replace it atomically, keeping its permission bits.
     Replace,
+    /// Create the file where it goes, without a staging copy and a rename (over FTP three
+    /// round trips fewer): only for a file that cannot exist yet, in a folder this run has just
+    /// made under a random name and that nothing reads until the write is done (the helper's
+    /// own files). A write cut short leaves part of the file there.
+    InPlace,
 }
 
 /// Whether [`Transport::rename`] may replace an existing destination.

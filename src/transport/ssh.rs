@@ -7,6 +7,7 @@ mod exec;
 mod jump;
 mod kinds;
 mod posix_rename;
+mod shell_write;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -291,7 +292,10 @@ impl Transport for SshTransport {
 
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
         let _ = self.session.keepalive_send();
-        write_atomically(self, path, data, mode)
+        match self.write_by_shell(path, data, mode)? {
+            None => Ok(()),
+            Some(data) => write_atomically(self, path, data, mode),
+        }
     }
 
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
@@ -408,7 +412,7 @@ impl Staging for SshTransport {
     ) -> Result<()> {
         match mode {
             WriteMode::Replace => self.posix_rename(staging, target, Op::Write, target),
-            WriteMode::Create => self
+            WriteMode::Create | WriteMode::InPlace => self
                 .sftp
                 .rename(&self.abs(staging), &self.abs(target), None)
                 .map_err(|e| self.err(e, Op::Write, target, Some(ErrorKind::AlreadyExists))),

@@ -48,9 +48,12 @@ pub(crate) fn write_atomically<T: Staging + ?Sized>(
     let Some(name) = target.file_name() else {
         return refuse(t, ErrorKind::IsADirectory);
     };
+    if mode == WriteMode::InPlace {
+        return t.upload_staged(target, target, data, NEW_FILE_MODE);
+    }
     // A new file needs no look first: committing it refuses whatever is there by then.
     let existing = match mode {
-        WriteMode::Create => None,
+        WriteMode::Create | WriteMode::InPlace => None,
         WriteMode::Replace => t.stat(target)?,
     };
     let file_mode = match existing {
@@ -74,11 +77,7 @@ pub(crate) fn write_atomically<T: Staging + ?Sized>(
         Some(_) if mode == WriteMode::Create => return refuse(t, ErrorKind::AlreadyExists),
         Some(meta) => meta.mode.unwrap_or(NEW_FILE_MODE),
     };
-    let staging = target
-        .parent()
-        .unwrap_or_default()
-        .join(&staging_name(name))
-        .expect("a staging name is one valid segment");
+    let staging = staging_path(target, name);
     let result = t
         .upload_staged(&staging, target, data, file_mode)
         .and_then(|()| t.commit_staged(&staging, target, mode));
@@ -86,6 +85,15 @@ pub(crate) fn write_atomically<T: Staging + ?Sized>(
         t.discard_staged(&staging);
     }
     result
+}
+
+/// Where a write of `target` (whose file name is `name`) stages its data.
+pub(crate) fn staging_path(target: &RemotePath, name: &str) -> RemotePath {
+    target
+        .parent()
+        .unwrap_or_default()
+        .join(&staging_name(name))
+        .expect("a staging name is one valid segment")
 }
 
 /// The hidden name an atomic write stages its data under, next to `name`.

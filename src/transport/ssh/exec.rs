@@ -283,7 +283,7 @@ fn wait_for_socket(session: &Session, socket: &OwnedFd) -> io::Result<()> {
 }
 
 /// `'text'` for sh, with embedded single quotes closed, escaped and reopened.
-fn shell_quote(text: &str) -> String {
+pub(super) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
