@@ -326,13 +326,7 @@ fn planning_makes_no_mutating_calls_and_a_stale_plan_is_refused() {
             Journal::create(state.path(), &vars.run_id, t.origin(), t.root(), vec![]).unwrap();
         let changes: Vec<_> = plan.iter().map(|p| p.action.clone()).collect();
         let mut access = Access::files(t.as_mut());
-        let err = engine::apply(
-            &mut access,
-            &mut journal,
-            &changes,
-            &mut engine::Written::default(),
-        )
-        .unwrap_err();
+        let err = engine::apply(&mut access, &mut journal, &changes).unwrap_err();
         assert!(
             err.to_string().contains("the plan is stale"),
             "{protocol:?}: {err}"

@@ -1,8 +1,6 @@
 //! Applying planned changes with the journal written first: a crash at any point leaves a
 //! journal from which [`super::rollback()`] restores the site.
 
-use std::collections::HashMap;
-
 use crate::helper::db::RowChange;
 use crate::transport::{Kind, RemotePath, RenameMode, Transport, TransportExt, WriteMode};
 
@@ -19,15 +17,12 @@ use super::journal::Journal;
 /// the site; checks are asked, not journalled; notes are only shown. Consecutive row changes
 /// go to the database together, as one unit (see
 /// [`crate::helper::db::Database::apply_rows`]), after all their intents are journalled.
-/// `written` carries what earlier calls of the same run wrote. Returns how many actions
-/// altered the site.
+/// Returns how many actions altered the site.
 pub fn apply(
     access: &mut Access<'_>,
     journal: &mut Journal,
     actions: &[Action],
-    written: &mut Written,
 ) -> Result<usize, EngineError> {
-    let written = &mut written.0;
     let mut altered = 0;
     for piece in pieces(actions) {
         let action = &piece[0];
@@ -44,14 +39,12 @@ pub fn apply(
             Action::Change(_) | Action::Backup { .. } => {}
         }
         let t = &mut *access.files;
-        check_still_as_planned(t, action, written)?;
+        check_still_as_planned(t, action, journal)?;
         let Some(seq) = journal.intent(action)? else {
             continue;
         };
         match action {
             Action::Change(Change::Rename { from, to }) => {
-                // It may move a file written above, or a folder holding one.
-                written.clear();
                 t.rename(from, to, RenameMode::NoReplace)?
             }
             Action::Change(Change::Write {
@@ -66,7 +59,6 @@ pub fn apply(
                     WriteMode::Create
                 };
                 t.write_bytes(path, after, mode)?;
-                written.insert(path.clone(), after.clone());
             }
             _ => {}
         }
@@ -76,11 +68,6 @@ pub fn apply(
     }
     Ok(altered)
 }
-
-/// What a run has written so far: a second change to the same file (a plugin's allow-list and
-/// its lockouts, say) is checked against it rather than read back, a stat and a read saved.
-#[derive(Debug, Default)]
-pub struct Written(HashMap<RemotePath, Vec<u8>>);
 
 /// `actions` in the pieces [`apply`] does at once: each run of consecutive row changes
 /// together, everything else one by one.
@@ -129,10 +116,13 @@ fn apply_rows(
     Ok(actions.len())
 }
 
+/// A file this run wrote earlier (a plugin's allow-list, then its lockouts, say) is checked
+/// against what the journal says was written there rather than read back: a stat and a read
+/// saved.
 fn check_still_as_planned(
     t: &mut dyn Transport,
     action: &Action,
-    written: &HashMap<RemotePath, Vec<u8>>,
+    journal: &Journal,
 ) -> Result<(), EngineError> {
     let stale = |path: &RemotePath, why: &str| EngineError::Stale {
         path: path.as_str().to_owned(),
@@ -148,11 +138,11 @@ fn check_still_as_planned(
             }
         }
         Action::Change(Change::Write { path, .. }) | Action::Backup { path, .. } => {
-            let now = match written.get(path) {
-                Some(bytes) => Some(bytes.clone()),
-                None => read_file(t, path)?,
+            let now = match journal.written(path.as_str())? {
+                Some(hash) => Some(hash),
+                None => read_file(t, path)?.as_deref().map(sha256_hex),
             };
-            if now.as_deref().map(sha256_hex) != action.original().map(sha256_hex) {
+            if now != action.original().map(sha256_hex) {
                 return Err(stale(path, "it changed since the plan was made"));
             }
         }

@@ -356,6 +356,36 @@ impl Journal {
         Ok(held)
     }
 
+    /// What this run last wrote to `path` and still stands by the journal: the SHA-256 of the
+    /// bytes of its last write made there and not undone. `None` when it wrote nothing there,
+    /// or a rename since may have moved the file.
+    pub fn written(&self, path: &str) -> Result<Option<String>, EngineError> {
+        let mut intents = std::collections::HashMap::new();
+        let mut written = None;
+        for event in self.events()? {
+            match event {
+                Event::Intent { seq, change } => {
+                    intents.insert(seq, change);
+                }
+                Event::Done { seq } => match intents.get(&seq) {
+                    Some(Recorded::Write { path: p, after, .. }) if p == path => {
+                        written = Some(after.clone());
+                    }
+                    Some(Recorded::Rename { .. }) => written = None,
+                    _ => {}
+                },
+                Event::Undone { seq } => {
+                    if matches!(intents.get(&seq), Some(Recorded::Write { path: p, .. }) if p == path)
+                    {
+                        written = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(written)
+    }
+
     /// Records that change `seq` was undone.
     pub fn undone(&mut self, seq: usize) -> Result<(), EngineError> {
         self.append(&Event::Undone { seq })

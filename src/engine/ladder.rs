@@ -18,7 +18,7 @@ use super::plan::Planned;
 use super::rollback::{Undone, pending, rollback};
 use super::session::Session;
 use super::verify::{USER_INI_CACHE, VERIFY_FOR, Verifier};
-use super::{EngineError, Written, apply, pieces};
+use super::{EngineError, apply, pieces};
 
 /// How a run applies its plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,7 +327,7 @@ impl Run<'_, '_> {
     fn apply_rung(&mut self, rung: &str, changes: &[super::Action]) -> Result<(), EngineError> {
         tracing::info!(rung, changes = changes.len(), "applying rung");
         self.journal.rung(rung)?;
-        let (mut done, mut written) = (0, Written::default());
+        let mut done = 0;
         for chunk in pieces(changes) {
             if interrupt::requested() {
                 return Err(self.interrupted());
@@ -338,7 +338,7 @@ impl Run<'_, '_> {
                 db: self.access.db,
                 web: self.web,
             };
-            match apply(&mut access, self.journal, chunk, &mut written) {
+            match apply(&mut access, self.journal, chunk) {
                 Ok(altered) => {
                     self.recap.changed += altered;
                     self.recap.ok += chunk.len() - altered;

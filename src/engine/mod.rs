@@ -44,7 +44,7 @@ use std::path::PathBuf;
 
 pub use access::Access;
 pub use action::Action;
-pub use apply::{Written, apply, pieces};
+pub use apply::{apply, pieces};
 pub use change::Change;
 pub use check::{HttpCheck, Web};
 pub use fingerprint::Fingerprint;

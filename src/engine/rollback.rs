@@ -257,7 +257,7 @@ fn undo_row(
 mod tests {
     use super::*;
     use crate::engine::action::Action;
-    use crate::engine::apply::{Written, apply, pieces};
+    use crate::engine::apply::{apply, pieces};
     use crate::engine::change::Change;
     use crate::helper::db::RowChange;
     use crate::transport::Kind;
@@ -332,13 +332,7 @@ mod tests {
             .meaning(Some(Meaning::WordfenceAllowed { ip }));
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(
-            &mut files(&mut t),
-            &mut journal,
-            &[Action::Change(change)],
-            &mut Written::default(),
-        )
-        .unwrap();
+        apply(&mut files(&mut t), &mut journal, &[Action::Change(change)]).unwrap();
 
         // The plugin syncs: it writes the file anew, our address still in it, another
         // setting changed.
@@ -367,13 +361,7 @@ mod tests {
         let mut t = site();
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(
-            &mut files(&mut t),
-            &mut journal,
-            &changes()[1..2],
-            &mut Written::default(),
-        )
-        .unwrap();
+        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
         let htaccess = RemotePath::new(".htaccess").unwrap();
         t.write_bytes(&htaccess, b"someone else's", WriteMode::Replace)
             .unwrap();
@@ -398,13 +386,7 @@ mod tests {
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         assert_eq!(
-            apply(
-                &mut files(&mut t),
-                &mut journal,
-                &changes(),
-                &mut Written::default()
-            )
-            .unwrap(),
+            apply(&mut files(&mut t), &mut journal, &changes()).unwrap(),
             3
         );
         assert_ne!(snapshot(&mut t), before);
@@ -435,34 +417,16 @@ mod tests {
         };
         let mut t = Counting::new(site());
         let tally = t.tally();
-        let mut written = Written::default();
         let first = [edit(b"old\r\n", b"one\n")];
-        apply(
-            &mut Access::files(&mut t),
-            &mut journal,
-            &first,
-            &mut written,
-        )
-        .unwrap();
+        apply(&mut Access::files(&mut t), &mut journal, &first).unwrap();
         let reads = tally.reads();
         let second = [edit(b"one\n", b"two\n")];
-        apply(
-            &mut Access::files(&mut t),
-            &mut journal,
-            &second,
-            &mut written,
-        )
-        .unwrap();
+        apply(&mut Access::files(&mut t), &mut journal, &second).unwrap();
         assert_eq!(tally.reads(), reads, "nothing read back");
         assert_eq!(t.read_to_vec(&htaccess).unwrap(), b"two\n");
         // A stale plan is still refused: the check is against what is there.
         let stale = [edit(b"one\n", b"three\n")];
-        let err = apply(
-            &mut Access::files(&mut t),
-            &mut journal,
-            &stale,
-            &mut written,
-        );
+        let err = apply(&mut Access::files(&mut t), &mut journal, &stale);
         assert!(matches!(err, Err(EngineError::Stale { .. })), "{err:?}");
     }
 
@@ -492,13 +456,7 @@ mod tests {
         let before = snapshot(&mut t);
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
         let all = changes();
-        apply(
-            &mut files(&mut t),
-            &mut journal,
-            &all[..1],
-            &mut Written::default(),
-        )
-        .unwrap();
+        apply(&mut files(&mut t), &mut journal, &all[..1]).unwrap();
         // The second change: intent journalled, the write made, the process dies before `done`.
         journal.intent(&all[1]).unwrap().unwrap();
         t.write_bytes(
@@ -524,24 +482,12 @@ mod tests {
         t.write_bytes(&htaccess, b"someone else\n", WriteMode::Replace)
             .unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        let err = apply(
-            &mut files(&mut t),
-            &mut journal,
-            &changes()[1..2],
-            &mut Written::default(),
-        )
-        .unwrap_err();
+        let err = apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap_err();
         assert!(matches!(err, EngineError::Stale { .. }), "{err}");
 
         t.write_bytes(&htaccess, b"old\r\n", WriteMode::Replace)
             .unwrap();
-        apply(
-            &mut files(&mut t),
-            &mut journal,
-            &changes()[1..2],
-            &mut Written::default(),
-        )
-        .unwrap();
+        apply(&mut files(&mut t), &mut journal, &changes()[1..2]).unwrap();
         t.write_bytes(&htaccess, b"edited after wprescue\n", WriteMode::Replace)
             .unwrap();
         let report = rollback(&mut files(&mut t), &mut journal).unwrap();

@@ -654,7 +654,7 @@ fn edit_error(e: serialized::EditError) -> EngineError {
 mod tests {
     use super::*;
     use crate::engine::{Journal, Step};
-    use crate::engine::{Written, apply, rollback};
+    use crate::engine::{apply, rollback};
     use crate::helper::db::memory::MemoryDatabase;
     use crate::transport::MemoryTransport;
 
@@ -712,7 +712,7 @@ mod tests {
             .unwrap();
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(&mut access, &mut journal, &changes, &mut Written::default()).unwrap();
+        apply(&mut access, &mut journal, &changes).unwrap();
         let applied = db.tables.borrow().clone();
         assert_eq!(
             rollback(&mut access, &mut journal).unwrap().undone,
@@ -837,7 +837,7 @@ mod tests {
         .unwrap();
         let state = tempfile::tempdir().unwrap();
         let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
-        apply(&mut access, &mut journal, &planned, &mut Written::default()).unwrap();
+        apply(&mut access, &mut journal, &planned).unwrap();
 
         // Solid's cron saves its storage again: our address still in, a new key beside it.
         let resaved = br#"a:2:{s:6:"global";a:2:{s:18:"lockout_white_list";a:2:{i:0;s:7:"8.8.8.8";i:1;s:9:"127.0.0.1";}s:5:"proxy";s:6:"manual";}s:4:"core";a:1:{s:17:"last_seen_lockout";i:5;}}"#;
