@@ -172,32 +172,14 @@ fn fold(last: &mut Action, next: Action) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::helper::db::Row;
-    use crate::helper::db::memory::MemoryDatabase;
+    use crate::helper::db::memory::{MemoryDatabase, row};
     use crate::transport::{MemoryTransport, RemotePath};
-
-    fn row(cells: &[(&str, &str)]) -> Row {
-        cells
-            .iter()
-            .map(|(k, v)| (k.to_string(), Some(v.as_bytes().to_vec())))
-            .collect()
-    }
 
     fn rung(name: &str, steps: &str) -> Rung {
         Rung {
             playbook: name.into(),
             steps: serde_saphyr::from_str(steps).unwrap(),
-            vars: Vars {
-                run_id: "r1".into(),
-                wp_root: RemotePath::new("public_html").unwrap(),
-                plugin_folder: None,
-                ip: None,
-                wp_version: None,
-                user: None,
-                site_url: None,
-                table_prefix: None,
-                new_password: None,
-            },
+            vars: Vars::for_tests(),
         }
     }
 

@@ -902,7 +902,7 @@ fn contains_token(line: &str, needle: &str) -> bool {
 mod tests {
     use super::*;
     use crate::engine::access::Access;
-    use crate::helper::db::memory::MemoryDatabase;
+    use crate::helper::db::memory::{MemoryDatabase, row};
     use crate::transport::{MemoryTransport, TransportExt, WriteMode};
 
     #[test]
@@ -978,15 +978,8 @@ mod tests {
 
     fn vars() -> Vars {
         Vars {
-            run_id: "r1".into(),
-            wp_root: RemotePath::new("public_html").unwrap(),
             plugin_folder: Some("wp-content/plugins/wordfence".into()),
-            ip: None,
-            wp_version: None,
-            user: None,
-            site_url: None,
-            table_prefix: None,
-            new_password: None,
+            ..Vars::for_tests()
         }
     }
 
@@ -1275,13 +1268,6 @@ mod tests {
             plan(&mut t, ".htaccess").is_empty(),
             "nothing is missing now"
         );
-    }
-
-    fn row(cells: &[(&str, &str)]) -> Row {
-        cells
-            .iter()
-            .map(|(c, v)| ((*c).to_owned(), Some(v.as_bytes().to_vec())))
-            .collect()
     }
 
     /// The plan of the step in `yaml` against `db`, as the `--login` user `user`.

@@ -148,6 +148,24 @@ impl Vars {
     }
 }
 
+/// Values for the engine's unit tests: run `r1`, WordPress in `public_html`, nothing else known.
+#[cfg(test)]
+impl Vars {
+    pub(crate) fn for_tests() -> Vars {
+        Vars {
+            run_id: "r1".into(),
+            wp_root: RemotePath::new("public_html").unwrap(),
+            plugin_folder: None,
+            ip: None,
+            wp_version: None,
+            user: None,
+            site_url: None,
+            table_prefix: None,
+            new_password: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -662,15 +662,8 @@ mod tests {
 
     fn vars() -> Vars {
         Vars {
-            run_id: "r1".into(),
-            wp_root: RemotePath::new("public_html").unwrap(),
-            plugin_folder: None,
             ip: Some(IP.parse().unwrap()),
-            wp_version: None,
-            user: None,
-            site_url: None,
-            table_prefix: None,
-            new_password: None,
+            ..Vars::for_tests()
         }
     }
 
