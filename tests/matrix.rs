@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use harness::Sandbox;
-use test::{Outcome, Test};
+use test::{FTP_SCENARIOS, Outcome, Test, ftp_jobs_round};
 
 /// How to bring the matrix up, for every failure that means it is not.
 const START_HINT: &str = "start the compose matrix from the repository (as root): \
@@ -345,14 +345,6 @@ const FTP_HOSTS: [(&str, &str, &str, u16); 6] = [
     ("ProFTPD", "ftps", PROFTPD, 2141),
 ];
 
-/// `(scenario, cause diagnose names)`: a plugin's block (this machine's address locked out), a
-/// server password, a broken firewall prepend.
-const SCENARIOS: [(&str, &str); 3] = [
-    ("wordfence-block", "plugin-block"),
-    ("htaccess-basic-auth", "server-password"),
-    ("orphan-prepend", "broken-prepend"),
-];
-
 /// On each FTP host, whose files are the web host's: every scenario is diagnosed, planned
 /// without a change, unlocked (the website on the other host lets this machine in) and rolled
 /// back byte for byte (the lockout back).
@@ -362,46 +354,13 @@ fn every_ftp_host_unlocks_the_web_host_and_rolls_back_byte_for_byte() {
     let sb = &m.sb;
     for (server, scheme, addr, port) in FTP_HOSTS {
         let target = format!("{scheme}://wpsite@{addr}:{port}/");
-        for (scenario, cause) in SCENARIOS {
+        for (scenario, cause) in FTP_SCENARIOS {
             let what = format!("{scenario} on the {server} host over {scheme}://");
             m.scenario(scenario);
-            let state = tempfile::tempdir().unwrap();
             let before = m.site_files();
-            let wprescue = |words: &[&str]| {
-                Test::new(sb)
-                    .note(&what)
-                    .args(words)
-                    .target_at(&target)
-                    .args(["--tls-ca", &sb.env("SANDBOX_TLS_CA")])
-                    .env("WPRESCUE_PASSWORD", sb.env("SANDBOX_PASSWORD"))
-                    .state(state.path())
-            };
-            wprescue(&["diagnose"])
-                .locked_out()
-                .run()
-                .status(2)
-                .stdout_has(cause);
-            wprescue(&["unlock", "--dry-run"])
-                .locked_out()
-                .run()
-                .status(2)
-                .stdout_has("none made");
-            assert_same_files(&before, &m.site_files(), &format!("{what}: dry run"));
-            wprescue(&["unlock", "--yes"])
-                .locked_out()
-                .run()
-                .status(0)
-                .stdout_has("unlocked:");
-            assert!(
-                sb.comes_to(THIS_MACHINE, false, true),
-                "{what}: still locked out"
-            );
-            wprescue(&["rollback", "--yes"]).run().status(0);
-            assert_same_files(&before, &m.site_files(), &format!("{what}: rollback"));
-            assert!(
-                sb.comes_to(THIS_MACHINE, false, false),
-                "{what}: the lockout is not back"
-            );
+            ftp_jobs_round(sb, &what, &target, cause, THIS_MACHINE, |when| {
+                assert_same_files(&before, &m.site_files(), &format!("{what}: {when}"));
+            });
         }
     }
     m.scenario("clean");

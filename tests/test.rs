@@ -347,3 +347,59 @@ impl fmt::Display for Outcome {
         write!(f, "--- stderr ---\n{}", self.stderr)
     }
 }
+
+/// `(scenario, cause diagnose names)` that [`ftp_jobs_round`] takes on each FTP server: one per
+/// kind of fix (a plugin's allow-list through the helper, an `.htaccess` edit, a firewall's
+/// prepend removed).
+pub const FTP_SCENARIOS: [(&str, &str); 3] = [
+    ("wordfence-block", "plugin-block"),
+    ("htaccess-basic-auth", "server-password"),
+    ("orphan-prepend", "broken-prepend"),
+];
+
+/// The four jobs on a site locked out from `locked`, through the FTP or FTPS `target` (trusted
+/// by the sandbox's CA): diagnose names `cause`, the dry run changes nothing, unlock lets
+/// `locked` in, and rollback puts every file back and the lockout with it. `unchanged(when)`
+/// asserts the site's files are as they were before the diagnose.
+pub fn ftp_jobs_round(
+    sb: &Sandbox,
+    what: &str,
+    target: &str,
+    cause: &str,
+    locked: &str,
+    unchanged: impl Fn(&str),
+) {
+    let state = tempfile::tempdir().unwrap();
+    let wprescue = |words: &[&str]| {
+        Test::new(sb)
+            .note(what)
+            .args(words)
+            .target_at(target)
+            .args(["--tls-ca", &sb.env("SANDBOX_TLS_CA")])
+            .env("WPRESCUE_PASSWORD", sb.env("SANDBOX_PASSWORD"))
+            .state(state.path())
+    };
+    wprescue(&["diagnose"])
+        .locked_out()
+        .run()
+        .status(2)
+        .stdout_has(cause);
+    wprescue(&["unlock", "--dry-run"])
+        .locked_out()
+        .run()
+        .status(2)
+        .stdout_has("none made");
+    unchanged("the dry run");
+    wprescue(&["unlock", "--yes"])
+        .locked_out()
+        .run()
+        .status(0)
+        .stdout_has("unlocked:");
+    assert!(sb.comes_to(locked, false, true), "{what}: still locked out");
+    wprescue(&["rollback", "--yes"]).run().status(0);
+    unchanged("rollback");
+    assert!(
+        sb.comes_to(locked, false, false),
+        "{what}: the lockout is not back"
+    );
+}
