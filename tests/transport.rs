@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wprescue::transport::{
-    Cached, ConnectOptions, Credentials, FtpTls, Prefetch, Secret, SshConfig, StatBy, Target,
-    TlsTrust, connect, fingerprint,
+    Cached, ConnectOptions, Credentials, FtpTls, Secret, SshConfig, StatBy, Target, TlsTrust,
+    connect, fingerprint,
 };
 // The conformance checks (compiled here by path, see `integration.rs`) name these as
 // `crate::transport::…`, as they do inside the library.
 pub use wprescue::transport::{
-    Capabilities, Entry, Error, ErrorKind, Kind, Op, RemotePath, RenameMode, Result, Transport,
-    TransportExt, Upload, WriteMode, is_staging_name,
+    Capabilities, Entry, Error, ErrorKind, Kind, Op, Prefetch, RemotePath, RenameMode, Result,
+    Transport, TransportExt, Upload, WriteMode, is_staging_name,
 };
 
 use crate::conformance;

@@ -42,7 +42,7 @@ mod wire;
 use crate::fault;
 use crate::http::{HttpClient, HttpError, HttpOptions, Response};
 use crate::interrupt;
-use crate::transport::{self, ErrorKind, RemotePath, Transport, TransportExt, WriteMode};
+use crate::transport::{self, ErrorKind, RemotePath, Transport, TransportExt};
 
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
@@ -555,12 +555,14 @@ impl Helper {
         t.mkdir(&uploaded.folder)?;
         // The folder is new, under a random name: the files are written in place, as
         // `write_with_php` does.
-        for (name, text) in files {
-            if let Err(e) = t.write_bytes(&join(&uploaded.folder, name), text, WriteMode::InPlace) {
-                // A write that failed on its last step may have landed all the same.
-                let _ = remove_helper_folder(t, &uploaded.folder);
-                return Err(e.into());
-            }
+        let files: Vec<(RemotePath, &[u8])> = files
+            .into_iter()
+            .map(|(name, text)| (join(&uploaded.folder, name), text))
+            .collect();
+        if let Err(e) = t.write_new_files(&files) {
+            // A write that failed on its last step may have landed all the same.
+            let _ = remove_helper_folder(t, &uploaded.folder);
+            return Err(e.into());
         }
         Ok(uploaded)
     }
@@ -809,8 +811,15 @@ impl Uploaded {
         // name, one request each, without being read first.
         let script = self.path.file_name().unwrap_or_default();
         let names = script::FOLDER_FILES.iter().map(|(name, _)| *name);
-        for name in names.chain([script]) {
-            remove_if_present(t, &join(&self.folder, name))?;
+        let files: Vec<RemotePath> = names
+            .chain([script])
+            .map(|name| join(&self.folder, name))
+            .collect();
+        for removed in t.remove_each(&files) {
+            match removed {
+                Err(e) if *e.kind() == ErrorKind::NotFound => {}
+                other => other?,
+            }
         }
         match t.remove(&self.folder) {
             Err(e) if *e.kind() == ErrorKind::NotFound => Ok(()),

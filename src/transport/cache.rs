@@ -225,6 +225,15 @@ impl<T: Transport> Transport for Cached<T> {
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
         self.change(&[path], |t| t.write(path, data, mode))
     }
+    fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
+        let paths: Vec<&RemotePath> = files.iter().map(|(p, _)| p).collect();
+        self.change(&paths, |t| t.write_new_files(files))
+    }
+    fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
+        let touched: Vec<&RemotePath> = paths.iter().collect();
+        self.change(&touched, |t| Ok(t.remove_each(paths)))
+            .unwrap_or_default()
+    }
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
         self.change(&[from, to], |t| t.rename(from, to, mode))
     }

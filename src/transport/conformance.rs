@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 // `crate::transport` is the library's transport module here, and in the integration tests
 // (which compile this file through a `#[path]` module) a module that re-exports it.
 use crate::transport::{
-    Capabilities, Entry, Error, ErrorKind, Kind, Op, RemotePath, RenameMode, Result, Transport,
-    TransportExt, Upload, WriteMode, is_staging_name,
+    Capabilities, Entry, Error, ErrorKind, Kind, Op, Prefetch, RemotePath, RenameMode, Result,
+    Transport, TransportExt, Upload, WriteMode, is_staging_name,
 };
 
 /// Runs every check that needs nothing but an empty folder `dir` and a second connection
@@ -31,6 +31,8 @@ pub fn run_all(
 ) {
     capabilities_match(t, caps);
     write_read_stat_list(t, caps, dir);
+    write_and_remove_several(t, caps, dir);
+    prefetch_agrees_with_list_and_read(t, dir);
     write_create_refuses_existing(t, dir);
     write_is_atomic(t, observer, dir);
     interrupted_write_leaves_original(t, observer, dir);
@@ -111,6 +113,96 @@ pub fn write_read_stat_list(t: &mut dyn Transport, caps: &Capabilities, dir: &Re
     if caps.modes {
         assert_eq!(t.stat(&in_place).unwrap().unwrap().mode, Some(0o644));
     }
+    finish(t, &sub);
+}
+
+/// Several new files written at once, and removed at once, each as alone.
+pub fn write_and_remove_several(t: &mut dyn Transport, caps: &Capabilities, dir: &RemotePath) {
+    let sub = fresh(t, dir, "several");
+    let names = ["a.php", ".htaccess", ".user.ini", "d", "e"];
+    let files: Vec<(RemotePath, Vec<u8>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (sub.join(name).unwrap(), pattern(100 + i, i as u64)))
+        .collect();
+    let borrowed: Vec<(RemotePath, &[u8])> = files
+        .iter()
+        .map(|(p, d)| (p.clone(), d.as_slice()))
+        .collect();
+    t.write_new_files(&borrowed).unwrap();
+    for (path, data) in &files {
+        assert_eq!(&t.read_to_vec(path).unwrap(), data, "{path}");
+        if caps.modes {
+            assert_eq!(t.stat(path).unwrap().unwrap().mode, Some(0o644), "{path}");
+        }
+    }
+    let mut paths: Vec<RemotePath> = files.into_iter().map(|(p, _)| p).collect();
+    paths.insert(2, sub.join("never-there").unwrap());
+    let removed = t.remove_each(&paths);
+    assert_eq!(removed.len(), paths.len(), "one result per path");
+    for (path, result) in paths.iter().zip(removed) {
+        match path.file_name() {
+            Some("never-there") => {
+                expect_kind(result, ErrorKind::NotFound, "removing a missing file");
+            }
+            _ => result.unwrap(),
+        }
+    }
+    assert!(t.list(&sub).unwrap().is_empty());
+    finish(t, &sub);
+}
+
+/// What a prefetch brings back is what `list` and `read` say; `*` skips dot folders and
+/// files over the size limit are left out. Transports that cannot prefetch say so (`None`).
+pub fn prefetch_agrees_with_list_and_read(t: &mut dyn Transport, dir: &RemotePath) {
+    const FOLDERS: [&str; 6] = [".", "*", "*/*", "*/*/*", "*/*/*/*", "*/*/*/*/*"];
+    let sub = fresh(t, dir, "prefetch");
+    let (small, big) = (sub.join("small.txt").unwrap(), sub.join("big.txt").unwrap());
+    let (inner, hidden) = (sub.join("inner").unwrap(), sub.join(".hidden").unwrap());
+    t.write_bytes(&small, b"small", WriteMode::Create).unwrap();
+    t.write_bytes(&big, &[b'x'; 65], WriteMode::Create).unwrap();
+    t.mkdir(&inner).unwrap();
+    t.mkdir(&hidden).unwrap();
+    // `sub` and the folders in it, and the files in `sub`: patterns as deep as it is.
+    let depth = sub.as_str().split('/').count();
+    assert!(depth < FOLDERS.len() - 1, "the test folder is too deep");
+    let wanted = Prefetch {
+        folders: FOLDERS[..depth + 2].to_vec(),
+        files: vec![FOLDERS[depth + 1]],
+        max_file_bytes: 64,
+    };
+    let Some(snapshot) = t.prefetch(&wanted).unwrap() else {
+        return finish(t, &sub);
+    };
+    let listed: Vec<&RemotePath> = snapshot
+        .listings
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.as_str().starts_with(sub.as_str()))
+        .collect();
+    assert_eq!(listed, [&sub, &inner], "no dot folder for `*`");
+    for (folder, entries) in snapshot
+        .listings
+        .iter()
+        .filter(|(p, _)| listed.contains(&p))
+    {
+        let kinds = |e: &[Entry]| {
+            e.iter()
+                .map(|e| (e.name.clone(), e.meta.kind))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds(entries), kinds(&t.list(folder).unwrap()), "{folder}");
+    }
+    let fetched: Vec<_> = snapshot
+        .files
+        .iter()
+        .filter(|(p, _)| p.as_str().starts_with(sub.as_str()))
+        .collect();
+    assert_eq!(
+        fetched,
+        [&(small, b"small".to_vec())],
+        "big.txt is over the limit"
+    );
     finish(t, &sub);
 }
 

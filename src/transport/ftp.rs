@@ -3,6 +3,7 @@
 
 mod known_certs;
 mod listing;
+mod spares;
 mod tls;
 
 use std::io::Write;
@@ -12,7 +13,9 @@ use std::time::Duration;
 use suppaftp::types::{FileType as TransferType, Response};
 use suppaftp::{FtpError, Mode, RustlsFtpStream, Status};
 
+use self::spares::Spares;
 use self::tls::Connector;
+use super::fan_out::{fan_out, refuses_only_the_path};
 use super::net::Watchdog;
 use super::options::PASSWORD_ENV;
 use super::progress::{CopyError, Progress};
@@ -20,7 +23,7 @@ use super::staging::{Staging, write_atomically};
 use super::target::{FtpTarget, FtpTls, origin};
 use super::{
     Capabilities, ConnectOptions, Credentials, Entry, Error, ErrorKind, Kind, Meta, Op, PinBroken,
-    RemotePath, RenameMode, Result, Transport, Upload, WriteMode, net,
+    Prefetch, RemotePath, RenameMode, Result, Snapshot, Transport, Upload, WriteMode, net,
 };
 
 /// A site reached over FTP or FTPS.
@@ -37,6 +40,11 @@ use super::{
 /// a `PASV` reply names, data connections go to the control connection's address, as curl
 /// does: servers behind NAT announce private addresses, and no server gets to point wprescue
 /// at another host.
+///
+/// A [`Transport::prefetch`] goes over several control connections at once: once the first
+/// login has worked, [`SPARE_CONNECTIONS`](spares::SPARE_CONNECTIONS) more log in in the
+/// background, and each takes the next listing or read as soon as it is free. A server that
+/// refuses them costs nothing; everything else uses the first connection only.
 pub struct FtpTransport {
     ftp: RustlsFtpStream,
     origin: String,
@@ -51,6 +59,7 @@ pub struct FtpTransport {
     cwd: String,
     progress: bool,
     timeout: Duration,
+    spares: Spares,
 }
 
 impl std::fmt::Debug for FtpTransport {
@@ -70,6 +79,16 @@ impl FtpTransport {
         options: &ConnectOptions,
         credentials: &mut Credentials,
     ) -> Result<Self> {
+        Self::connect_with(target, options, credentials, true)
+    }
+
+    /// [`connect`](Self::connect), opening spare connections or not.
+    fn connect_with(
+        target: &FtpTarget,
+        options: &ConnectOptions,
+        credentials: &mut Credentials,
+        spares: bool,
+    ) -> Result<Self> {
         let scheme = match target.tls {
             FtpTls::None => "ftp",
             FtpTls::Explicit => "ftps",
@@ -77,7 +96,7 @@ impl FtpTransport {
         };
         let origin = origin(scheme, target.user.as_deref(), &target.host, target.port);
         let (ftp, watchdog) = open_control(target, options, &origin)?;
-        let connected = Self::set_up(ftp, target, options, credentials, scheme, &origin);
+        let connected = Self::set_up(ftp, target, options, credentials, spares, scheme, &origin);
         watchdog.settle(connected, Op::Connect, &origin)
     }
 
@@ -87,11 +106,18 @@ impl FtpTransport {
         target: &FtpTarget,
         options: &ConnectOptions,
         credentials: &mut Credentials,
+        spares: bool,
         scheme: &str,
         origin: &str,
     ) -> Result<Self> {
         let timeout = options.timeout;
         let origin = log_in(&mut ftp, target, credentials, scheme, timeout, origin)?;
+        // Only once the password has worked: spares trying a wrong one would count against
+        // the account, where hosts lock an address out after a few failures.
+        let spares = match spares {
+            true => Spares::open(target, options, credentials),
+            false => Spares::default(),
+        };
         let fail = |e: FtpError| {
             Error::new(ftp_kind(&e, timeout), Op::Connect, origin.as_str()).with_source(e)
         };
@@ -137,6 +163,7 @@ impl FtpTransport {
             status_lists: true,
             progress: options.progress,
             timeout,
+            spares,
         })
     }
 
@@ -758,6 +785,92 @@ impl Transport for FtpTransport {
             Err(e) => Err(self.err(e, Op::Remove, path)),
         }
     }
+
+    fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
+        self.side_by_side(files, |t, (path, data)| {
+            t.write(path, Upload::bytes(data), WriteMode::InPlace)
+        })
+        .into_iter()
+        .collect()
+    }
+
+    fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
+        self.side_by_side(paths, |t, path| t.remove(path))
+    }
+
+    fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
+        // The spares are taken out for the walk: it borrows this connection as its first.
+        let mut spares = std::mem::take(&mut self.spares);
+        let root = self.root.clone();
+        let (snapshot, walked, back) = fan_out(self, &mut || spares.next(&root), wanted);
+        spares.put_back(back);
+        self.spares = spares;
+        tracing::debug!(
+            connections = walked.connections,
+            requests = walked.requests,
+            longest = walked.longest,
+            "prefetched"
+        );
+        Ok(Some(snapshot))
+    }
+}
+
+impl FtpTransport {
+    /// `op` on each of `items`, over this connection and the spares ready now, item `i` over
+    /// connection `i` modulo their number; the results in the items' order.
+    fn side_by_side<I: Sync>(
+        &mut self,
+        items: &[I],
+        op: impl Fn(&mut FtpTransport, &I) -> Result<()> + Sync,
+    ) -> Vec<Result<()>> {
+        let mut spares = std::mem::take(&mut self.spares);
+        let root = self.root.clone();
+        let mut helpers: Vec<FtpTransport> = std::iter::from_fn(|| spares.next(&root))
+            .take(items.len().saturating_sub(1))
+            .collect();
+        let every = helpers.len() + 1;
+        let op = &op;
+        let share = move |t: &mut FtpTransport, from: usize| -> Vec<Result<()>> {
+            items
+                .iter()
+                .skip(from)
+                .step_by(every)
+                .map(|item| op(t, item))
+                .collect()
+        };
+        let shares: Vec<Vec<Result<()>>> = std::thread::scope(|scope| {
+            let theirs: Vec<_> = helpers
+                .iter_mut()
+                .enumerate()
+                .map(|(i, helper)| scope.spawn(move || share(helper, i + 1)))
+                .collect();
+            let mine = share(self, 0);
+            std::iter::once(mine)
+                .chain(theirs.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }))
+                .collect()
+        });
+        // A spare that failed other than by a refusal may be mid-reply: it is not used again.
+        let fit = |results: &Vec<Result<()>>| {
+            results.iter().all(|r| {
+                r.as_ref().is_ok() || r.as_ref().is_err_and(|e| refuses_only_the_path(e.kind()))
+            })
+        };
+        let healthy: Vec<FtpTransport> = helpers
+            .into_iter()
+            .zip(&shares[1..])
+            .filter_map(|(helper, results)| fit(results).then_some(helper))
+            .collect();
+        spares.put_back(healthy);
+        self.spares = spares;
+        // Back into the items' order: the k-th result of share j is item j + k·every.
+        let mut shares: Vec<_> = shares.into_iter().map(Vec::into_iter).collect();
+        (0..items.len())
+            .filter_map(|i| shares[i % every].next())
+            .collect()
+    }
 }
 
 impl Staging for FtpTransport {
@@ -846,8 +959,13 @@ impl Staging for FtpTransport {
 
 impl Drop for FtpTransport {
     fn drop(&mut self) {
-        // Polite goodbye; the server would time the session out anyway.
-        let _ = self.ftp.quit();
+        // Polite goodbye; the server would time the session out anyway. Each QUIT waits for
+        // its reply, so the spares say theirs at the same time as this one.
+        let spares = std::mem::take(&mut self.spares);
+        std::thread::scope(|scope| {
+            scope.spawn(|| drop(spares));
+            let _ = self.ftp.quit();
+        });
     }
 }
 

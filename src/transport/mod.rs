@@ -69,6 +69,7 @@ macro_rules! describe_as_inner {
 mod cache;
 mod credentials;
 mod error;
+mod fan_out;
 mod ftp;
 mod gather;
 mod known_hosts;
@@ -241,6 +242,22 @@ pub trait Transport: std::fmt::Debug + Send {
 
     /// Writes file `path` atomically (see the module docs).
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()>;
+
+    /// Writes each of `files` with [`WriteMode::InPlace`], in a folder this run has just made
+    /// under a name nobody else knows; stops at the first failure. A transport with several
+    /// connections (FTP) writes them side by side.
+    fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
+        for (path, data) in files {
+            self.write(path, Upload::bytes(data), WriteMode::InPlace)?;
+        }
+        Ok(())
+    }
+
+    /// [`Transport::remove`] on each of `paths`, each result in order. A transport with
+    /// several connections (FTP) removes them side by side.
+    fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
+        paths.iter().map(|path| self.remove(path)).collect()
+    }
 
     /// Renames `from` to `to`, both below the site root.
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()>;

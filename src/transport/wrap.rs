@@ -282,6 +282,12 @@ macro_rules! forward_to_pointee {
         fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
             (**self).write(path, data, mode)
         }
+        fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
+            (**self).write_new_files(files)
+        }
+        fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
+            (**self).remove_each(paths)
+        }
         fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
             (**self).rename(from, to, mode)
         }
@@ -318,12 +324,16 @@ impl<T: Transport> Traced<T> {
 fn traced<R>(op: &str, path: &RemotePath, call: impl FnOnce() -> Result<R>) -> Result<R> {
     let start = std::time::Instant::now();
     let result = call();
-    let ms = start.elapsed().as_millis();
-    match &result {
-        Ok(_) => tracing::debug!(op, path = path.as_str(), ms, "ok"),
-        Err(e) => tracing::debug!(op, path = path.as_str(), ms, error = %e.kind(), "failed"),
-    }
+    log_op(op, path, start, result.as_ref().err());
     result
+}
+
+fn log_op(op: &str, path: &RemotePath, start: std::time::Instant, error: Option<&Error>) {
+    let ms = start.elapsed().as_millis();
+    match error {
+        None => tracing::debug!(op, path = path.as_str(), ms, "ok"),
+        Some(e) => tracing::debug!(op, path = path.as_str(), ms, error = %e.kind(), "failed"),
+    }
 }
 
 impl<T: Transport> Transport for Traced<T> {
@@ -340,6 +350,26 @@ impl<T: Transport> Transport for Traced<T> {
     fn write(&mut self, path: &RemotePath, data: Upload<'_>, mode: WriteMode) -> Result<()> {
         traced("write", path, || self.inner.write(path, data, mode))
     }
+    fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
+        // One line for all, on their folder: side by side, they cost about one write.
+        let folder = files
+            .first()
+            .and_then(|(p, _)| p.parent())
+            .unwrap_or_default();
+        traced("write", &folder, || self.inner.write_new_files(files))
+    }
+    fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
+        // One line for all, as for writes side by side.
+        let folder = paths
+            .first()
+            .and_then(RemotePath::parent)
+            .unwrap_or_default();
+        let start = std::time::Instant::now();
+        let results = self.inner.remove_each(paths);
+        let error = results.iter().find_map(|r| r.as_ref().err());
+        log_op("remove", &folder, start, error);
+        results
+    }
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {
         tracing::debug!(to = to.as_str(), "rename");
         traced("rename", from, || self.inner.rename(from, to, mode))
@@ -355,7 +385,9 @@ impl<T: Transport> Transport for Traced<T> {
         self.inner.as_exec()
     }
     fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
-        // Only a transport that can run commands sends anything for a prefetch.
+        // Through a shell a prefetch is one request, traced here. Without one it is either
+        // nothing or a walk of many requests over several connections, which FTP traces
+        // itself (`prefetched`, with the longest chain of requests on one connection).
         if !self.inner.capabilities().exec {
             return self.inner.prefetch(wanted);
         }
