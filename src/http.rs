@@ -131,8 +131,10 @@ impl fmt::Debug for Response {
 pub struct HttpClient {
     agent: ureq::Agent,
     cookies: Vec<(String, String)>,
-    /// Whether a request may run the site's own code (see [`HttpClient::to_helper`]).
-    runs_site_code: bool,
+    /// Whether each request tells transports that the site may have changed: those that may
+    /// run the site's own code do (see [`HttpClient::to_helper`]), unless
+    /// [`HttpClient::telling_nobody`] says otherwise.
+    tells_transports: bool,
 }
 
 impl HttpClient {
@@ -146,6 +148,15 @@ impl HttpClient {
     /// site's files stays good across these requests, and one connection carries them all.
     pub fn to_helper(options: &HttpOptions) -> Self {
         Self::build(options, false)
+    }
+
+    /// This client, but its requests do not tell transports the site may have changed: for
+    /// requests sent while a transport reads the site, whose caller tells them once, after
+    /// all are answered (with [`crate::transport::site_may_have_changed`]), so that what was
+    /// read in the meantime is not thrown away halfway through.
+    pub fn telling_nobody(mut self) -> Self {
+        self.tells_transports = false;
+        self
     }
 
     fn build(options: &HttpOptions, runs_site_code: bool) -> Self {
@@ -164,7 +175,7 @@ impl HttpClient {
         Self {
             agent: ureq::Agent::with_parts(config, connector, DefaultResolver::default()),
             cookies: Vec::new(),
-            runs_site_code,
+            tells_transports: runs_site_code,
         }
     }
 
@@ -207,7 +218,7 @@ impl HttpClient {
         url: &str,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Response, HttpError> {
-        if self.runs_site_code {
+        if self.tells_transports {
             // PHP ran on the server (or may have): what a transport remembers of its files
             // is stale.
             crate::transport::site_may_have_changed();

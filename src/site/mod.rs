@@ -129,10 +129,12 @@ pub fn investigate(
     catalog: &Catalog,
     options: &InvestigateOptions,
 ) -> Result<Report, SiteError> {
-    let mut inventory = survey(t, catalog, options.site.as_deref())?;
-    let url = site_url(options.url.as_deref(), &inventory)?;
+    let Surveyed {
+        mut inventory,
+        url,
+        probes,
+    } = survey_and_probe(t, catalog, options)?;
     let mut client = HttpClient::new(&options.http);
-    let probes = probe::probe_site(&client, &url.0, catalog);
     inventory.read_logs(t)?;
     let login = match &options.login {
         Some((user, password)) => {
@@ -158,6 +160,50 @@ pub fn investigate(
     let stack_notes = stack::Stack::of(&report).notes();
     report.diagnosis.notes.extend(stack_notes);
     Ok(report)
+}
+
+/// What [`survey_and_probe`] found.
+struct Surveyed {
+    inventory: Inventory,
+    url: (String, UrlSource),
+    probes: Vec<PathProbe>,
+}
+
+/// The inventory, the site's URL and the HTTP probes. Given the URL, the probes go while
+/// the files are read, each waiting on its own server; transports are told the site may have
+/// changed once both are done, so what the survey read stays until then.
+fn survey_and_probe(
+    t: &mut dyn Transport,
+    catalog: &Catalog,
+    options: &InvestigateOptions,
+) -> Result<Surveyed, SiteError> {
+    let site = options.site.as_deref();
+    let Some(flag) = options.url.as_deref() else {
+        let inventory = survey(t, catalog, site)?;
+        let url = site_url(None, &inventory)?;
+        let probes = probe::probe_site(&HttpClient::new(&options.http), &url.0, catalog);
+        return Ok(Surveyed {
+            inventory,
+            url,
+            probes,
+        });
+    };
+    let url = url_from_flag(flag);
+    let client = HttpClient::new(&options.http).telling_nobody();
+    let (inventory, probes) = std::thread::scope(|scope| {
+        let probes = scope.spawn(|| probe::probe_site(&client, &url.0, catalog));
+        let inventory = survey(t, catalog, site);
+        let probes = probes
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (inventory, probes)
+    });
+    transport::site_may_have_changed();
+    Ok(Surveyed {
+        inventory: inventory?,
+        url,
+        probes,
+    })
 }
 
 /// The files-only part of [`investigate`]: finds the WordPress root (`site` picks one of
@@ -212,6 +258,11 @@ fn choose_root(t: &mut dyn Transport, wanted: Option<&str>) -> Result<WpRoot, Si
     }
 }
 
+/// The site's address as `--url` gives it.
+fn url_from_flag(flag: &str) -> (String, UrlSource) {
+    (flag.trim_end_matches('/').to_owned(), UrlSource::Flag)
+}
+
 /// The site's address: `flag` (`--url`) if given, else a literal `WP_HOME` or `WP_SITEURL`
 /// from wp-config.php.
 pub fn site_url(
@@ -219,7 +270,7 @@ pub fn site_url(
     inventory: &Inventory,
 ) -> Result<(String, UrlSource), SiteError> {
     if let Some(url) = flag {
-        return Ok((url.trim_end_matches('/').to_owned(), UrlSource::Flag));
+        return Ok(url_from_flag(url));
     }
     let from_config = |name: &str| match inventory.config.as_ref()?.get(name)? {
         ConfigValue::Str(url) if url.starts_with("http://") || url.starts_with("https://") => {

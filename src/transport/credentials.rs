@@ -134,6 +134,11 @@ impl Credentials {
         (Some(user), password)
     }
 
+    /// Whether [`Credentials::key_passphrase`] would answer without a prompt.
+    pub(crate) fn has_key_passphrase(&self) -> bool {
+        self.key_passphrase.is_some()
+    }
+
     /// The passphrase for encrypted key file `key`.
     pub(crate) fn key_passphrase(&mut self, key: &Path) -> Option<Secret> {
         if self.key_passphrase.is_none() {

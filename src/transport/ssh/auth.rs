@@ -29,23 +29,37 @@ pub(super) fn authenticate(
     credentials: &mut Credentials,
 ) -> Result<(), Vec<String>> {
     let mut tried = Vec::new();
+    // Keys first, without asking for the method list: a round trip saved on the usual login.
+    // A server that takes no keys refuses each attempt, and the list is asked for then. Keys
+    // that would need a passphrase prompt wait until the server is known to take keys.
+    if let Some(socket) = &login.agent
+        && try_agent(session, login.user, socket, &mut tried)
+    {
+        return Ok(());
+    }
+    let (unlocked, locked): (Vec<&PathBuf>, Vec<&PathBuf>) = login
+        .keys
+        .iter()
+        .partition(|key| credentials.has_key_passphrase() || !is_encrypted_file(key));
+    for key in unlocked {
+        if try_key(session, login.user, key, credentials, &mut tried) {
+            return Ok(());
+        }
+    }
     // Asking for the method list sends "none", which a few servers accept outright.
     let methods = match session.auth_methods(login.user) {
         Ok(methods) => methods.to_owned(),
-        Err(e) => return Err(vec![format!("none ({})", e.message())]),
+        Err(e) => {
+            tried.push(format!("none ({})", e.message()));
+            return Err(tried);
+        }
     };
     if session.authenticated() {
         return Ok(());
     }
     let offers = |m: &str| methods.split(',').any(|o| o == m);
-
     if offers("publickey") {
-        if let Some(socket) = &login.agent
-            && try_agent(session, login.user, socket, &mut tried)
-        {
-            return Ok(());
-        }
-        for key in &login.keys {
+        for key in locked {
             if try_key(session, login.user, key, credentials, &mut tried) {
                 return Ok(());
             }
@@ -135,6 +149,11 @@ fn try_key(
 
 /// Whether a private key file needs a passphrase: PEM with an `ENCRYPTED` header, or
 /// OpenSSH's own format with a cipher other than `none`.
+/// Whether the key file at `key` is encrypted (a missing or unreadable one is not).
+fn is_encrypted_file(key: &Path) -> bool {
+    fs::read_to_string(key).is_ok_and(|text| is_encrypted(&text))
+}
+
 pub(super) fn is_encrypted(text: &str) -> bool {
     const OPENSSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
     let Some(body) = text.split(OPENSSH).nth(1) else {

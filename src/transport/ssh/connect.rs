@@ -190,6 +190,10 @@ pub(super) fn site_folder(
         .realpath(Path::new(wanted))
         .map_err(|e| fail(sftp_kind(&e, ErrorKind::NotFound, timeout), wanted).with_source(e))?;
     let absolute = absolute.to_string_lossy().into_owned();
+    if wanted == "." {
+        // The login folder: there, and a folder, or the login would have failed.
+        return Ok(absolute);
+    }
     match sftp.stat(Path::new(&absolute)) {
         Ok(st) if st.is_dir() => Ok(absolute),
         Ok(_) => Err(fail(ErrorKind::NotADirectory, &absolute)),
