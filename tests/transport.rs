@@ -666,17 +666,17 @@ fn ssh_prefetch_agrees_with_listing_and_reading() {
         t.write_bytes(&site.join(name).unwrap(), text, WriteMode::Create)
             .unwrap();
     }
-    let wanted = Prefetch {
-        folders: vec![
+    let wanted = Prefetch::new(
+        &[
             "transport-tests/prefetch/*",
             "transport-tests/prefetch/*/wp-content",
         ],
-        files: vec![
+        &[
             "transport-tests/prefetch/*/wp-config.php",
             "transport-tests/prefetch/*/.htaccess",
         ],
-        max_file_bytes: 1 << 20,
-    };
+        1 << 20,
+    );
     let snapshot = t
         .prefetch(&wanted)
         .unwrap()

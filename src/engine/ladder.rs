@@ -144,6 +144,11 @@ impl Session {
                 Outcome::Planned
             });
         }
+        // What the undoing reads, in one request where the transport can.
+        let layout = super::rollback::layout(&journal)?;
+        if let Err(e) = self.transport().prefetch(&layout) {
+            tracing::debug!(error = %e, "prefetch failed; asking one path at a time");
+        }
         // A run that changed rows recorded how to reach the database; the helper runs the way
         // this session allows.
         if let Some(site) = journal.site_ref()? {

@@ -1,12 +1,12 @@
 //! Undoing a run from its journal alone: a fresh process, after a crash, is enough.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::helper::db::{Database, Row, cell, row_matches, with_cell};
-use crate::transport::{RemotePath, RenameMode, Transport, TransportExt, WriteMode};
+use crate::helper::db::{Database, Row, Select, cell, row_matches, with_cell};
+use crate::transport::{Prefetch, RemotePath, RenameMode, Transport, TransportExt, WriteMode};
 
 use super::EngineError;
 use super::access::Access;
@@ -67,14 +67,56 @@ pub fn pending(journal: &Journal) -> Result<Vec<String>, EngineError> {
         .collect())
 }
 
+/// What undoing `journal` reads, for one [`Transport::prefetch`](crate::transport::Transport::prefetch)
+/// where the transport can: the files it wrote, the folders of everything it wrote or
+/// renamed, and the WordPress root (the helper's sweep lists it). The lock the run may hold
+/// is in one of those folders too. Each is asked for directly ([`Prefetch::direct`]).
+pub fn layout(journal: &Journal) -> Result<Prefetch, EngineError> {
+    let mut folders = BTreeSet::from([".".to_owned()]);
+    let mut files = BTreeSet::new();
+    let mut add_folders_of = |path: &str| {
+        if let Some((folder, _)) = path.rsplit_once('/') {
+            folders.insert(folder.to_owned());
+        }
+    };
+    for (_, change) in outstanding(journal)? {
+        match change {
+            Recorded::Write { path, .. } => {
+                add_folders_of(&path);
+                files.insert(path);
+            }
+            Recorded::Rename { from, to } => {
+                add_folders_of(&from);
+                add_folders_of(&to);
+            }
+            _ => {}
+        }
+    }
+    if let Some(site) = journal.site_ref()? {
+        add_folders_of(&format!("{}/x", site.wp_root));
+    }
+    // A `*` in a name would be taken for "every folder".
+    let literal = |set: BTreeSet<String>| -> Vec<String> {
+        set.into_iter().filter(|p| !p.contains('*')).collect()
+    };
+    Ok(Prefetch {
+        folders: literal(folders),
+        files: literal(files),
+        max_file_bytes: 256 << 10,
+        direct: true,
+    })
+}
+
 /// Undoes every change of the run that was made, newest first. A change whose intent is
 /// journalled but not its completion (a crash in between) is undone if the site shows it
 /// happened. A file that changed since wprescue wrote it is not overwritten: it is reported and
 /// the rollback goes on with the rest. Running it again does nothing more.
 pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone, EngineError> {
     let mut report = Undone::default();
-    for (seq, change) in outstanding(journal)? {
-        match undo(access, journal, &change) {
+    let outstanding = outstanding(journal)?;
+    let mut rows = RowsAhead::read(access, &outstanding);
+    for (seq, change) in outstanding {
+        match undo(access, journal, &change, &mut rows) {
             Ok(true) => {
                 report.undone += 1;
                 report.restored.extend(change.undo_description());
@@ -91,11 +133,70 @@ pub fn rollback(access: &mut Access<'_>, journal: &mut Journal) -> Result<Undone
     Ok(report)
 }
 
+/// The rows the journalled row changes are about, as the database holds them before the
+/// rollback starts: asked in one request, where each was one request of its own. Only rows
+/// that one change alone touches (none after an earlier undo could have changed them), and
+/// none when a password change is among the undone (it rewrites rows of its own).
+#[derive(Default)]
+struct RowsAhead(HashMap<(String, String, Vec<u8>), Vec<Row>>);
+
+impl RowsAhead {
+    fn read(access: &mut Access<'_>, outstanding: &[(usize, Recorded)]) -> RowsAhead {
+        let Some(db) = access.db else {
+            return RowsAhead::default();
+        };
+        let mut keys: HashMap<(String, String, Vec<u8>), usize> = HashMap::new();
+        for (_, change) in outstanding {
+            match change {
+                Recorded::Password(_) => return RowsAhead::default(),
+                Recorded::Row { table, key, .. } => {
+                    if let Ok(value) = BASE64.decode(&key.1) {
+                        *keys
+                            .entry((table.clone(), key.0.clone(), value))
+                            .or_default() += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let wanted: Vec<(String, String, Vec<u8>)> = keys
+            .into_iter()
+            .filter_map(|(key, changes)| (changes == 1).then_some(key))
+            .collect();
+        if wanted.len() < 2 {
+            return RowsAhead::default();
+        }
+        let selects: Vec<Select> = wanted
+            .iter()
+            .map(|(table, column, value)| Select {
+                table: table.clone(),
+                column: column.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        match db.select_many(&mut *access.files, &selects) {
+            Ok(answers) => RowsAhead(wanted.into_iter().zip(answers).collect()),
+            Err(e) => {
+                // Each row is asked for on its own then, and fails there if it must.
+                tracing::debug!(error = %e, "rows not read ahead");
+                RowsAhead::default()
+            }
+        }
+    }
+
+    /// The rows read ahead for this key (only once: after that, the database has moved on).
+    fn take(&mut self, table: &str, column: &str, value: &[u8]) -> Option<Vec<Row>> {
+        self.0
+            .remove(&(table.to_owned(), column.to_owned(), value.to_vec()))
+    }
+}
+
 /// Undoes one change if the site shows it; returns whether anything was done.
 fn undo(
     access: &mut Access<'_>,
     journal: &Journal,
     change: &Recorded,
+    rows: &mut RowsAhead,
 ) -> Result<bool, EngineError> {
     let db = access.db;
     let t = &mut *access.files;
@@ -181,9 +282,14 @@ fn undo(
             let (before, after) = (decode(before)?, decode(after)?);
             let key_value = BASE64.decode(&key.1).map_err(corrupt)?;
             let db = db.ok_or(EngineError::NoDatabase)?;
+            let now = match rows.take(table, &key.0, &key_value) {
+                Some(now) => now,
+                None => db.select(t, table, &key.0, std::slice::from_ref(&key_value))?,
+            };
             let row = RowUndo {
                 table,
-                key: (&key.0, key_value),
+                key: &key.0,
+                now,
                 before,
                 after,
                 meaning: meaning.as_ref(),
@@ -196,7 +302,10 @@ fn undo(
 /// A journalled row change to undo.
 struct RowUndo<'a> {
     table: &'a str,
-    key: (&'a str, Vec<u8>),
+    /// The key column.
+    key: &'a str,
+    /// The rows with the key's value, as the database holds them now.
+    now: Vec<Row>,
     before: Option<Row>,
     after: Option<Row>,
     meaning: Option<&'a Meaning>,
@@ -212,12 +321,12 @@ fn undo_row(
 ) -> Result<bool, EngineError> {
     let RowUndo {
         table,
-        key: (column, value),
+        key: column,
+        now,
         before,
         after,
         meaning,
     } = row;
-    let now = db.select(t, table, column, &[value])?;
     let present = |pattern: &Option<Row>| match pattern {
         Some(pattern) => now.iter().any(|row| row_matches(row, pattern)),
         None => false,
@@ -428,6 +537,49 @@ mod tests {
         let stale = [edit(b"one\n", b"three\n")];
         let err = apply(&mut Access::files(&mut t), &mut journal, &stale);
         assert!(matches!(err, Err(EngineError::Stale { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn rows_are_read_in_one_request_and_put_back() {
+        use crate::helper::db::memory::{MemoryDatabase, row};
+        let db = MemoryDatabase::default();
+        let original = vec![
+            row(&[("id", "1"), ("v", "a")]),
+            row(&[("id", "2"), ("v", "b")]),
+        ];
+        db.tables.borrow_mut().insert("t".into(), original.clone());
+        let delete = |n: &str, v: &str| {
+            Action::Change(Change::Row {
+                row: RowChange {
+                    table: "t".into(),
+                    key: ("id".into(), n.as_bytes().to_vec()),
+                    before: Some(row(&[("id", n), ("v", v)])),
+                    after: None,
+                },
+                meaning: None,
+            })
+        };
+        let state = tempfile::tempdir().unwrap();
+        let mut t = MemoryTransport::new();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        let mut access = Access {
+            files: &mut t,
+            db: Some(&db),
+            web: None,
+        };
+        apply(
+            &mut access,
+            &mut journal,
+            &[delete("1", "a"), delete("2", "b")],
+        )
+        .unwrap();
+        assert!(db.tables.borrow()["t"].is_empty());
+        db.reads.set(0);
+        assert_eq!(rollback(&mut access, &mut journal).unwrap().undone, 2);
+        assert_eq!(db.reads.get(), 1, "both rows asked for at once");
+        let mut now = db.tables.borrow()["t"].clone();
+        now.sort();
+        assert_eq!(now, original);
     }
 
     #[test]

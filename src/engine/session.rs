@@ -365,9 +365,13 @@ impl Session {
         };
         obs.busy("asking the site which address it sees");
         let t = self.transport.as_mut();
-        let seen = match flag {
-            Some(_) => Err("not asked: --ip given".to_owned()),
-            None => helper.whoami(t).map_err(|e| e.to_string()),
+        // sshd's view goes while the web server answers.
+        let (seen, sshd) = match flag {
+            Some(_) => (Err("not asked: --ip given".to_owned()), ssh_client(t)),
+            None => {
+                let (seen, sshd) = helper.whoami_beside(t, ssh_client);
+                (seen.map_err(|e| e.to_string()), sshd)
+            }
         };
         let bind = self.spec.options.http.bind;
         let clues = Clues {
@@ -375,7 +379,7 @@ impl Session {
             local: bind
                 .or_else(|| local_address_towards(&url))
                 .unwrap_or(IpAddr::from([127, 0, 0, 1])),
-            sshd: ssh_client(t),
+            sshd,
             seen,
         };
         obs.idle();

@@ -494,11 +494,25 @@ impl Helper {
     /// modes: a kept Http helper answers it among its calls; otherwise a one-shot helper that
     /// touches no database is uploaded, POSTed to and deleted.
     pub fn whoami(&self, t: &mut dyn Transport) -> Result<Seen, HelperError> {
-        let response = match (self.mode.get(), self.keep) {
-            (Mode::Http, true) => self.exchange_kept(t, &wire::encode_request(&[]))?,
-            _ => self.exchange(t, Purpose::Whoami, b"{}")?,
+        self.whoami_beside(t, |_| ()).0
+    }
+
+    /// [`Helper::whoami`], and `beside` run on `t` meanwhile: while a one-shot helper's
+    /// answer is on its way, `t` is free (a kept helper's request comes first, then `beside`).
+    pub fn whoami_beside<R: Send>(
+        &self,
+        t: &mut dyn Transport,
+        beside: impl FnOnce(&mut dyn Transport) -> R,
+    ) -> (Result<Seen, HelperError>, R) {
+        let (response, besides) = match (self.mode.get(), self.keep) {
+            (Mode::Http, true) => {
+                let response = self.exchange_kept(t, &wire::encode_request(&[]));
+                (response, beside(t))
+            }
+            _ => self.exchange_beside(t, Purpose::Whoami, b"{}", beside),
         };
-        wire::decode_seen(wire::http_reply(&response)?)
+        let seen = response.and_then(|r| wire::decode_seen(wire::http_reply(&r)?));
+        (seen, besides)
     }
 
     /// Removes helper files a killed run left in `wp_root`: names `wprescue-<32 hex>.php` (or
@@ -693,17 +707,39 @@ impl Helper {
         purpose: Purpose,
         body: &[u8],
     ) -> Result<Response, HelperError> {
-        let uploaded = self.upload(t, purpose)?;
-        fault::point("helper-uploaded");
-        let response = if interrupt::requested() {
-            Err(HelperError::Interrupted)
-        } else {
-            uploaded.post(body)
+        self.exchange_beside(t, purpose, body, |_| ()).0
+    }
+
+    /// [`Helper::exchange`], with `beside` run on `t` while the POST is answered.
+    fn exchange_beside<R: Send>(
+        &self,
+        t: &mut dyn Transport,
+        purpose: Purpose,
+        body: &[u8],
+        beside: impl FnOnce(&mut dyn Transport) -> R,
+    ) -> (Result<Response, HelperError>, R) {
+        let uploaded = match self.upload(t, purpose) {
+            Ok(uploaded) => uploaded,
+            Err(e) => return (Err(e), beside(t)),
         };
+        fault::point("helper-uploaded");
+        let (uploaded, response, besides) = std::thread::scope(|scope| {
+            let asked = scope.spawn(move || {
+                let response = if interrupt::requested() {
+                    Err(HelperError::Interrupted)
+                } else {
+                    uploaded.post(body)
+                };
+                (uploaded, response)
+            });
+            let besides = beside(t);
+            let (uploaded, response) = asked
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (uploaded, response, besides)
+        });
         let removed = uploaded.remove(t);
-        let response = response?;
-        removed?;
-        Ok(response)
+        (response.and_then(|r| removed.map(|()| r)), besides)
     }
 
     /// Http mode, kept: POSTs to the kept helper, uploading one first when there is none or

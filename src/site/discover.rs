@@ -1,6 +1,7 @@
 //! Finding WordPress under the target folder: the folder itself, or the usual hosting layouts
 //! (`public_html`, `www`, `htdocs`, `httpdocs`, `domains/*/public_html`) and one level of
-//! subfolders below the target and below each of those.
+//! subfolders below the target and below each of those. Hidden folders (`.htpasswds`,
+//! `.cpanel`, `.ssh` …) are left out: panels keep their own things there, never a site.
 //!
 //! A folder is a WordPress root when it holds `wp-includes/version.php`; its `wp-config.php`
 //! is in it or, as WordPress allows, one level above (when that folder is not itself a
@@ -17,7 +18,7 @@ use super::SiteError;
 const DOCROOTS: [&str; 4] = ["public_html", "www", "htdocs", "httpdocs"];
 
 /// Folders that are never a WordPress root, so not worth a round trip.
-const NOT_SITES: [&str; 12] = [
+const NOT_SITES: [&str; 10] = [
     "wp-admin",
     "wp-content",
     "wp-includes",
@@ -27,8 +28,6 @@ const NOT_SITES: [&str; 12] = [
     "mail",
     "etc",
     "cgi-bin",
-    ".ssh",
-    ".cache",
     "node_modules",
 ];
 
@@ -96,9 +95,11 @@ pub fn find_wordpress(t: &mut dyn Transport) -> Result<Vec<WpRoot>, SiteError> {
 }
 
 fn dirs(entries: &[Entry]) -> impl Iterator<Item = &Entry> {
-    entries
-        .iter()
-        .filter(|e| e.meta.kind == Kind::Dir && !NOT_SITES.contains(&e.name.as_str()))
+    entries.iter().filter(|e| {
+        e.meta.kind == Kind::Dir
+            && !e.name.starts_with('.')
+            && !NOT_SITES.contains(&e.name.as_str())
+    })
 }
 
 fn listed(
@@ -162,8 +163,8 @@ fn find_config(
 /// [`Transport::prefetch`]: the account's folders, and in the account's root or one folder
 /// down (the usual `public_html`), WordPress's own folders and small files.
 pub fn layout() -> Prefetch {
-    Prefetch {
-        folders: vec![
+    Prefetch::new(
+        &[
             ".",
             "*",
             "wp-includes",
@@ -179,7 +180,7 @@ pub fn layout() -> Prefetch {
             "wp-content/wflogs",
             "*/wp-content/wflogs",
         ],
-        files: vec![
+        &[
             "wp-config.php",
             "*/wp-config.php",
             "wp-includes/version.php",
@@ -191,8 +192,8 @@ pub fn layout() -> Prefetch {
             "wp-content/wflogs/config-synced.php",
             "*/wp-content/wflogs/config-synced.php",
         ],
-        max_file_bytes: 256 << 10,
-    }
+        256 << 10,
+    )
 }
 
 #[cfg(test)]
@@ -255,6 +256,8 @@ mod tests {
             "public_html/wp-settings.php",
             "wp-config.php",
             "logs/error.log",
+            // A panel's backup copy, in a hidden folder: not a site.
+            ".softaculous/wp-includes/version.php",
         ]);
         // WordPress reads ../wp-config.php, but the home is not a site, so here it is the
         // home's copy that counts.

@@ -545,17 +545,17 @@ fn log_candidates(root: &RemotePath) -> Vec<RemotePath> {
 /// and files next (the WordPress root, the plugins folder, a firewall's files). The same one
 /// request either way.
 fn logs_layout() -> Prefetch {
-    let mut layout = Prefetch {
-        folders: vec![
+    let mut layout = Prefetch::new(
+        &[
             "logs",
             "log",
             "access-logs",
             "statistics",
             "statistics/logs",
         ],
-        files: vec!["logs/*", "log/*", "access-logs/*", "statistics/logs/*"],
-        max_file_bytes: 256 << 10,
-    };
+        &["logs/*", "log/*", "access-logs/*", "statistics/logs/*"],
+        256 << 10,
+    );
     let again = super::discover::layout();
     layout.folders.extend(again.folders);
     layout.files.extend(again.files);

@@ -166,11 +166,7 @@ pub fn prefetch_agrees_with_list_and_read(t: &mut dyn Transport, dir: &RemotePat
     // `sub` and the folders in it, and the files in `sub`: patterns as deep as it is.
     let depth = sub.as_str().split('/').count();
     assert!(depth < FOLDERS.len() - 1, "the test folder is too deep");
-    let wanted = Prefetch {
-        folders: FOLDERS[..depth + 2].to_vec(),
-        files: vec![FOLDERS[depth + 1]],
-        max_file_bytes: 64,
-    };
+    let wanted = Prefetch::new(&FOLDERS[..depth + 2], &[FOLDERS[depth + 1]], 64);
     let Some(snapshot) = t.prefetch(&wanted).unwrap() else {
         return finish(t, &sub);
     };

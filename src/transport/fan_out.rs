@@ -36,11 +36,14 @@ pub(crate) fn fan_out<T: Transport + Send>(
     arriving: &mut dyn FnMut() -> Option<T>,
     wanted: &Prefetch,
 ) -> (Snapshot, Walked, Vec<T>) {
+    let (patterns, direct) = Patterns::new(wanted);
     let walk = Walk {
-        wanted: Patterns::new(wanted),
+        wanted: patterns,
         max_file_bytes: wanted.max_file_bytes,
         state: Mutex::new(State {
-            todo: VecDeque::from([Task::List(RemotePath::root())]),
+            todo: std::iter::once(Task::List(RemotePath::root()))
+                .chain(direct)
+                .collect(),
             running: 0,
             snapshot: Snapshot::default(),
         }),
@@ -201,27 +204,43 @@ pub(crate) fn refuses_only_the_path(kind: &ErrorKind) -> bool {
 
 /// The patterns of a [`Prefetch`], split into segments (`.` is none).
 struct Patterns {
-    folders: Vec<Vec<&'static str>>,
-    files: Vec<Vec<&'static str>>,
+    folders: Vec<Vec<String>>,
+    files: Vec<Vec<String>>,
 }
 
 impl Patterns {
-    fn new(wanted: &Prefetch) -> Self {
-        let split = |p: &&'static str| -> Vec<&'static str> {
+    /// The patterns to match listings against, and the tasks to start with: with
+    /// [`Prefetch::direct`], one for each path without `*` (taken out of the patterns).
+    fn new(wanted: &Prefetch) -> (Self, Vec<Task>) {
+        let split = |p: &String| -> Vec<String> {
             p.split('/')
                 .filter(|s| !s.is_empty() && *s != ".")
+                .map(str::to_owned)
                 .collect()
         };
-        Patterns {
-            folders: wanted.folders.iter().map(split).collect(),
-            files: wanted.files.iter().map(split).collect(),
-        }
+        let mut direct = Vec::new();
+        let mut keep = |patterns: &[String], task: fn(RemotePath) -> Task| -> Vec<Vec<String>> {
+            let mut kept = Vec::new();
+            for pattern in patterns.iter().map(split) {
+                let literal = wanted.direct && !pattern.iter().any(|s| s == "*");
+                match RemotePath::new(&pattern.join("/")) {
+                    Ok(path) if literal && !path.is_root() => direct.push(task(path)),
+                    _ => kept.push(pattern),
+                }
+            }
+            kept
+        };
+        let patterns = Patterns {
+            folders: keep(&wanted.folders, Task::List),
+            files: keep(&wanted.files, Task::Read),
+        };
+        (patterns, direct)
     }
 
     /// What to ask next about `entry` of the listed folder `folder`.
     fn next(&self, folder: &RemotePath, entry: &Entry, max_file_bytes: u64) -> Option<Task> {
         let path = folder.join(&entry.name).ok()?;
-        let matches = |patterns: &[Vec<&str>]| {
+        let matches = |patterns: &[Vec<String>]| {
             let segments: Vec<&str> = path.as_str().split('/').collect();
             patterns.iter().any(|p| {
                 p.len() == segments.len()
@@ -272,11 +291,11 @@ mod tests {
     }
 
     fn wanted() -> Prefetch {
-        Prefetch {
-            folders: vec![".", "*", "*/wp-content", "*/wp-content/plugins"],
-            files: vec!["*/wp-config.php", "*/.htaccess", "logs/*"],
-            max_file_bytes: 20,
-        }
+        Prefetch::new(
+            &[".", "*", "*/wp-content", "*/wp-content/plugins"],
+            &["*/wp-config.php", "*/.htaccess", "logs/*"],
+            20,
+        )
     }
 
     fn names<'a>(items: impl IntoIterator<Item = &'a RemotePath>) -> Vec<&'a str> {
@@ -326,6 +345,27 @@ mod tests {
         assert_eq!((walked.connections, walked.requests), (3, 9));
         assert!(walked.longest < walked.requests, "{walked:?}");
         assert_eq!(back.len(), 2);
+    }
+
+    #[test]
+    fn direct_paths_are_asked_for_at_once_not_through_their_folders() {
+        let mut wanted = Prefetch::new(
+            &[".", "public_html/wp-content/plugins", "missing/folder"],
+            &["public_html/wp-config.php", "*/.htaccess"],
+            100,
+        );
+        wanted.direct = true;
+        let (snapshot, walked, _) = fan_out(&mut site(), &mut || None, &wanted);
+        assert_eq!(
+            names(snapshot.listings.iter().map(|(p, _)| p)),
+            ["", "public_html/wp-content/plugins"]
+        );
+        assert_eq!(
+            names(snapshot.files.iter().map(|(p, _)| p)),
+            ["public_html/wp-config.php"],
+            "`*` still goes through the listings, and `public_html` is not listed"
+        );
+        assert_eq!(walked.requests, 4, "the root, two folders and a file");
     }
 
     #[test]

@@ -79,25 +79,22 @@ impl FtpTransport {
         options: &ConnectOptions,
         credentials: &mut Credentials,
     ) -> Result<Self> {
-        Self::connect_with(target, options, credentials, true)
-    }
-
-    /// [`connect`](Self::connect), opening spare connections or not.
-    fn connect_with(
-        target: &FtpTarget,
-        options: &ConnectOptions,
-        credentials: &mut Credentials,
-        spares: bool,
-    ) -> Result<Self> {
-        let scheme = match target.tls {
-            FtpTls::None => "ftp",
-            FtpTls::Explicit => "ftps",
-            FtpTls::Implicit => "ftps-implicit",
-        };
-        let origin = origin(scheme, target.user.as_deref(), &target.host, target.port);
+        // The spares dial while this one does, and log in once it has.
+        let mut spares = Spares::dial(target, options);
+        let (scheme, origin) = scheme_and_origin(target);
         let (ftp, watchdog) = open_control(target, options, &origin)?;
-        let connected = Self::set_up(ftp, target, options, credentials, spares, scheme, &origin);
-        watchdog.settle(connected, Op::Connect, &origin)
+        let connected = Self::set_up(
+            ftp,
+            target,
+            options,
+            credentials,
+            Some(&mut spares),
+            scheme,
+            &origin,
+        );
+        let mut connected = watchdog.settle(connected, Op::Connect, &origin)?;
+        connected.spares = spares;
+        Ok(connected)
     }
 
     /// Login, transfer settings and the site folder, on a greeted control connection.
@@ -106,7 +103,7 @@ impl FtpTransport {
         target: &FtpTarget,
         options: &ConnectOptions,
         credentials: &mut Credentials,
-        spares: bool,
+        spares: Option<&mut Spares>,
         scheme: &str,
         origin: &str,
     ) -> Result<Self> {
@@ -114,10 +111,9 @@ impl FtpTransport {
         let origin = log_in(&mut ftp, target, credentials, scheme, timeout, origin)?;
         // Only once the password has worked: spares trying a wrong one would count against
         // the account, where hosts lock an address out after a few failures.
-        let spares = match spares {
-            true => Spares::open(target, options, credentials),
-            false => Spares::default(),
-        };
+        if let Some(spares) = spares {
+            spares.log_in(credentials);
+        }
         let fail = |e: FtpError| {
             Error::new(ftp_kind(&e, timeout), Op::Connect, origin.as_str()).with_source(e)
         };
@@ -163,7 +159,7 @@ impl FtpTransport {
             status_lists: true,
             progress: options.progress,
             timeout,
-            spares,
+            spares: Spares::default(),
         })
     }
 
@@ -307,6 +303,19 @@ fn bounded_list(ftp: &mut RustlsFtpStream) -> suppaftp::FtpResult<Vec<String>> {
         .map(|line| line.trim_end_matches('\r').to_owned())
         .filter(|line| !line.is_empty())
         .collect())
+}
+
+/// The target's scheme (`ftp`, `ftps`, `ftps-implicit`) and its origin before login.
+fn scheme_and_origin(target: &FtpTarget) -> (&'static str, String) {
+    let scheme = match target.tls {
+        FtpTls::None => "ftp",
+        FtpTls::Explicit => "ftps",
+        FtpTls::Implicit => "ftps-implicit",
+    };
+    (
+        scheme,
+        origin(scheme, target.user.as_deref(), &target.host, target.port),
+    )
 }
 
 /// The control connection, with TLS if the target asks for it, not yet logged in, and the

@@ -23,11 +23,15 @@ use super::{Entry, ErrorKind, Exec, Kind, Meta, RemotePath, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefetch {
     /// Folders to list.
-    pub folders: Vec<&'static str>,
+    pub folders: Vec<String>,
     /// Files to read, each if it holds at most `max_file_bytes`.
-    pub files: Vec<&'static str>,
+    pub files: Vec<String>,
     /// The largest file read.
     pub max_file_bytes: u64,
+    /// Whether the paths without `*` are known to be there (a journal's), so that a transport
+    /// that fetches path by path asks for each at once instead of through its folder's
+    /// listing. One that is not there after all costs a request, nothing more.
+    pub direct: bool,
 }
 
 /// What a prefetch brought back.
@@ -40,19 +44,40 @@ pub struct Snapshot {
 }
 
 impl Prefetch {
+    /// `folders` and `files`, each file if it holds at most `max_file_bytes`.
+    pub fn new(folders: &[&str], files: &[&str], max_file_bytes: u64) -> Prefetch {
+        let owned = |patterns: &[&str]| patterns.iter().map(|p| (*p).to_owned()).collect();
+        Prefetch {
+            folders: owned(folders),
+            files: owned(files),
+            max_file_bytes,
+            direct: false,
+        }
+    }
+
     /// The shell script that prints the snapshot: NUL-separated records, `D<folder>` followed
     /// by one record per entry (`<type> <octal mode> <size> <mtime> <name>`) and `E`, and
     /// `F<file>` followed by its contents in base64.
     pub(crate) fn script(&self) -> String {
         // Patterns are ours, not the site's, but they go into the script unquoted (to glob):
         // anything beyond plain names is left out.
-        let plain = |p: &&&str| {
+        let plain = |p: &&String| {
             !p.is_empty()
                 && p.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-/*".contains(&b))
         };
-        let folders: Vec<&str> = self.folders.iter().filter(plain).copied().collect();
-        let files: Vec<&str> = self.files.iter().filter(plain).copied().collect();
+        let folders: Vec<&str> = self
+            .folders
+            .iter()
+            .filter(plain)
+            .map(String::as_str)
+            .collect();
+        let files: Vec<&str> = self
+            .files
+            .iter()
+            .filter(plain)
+            .map(String::as_str)
+            .collect();
         format!(
             "[ \"$(find . -maxdepth 0 -printf x 2>/dev/null)\" = x ] || exit 3\n\
              command -v base64 >/dev/null || exit 3\n\
@@ -159,11 +184,11 @@ mod tests {
     use std::process::Command;
 
     fn wanted() -> Prefetch {
-        Prefetch {
-            folders: vec![".", "*", "*/wp-content", "logs", "bad folder"],
-            files: vec!["*/wp-config.php", "*/.htaccess"],
-            max_file_bytes: 10,
-        }
+        Prefetch::new(
+            &[".", "*", "*/wp-content", "logs", "bad folder"],
+            &["*/wp-config.php", "*/.htaccess"],
+            10,
+        )
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! More logged-in control connections to the same site, for the walk of a prefetch
-//! ([`super::super::fan_out`]).
+//! ([`crate::transport::fan_out`]) and for writes side by side.
 //!
-//! They log in in the background once the first connection has, so a run does not wait for
-//! them: the walk takes each as it arrives. Servers that cap connections per address (often
-//! at eight) or per user refuse some; a refused one is simply not there.
+//! They dial, greet and (for FTPS) shake hands while the first connection logs in, and log
+//! in only once it has: a wrong password is tried once, not four times. The walk takes each
+//! as it arrives. Servers that cap connections per address (often at eight) or per user
+//! refuse some; a refused one is simply not there.
 
 use std::sync::mpsc;
 
-use super::FtpTransport;
-use crate::transport::{ConnectOptions, Credentials, FtpTarget};
+use super::{FtpTransport, open_control, scheme_and_origin};
+use crate::transport::{ConnectOptions, Credentials, FtpTarget, Op};
 
 /// Connections opened beside the first.
 pub(crate) const SPARE_CONNECTIONS: usize = 3;
@@ -16,18 +17,16 @@ pub(crate) const SPARE_CONNECTIONS: usize = 3;
 /// The spare connections: those still logging in, and those idle between walks.
 #[derive(Default)]
 pub(super) struct Spares {
+    /// One per spare still waiting to log in; dropped unsent, it ends that spare.
+    go: Vec<mpsc::Sender<Credentials>>,
     arriving: Option<mpsc::Receiver<FtpTransport>>,
     idle: Vec<FtpTransport>,
 }
 
 impl Spares {
-    /// Starts [`SPARE_CONNECTIONS`] logins like the first one (whose credentials worked),
-    /// each in its own thread.
-    pub(super) fn open(
-        target: &FtpTarget,
-        options: &ConnectOptions,
-        credentials: &Credentials,
-    ) -> Spares {
+    /// Starts [`SPARE_CONNECTIONS`] connections like the first one, each in its own thread;
+    /// they wait for [`Spares::log_in`] before sending a user name.
+    pub(super) fn dial(target: &FtpTarget, options: &ConnectOptions) -> Spares {
         let (sender, arriving) = mpsc::channel();
         let options = ConnectOptions {
             // A certificate accepted by fingerprint is pinned by the first connection; the
@@ -36,11 +35,30 @@ impl Spares {
             progress: false,
             ..options.clone()
         };
+        let mut go = Vec::new();
         for _ in 0..SPARE_CONNECTIONS {
             let (target, options, sender) = (target.clone(), options.clone(), sender.clone());
-            let mut credentials = credentials.clone();
+            let (told, told_to) = mpsc::channel::<Credentials>();
+            go.push(told);
             std::thread::spawn(move || {
-                match FtpTransport::connect_with(&target, &options, &mut credentials, false) {
+                let (scheme, origin) = scheme_and_origin(&target);
+                let Ok((ftp, watchdog)) = open_control(&target, &options, &origin) else {
+                    return;
+                };
+                // No word: the first login failed, or the run is over.
+                let Ok(mut credentials) = told_to.recv() else {
+                    return;
+                };
+                let spare = FtpTransport::set_up(
+                    ftp,
+                    &target,
+                    &options,
+                    &mut credentials,
+                    None,
+                    scheme,
+                    &origin,
+                );
+                match watchdog.settle(spare, Op::Connect, &origin) {
                     Ok(spare) => {
                         let _ = sender.send(spare);
                     }
@@ -49,8 +67,16 @@ impl Spares {
             });
         }
         Spares {
+            go,
             arriving: Some(arriving),
             idle: Vec::new(),
+        }
+    }
+
+    /// The first connection logged in with `credentials`: the spares do too.
+    pub(super) fn log_in(&mut self, credentials: &Credentials) {
+        for go in self.go.drain(..) {
+            let _ = go.send(credentials.clone());
         }
     }
 
@@ -73,7 +99,8 @@ impl Spares {
 
 impl Drop for Spares {
     fn drop(&mut self) {
-        // Those still logging in are left to end with the process.
+        // Those still waiting for the word end now; those logging in end with the process.
+        self.go.clear();
         let ready = self
             .arriving
             .take()
