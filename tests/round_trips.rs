@@ -53,18 +53,18 @@ fn budget(job: &str, protocol: Protocol) -> Requests {
     // Measured, plus two file requests for noise; verification polls until the site
     // answers, so an unlock's HTTP requests get some room too.
     let (files, commands, http) = match (job, protocol) {
-        ("diagnose", Protocol::Ssh) => (5, 0, 3),
+        ("diagnose", Protocol::Ssh) => (4, 0, 3),
         // Over FTP the two prefetches (discovery, then the logs with discovery's layout once
         // more) are walks over four connections: more requests than one at a time, fewer
         // one after another.
-        ("diagnose", _) => (33, 0, 3),
+        ("diagnose", _) => (32, 0, 3),
         // Planning asks the database in two requests, whatever the number of reads.
-        ("unlock --dry-run", Protocol::Ssh) => (5, 8, 4),
-        ("unlock --dry-run", _) => (38, 0, 9),
-        ("unlock", Protocol::Ssh) => (10, 9, 10),
-        ("unlock", _) => (43, 0, 15),
-        ("rollback", Protocol::Ssh) => (6, 5, 0),
-        ("rollback", _) => (11, 0, 4),
+        ("unlock --dry-run", Protocol::Ssh) => (4, 8, 4),
+        ("unlock --dry-run", _) => (37, 0, 9),
+        ("unlock", Protocol::Ssh) => (9, 9, 10),
+        ("unlock", _) => (42, 0, 15),
+        ("rollback", Protocol::Ssh) => (4, 4, 0),
+        ("rollback", _) => (11, 0, 3),
         _ => unreachable!("no budget for {job}"),
     };
     Requests {
