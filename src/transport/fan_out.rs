@@ -9,7 +9,8 @@
 //!
 //! What is fetched is what [`Prefetch::script`](super::gather) fetches through a shell, with
 //! one difference: a folder is reached only through listed folders, so a pattern's parent
-//! folder must itself be among the folders (the site folder is always listed).
+//! folder must itself be among the folders (the site folder is always listed). With
+//! [`Prefetch::direct`], paths without `*` are asked for at once instead.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -80,10 +81,11 @@ pub(crate) fn fan_out<T: Transport + Send>(
         }
         counts.push(sent);
         for helper in helpers {
-            if let Ok((sent, other)) = helper.join() {
-                counts.push(sent);
-                joined.extend(other);
-            }
+            let (sent, other) = helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            counts.push(sent);
+            joined.extend(other);
         }
     });
     let mut snapshot = walk

@@ -41,10 +41,11 @@ use super::{
 /// does: servers behind NAT announce private addresses, and no server gets to point wprescue
 /// at another host.
 ///
-/// A [`Transport::prefetch`] goes over several control connections at once: once the first
-/// login has worked, [`SPARE_CONNECTIONS`](spares::SPARE_CONNECTIONS) more log in in the
-/// background, and each takes the next listing or read as soon as it is free. A server that
-/// refuses them costs nothing; everything else uses the first connection only.
+/// A [`Transport::prefetch`] goes over several control connections at once:
+/// [`SPARE_CONNECTIONS`](spares::SPARE_CONNECTIONS) more dial beside the first and log in
+/// once its login has worked, and each takes the next listing or read as soon as it is free.
+/// [`Transport::write_new_files`] and [`Transport::remove_each`] share their files among them
+/// too. A server that refuses them costs nothing; everything else uses the first connection.
 pub struct FtpTransport {
     ftp: RustlsFtpStream,
     origin: String,
@@ -864,7 +865,9 @@ impl FtpTransport {
         // A spare that failed other than by a refusal may be mid-reply: it is not used again.
         let fit = |results: &Vec<Result<()>>| {
             results.iter().all(|r| {
-                r.as_ref().is_ok() || r.as_ref().is_err_and(|e| refuses_only_the_path(e.kind()))
+                r.as_ref()
+                    .err()
+                    .is_none_or(|e| refuses_only_the_path(e.kind()))
             })
         };
         let healthy: Vec<FtpTransport> = helpers

@@ -59,25 +59,21 @@ impl Prefetch {
     /// by one record per entry (`<type> <octal mode> <size> <mtime> <name>`) and `E`, and
     /// `F<file>` followed by its contents in base64.
     pub(crate) fn script(&self) -> String {
-        // Patterns are ours, not the site's, but they go into the script unquoted (to glob):
-        // anything beyond plain names is left out.
-        let plain = |p: &&String| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-/*".contains(&b))
+        // Patterns go into the script unquoted (to glob), and some are names the site chose
+        // (a rollback's): anything beyond plain names is left out, and each starts with `./`
+        // so that none is taken for an option.
+        let plain = |patterns: &[String]| -> Vec<String> {
+            patterns
+                .iter()
+                .filter(|p| {
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-/*".contains(&b))
+                })
+                .map(|p| format!("./{p}"))
+                .collect()
         };
-        let folders: Vec<&str> = self
-            .folders
-            .iter()
-            .filter(plain)
-            .map(String::as_str)
-            .collect();
-        let files: Vec<&str> = self
-            .files
-            .iter()
-            .filter(plain)
-            .map(String::as_str)
-            .collect();
+        let (folders, files) = (plain(&self.folders), plain(&self.files));
         format!(
             "[ \"$(find . -maxdepth 0 -printf x 2>/dev/null)\" = x ] || exit 3\n\
              command -v base64 >/dev/null || exit 3\n\
@@ -189,6 +185,26 @@ mod tests {
             &["*/wp-config.php", "*/.htaccess"],
             10,
         )
+    }
+
+    #[test]
+    fn a_name_that_looks_like_an_option_is_read_as_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("-n1")).unwrap();
+        std::fs::write(dir.path().join("-n1/-c1"), b"whole").unwrap();
+        let wanted = Prefetch::new(&["-n1"], &["-n1/-c1"], 10);
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(wanted.script())
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let snapshot = wanted.parse(&output.stdout);
+        assert_eq!(snapshot.listings[0].0.as_str(), "-n1");
+        assert_eq!(
+            snapshot.files,
+            [(RemotePath::new("-n1/-c1").unwrap(), b"whole".to_vec())]
+        );
     }
 
     #[test]
