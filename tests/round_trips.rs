@@ -55,16 +55,16 @@ fn budget(job: &str, protocol: Protocol) -> Requests {
     let (files, commands, http) = match (job, protocol) {
         ("diagnose", Protocol::Ssh) => (4, 0, 3),
         // Over FTP the two prefetches (discovery, then the logs with discovery's layout once
-        // more) are walks over four connections: more requests than one at a time, fewer
-        // one after another.
+        // more) are walks over four connections, and the helper's files are written and
+        // removed side by side: more requests than one at a time, fewer one after another.
         ("diagnose", _) => (32, 0, 3),
         // Planning asks the database in two requests, whatever the number of reads.
         ("unlock --dry-run", Protocol::Ssh) => (4, 8, 4),
-        ("unlock --dry-run", _) => (37, 0, 9),
+        ("unlock --dry-run", _) => (41, 0, 9),
         ("unlock", Protocol::Ssh) => (9, 9, 10),
-        ("unlock", _) => (42, 0, 15),
+        ("unlock", _) => (46, 0, 15),
         ("rollback", Protocol::Ssh) => (4, 4, 0),
-        ("rollback", _) => (11, 0, 3),
+        ("rollback", _) => (15, 0, 3),
         _ => unreachable!("no budget for {job}"),
     };
     Requests {
@@ -121,6 +121,33 @@ fn each_job_stays_within_its_request_budget() {
     }
     sb.reset();
     assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
+
+#[test]
+fn ftp_connections_1_keeps_to_one_connection() {
+    let sb = Sandbox::lock();
+    sb.scenario("wordfence-block");
+    let run = Test::new(&sb)
+        .note("diagnose over FTP with --ftp-connections 1")
+        .over(Protocol::Ftp)
+        .args(["diagnose"])
+        .target()
+        .locked_out()
+        .args(["--ftp-connections", "1"])
+        .env("WPRESCUE_LOG", "debug")
+        .run()
+        .status(2);
+    let walks: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" DEBUG prefetched "))
+        .collect();
+    assert_eq!(walks.len(), 2, "{}", run.stderr);
+    assert!(
+        walks.iter().all(|l| l.contains("connections=1 ")),
+        "{walks:?}"
+    );
+    sb.reset();
 }
 
 #[test]

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wprescue::transport::{
-    Cached, ConnectOptions, Credentials, FtpTls, Secret, SshConfig, StatBy, Target, TlsTrust,
-    connect, fingerprint,
+    Cached, ConnectOptions, Credentials, DEFAULT_FTP_CONNECTIONS, FtpTls, Secret, SshConfig,
+    StatBy, Target, TlsTrust, connect, fingerprint,
 };
 // The conformance checks (compiled here by path, see `integration.rs`) name these as
 // `crate::transport::…`, as they do inside the library.
@@ -140,6 +140,7 @@ fn options(sb: &Sandbox, proto: Proto) -> ConnectOptions {
         accept_tls_cert: None,
         known_certs: None,
         progress: false,
+        ftp_connections: DEFAULT_FTP_CONNECTIONS,
     }
 }
 

@@ -11,7 +11,9 @@ use crate::engine::{Examine, Journal, SessionSpec};
 use crate::helper::Mode;
 use crate::http::HttpOptions;
 use crate::site::InvestigateOptions;
-use crate::transport::{ConnectOptions, TARGET_HELP, TlsTrust};
+use crate::transport::{
+    ConnectOptions, DEFAULT_FTP_CONNECTIONS, FTP_CONNECTIONS_FLAG, TARGET_HELP, TlsTrust,
+};
 
 use super::color::ColorChoice;
 use super::input;
@@ -446,6 +448,13 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
+
+    /// FTP control connections to open, at most (1 to 8): the first logs in, the others only
+    /// once its password has worked, to read and write side by side. Give 1 where the host
+    /// counts connections against you.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_FTP_CONNECTIONS as u8,
+          value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub ftp_connections: u8,
 }
 
 /// `--timeout`'s default, in seconds.
@@ -606,6 +615,12 @@ impl ConnectArgs {
         if self.timeout != DEFAULT_TIMEOUT {
             flags.extend(["--timeout".to_owned(), self.timeout.to_string()]);
         }
+        if usize::from(self.ftp_connections) != DEFAULT_FTP_CONNECTIONS {
+            flags.extend([
+                FTP_CONNECTIONS_FLAG.to_owned(),
+                self.ftp_connections.to_string(),
+            ]);
+        }
         match helper {
             HelperChoice::Auto => {}
             HelperChoice::Ssh => flags.extend(["--helper".to_owned(), "ssh".to_owned()]),
@@ -631,6 +646,7 @@ impl ConnectArgs {
             accept_tls_cert: self.accept_tls_cert.clone(),
             known_certs: known_certs_file(),
             progress: true,
+            ftp_connections: usize::from(self.ftp_connections),
         }
     }
 }

@@ -41,9 +41,9 @@ use super::{
 /// does: servers behind NAT announce private addresses, and no server gets to point wprescue
 /// at another host.
 ///
-/// A [`Transport::prefetch`] goes over several control connections at once:
-/// [`SPARE_CONNECTIONS`](spares::SPARE_CONNECTIONS) more dial beside the first and log in
-/// once its login has worked, and each takes the next listing or read as soon as it is free.
+/// A [`Transport::prefetch`] goes over several control connections at once: up to
+/// [`ConnectOptions::ftp_connections`] in all, the spares dialled beside the first and logged
+/// in once its login has worked, and each takes the next listing or read as soon as it is free.
 /// [`Transport::write_new_files`] and [`Transport::remove_each`] share their files among them
 /// too. A server that refuses them costs nothing; everything else uses the first connection.
 pub struct FtpTransport {
@@ -1139,6 +1139,8 @@ mod tests {
         };
         let options = ConnectOptions {
             timeout,
+            // These scripted servers take one connection.
+            ftp_connections: 1,
             ..ConnectOptions::default()
         };
         let mut credentials = Credentials::none().with_password(Secret::new("pw"));

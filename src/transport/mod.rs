@@ -100,8 +100,9 @@ pub use known_hosts::fingerprint;
 pub use local::LocalTransport;
 pub use memory::{Access, MemoryTransport};
 pub use options::{
-    ACCEPT_HOST_KEY_FLAG, ConnectOptions, IDENTITY_FLAG, INSECURE_TLS_FLAG, KEY_PASSPHRASE_ENV,
-    PASSWORD_ENV, TIMEOUT_FLAG, TLS_CA_FLAG, TlsTrust,
+    ACCEPT_HOST_KEY_FLAG, ConnectOptions, DEFAULT_FTP_CONNECTIONS, FTP_CONNECTIONS_FLAG,
+    IDENTITY_FLAG, INSECURE_TLS_FLAG, KEY_PASSPHRASE_ENV, PASSWORD_ENV, TIMEOUT_FLAG, TLS_CA_FLAG,
+    TlsTrust,
 };
 pub use path::{PathError, RemotePath};
 pub use ssh::SshTransport;

@@ -52,7 +52,16 @@ pub struct ConnectOptions {
     pub known_certs: Option<PathBuf>,
     /// Show progress bars for long transfers (only ever drawn when stderr is a terminal).
     pub progress: bool,
+    /// FTP control connections a run may open ([`FTP_CONNECTIONS_FLAG`]): the first, and
+    /// spares for reads and writes side by side. 1 keeps to one.
+    pub ftp_connections: usize,
 }
+
+/// The flag that caps the FTP connections a run opens.
+pub const FTP_CONNECTIONS_FLAG: &str = "--ftp-connections";
+
+/// [`ConnectOptions::ftp_connections`]' default.
+pub const DEFAULT_FTP_CONNECTIONS: usize = 4;
 
 impl Default for ConnectOptions {
     fn default() -> Self {
@@ -66,6 +75,7 @@ impl Default for ConnectOptions {
             accept_tls_cert: None,
             known_certs: None,
             progress: true,
+            ftp_connections: DEFAULT_FTP_CONNECTIONS,
         }
     }
 }

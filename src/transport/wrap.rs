@@ -351,23 +351,20 @@ impl<T: Transport> Transport for Traced<T> {
         traced("write", path, || self.inner.write(path, data, mode))
     }
     fn write_new_files(&mut self, files: &[(RemotePath, &[u8])]) -> Result<()> {
-        // One line for all, on their folder: side by side, they cost about one write.
-        let folder = files
-            .first()
-            .and_then(|(p, _)| p.parent())
-            .unwrap_or_default();
-        traced("write", &folder, || self.inner.write_new_files(files))
+        let start = std::time::Instant::now();
+        let result = self.inner.write_new_files(files);
+        // A line per file, each with the time of them all: they may go side by side.
+        for (path, _) in files {
+            log_op("write", path, start, result.as_ref().err());
+        }
+        result
     }
     fn remove_each(&mut self, paths: &[RemotePath]) -> Vec<Result<()>> {
-        // One line for all, as for writes side by side.
-        let folder = paths
-            .first()
-            .and_then(RemotePath::parent)
-            .unwrap_or_default();
         let start = std::time::Instant::now();
         let results = self.inner.remove_each(paths);
-        let error = results.iter().find_map(|r| r.as_ref().err());
-        log_op("remove", &folder, start, error);
+        for (path, result) in paths.iter().zip(&results) {
+            log_op("remove", path, start, result.as_ref().err());
+        }
         results
     }
     fn rename(&mut self, from: &RemotePath, to: &RemotePath, mode: RenameMode) -> Result<()> {

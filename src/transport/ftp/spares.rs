@@ -11,9 +11,6 @@ use std::sync::mpsc;
 use super::{FtpTransport, open_control, scheme_and_origin};
 use crate::transport::{ConnectOptions, Credentials, FtpTarget, Op};
 
-/// Connections opened beside the first.
-pub(crate) const SPARE_CONNECTIONS: usize = 3;
-
 /// The spare connections: those still logging in, and those idle between walks.
 #[derive(Default)]
 pub(super) struct Spares {
@@ -24,8 +21,9 @@ pub(super) struct Spares {
 }
 
 impl Spares {
-    /// Starts [`SPARE_CONNECTIONS`] connections like the first one, each in its own thread;
-    /// they wait for [`Spares::log_in`] before sending a user name.
+    /// Starts the spares `options` allow (one fewer than
+    /// [`ConnectOptions::ftp_connections`]), each in its own thread, dialled like the first
+    /// connection; they wait for [`Spares::log_in`] before sending a user name.
     pub(super) fn dial(target: &FtpTarget, options: &ConnectOptions) -> Spares {
         let (sender, arriving) = mpsc::channel();
         let options = ConnectOptions {
@@ -36,7 +34,7 @@ impl Spares {
             ..options.clone()
         };
         let mut go = Vec::new();
-        for _ in 0..SPARE_CONNECTIONS {
+        for _ in 1..options.ftp_connections {
             let (target, options, sender) = (target.clone(), options.clone(), sender.clone());
             let (told, told_to) = mpsc::channel::<Credentials>();
             go.push(told);

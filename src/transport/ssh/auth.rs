@@ -147,13 +147,13 @@ fn try_key(
     ok
 }
 
-/// Whether a private key file needs a passphrase: PEM with an `ENCRYPTED` header, or
-/// OpenSSH's own format with a cipher other than `none`.
 /// Whether the key file at `key` is encrypted (a missing or unreadable one is not).
 fn is_encrypted_file(key: &Path) -> bool {
     fs::read_to_string(key).is_ok_and(|text| is_encrypted(&text))
 }
 
+/// Whether a private key file needs a passphrase: PEM with an `ENCRYPTED` header, or
+/// OpenSSH's own format with a cipher other than `none`.
 pub(super) fn is_encrypted(text: &str) -> bool {
     const OPENSSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
     let Some(body) = text.split(OPENSSH).nth(1) else {
