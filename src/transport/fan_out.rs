@@ -268,10 +268,7 @@ mod tests {
     use super::*;
     use crate::transport::{Access, MemoryTransport, Throttle, WriteMode};
 
-    fn path(p: &str) -> RemotePath {
-        RemotePath::new(p).unwrap()
-    }
-
+    /// A hosting account: WordPress in `public_html`, logs, and folders to be left alone.
     fn site() -> MemoryTransport {
         let mut t = MemoryTransport::new();
         for (file, contents) in [
@@ -285,8 +282,9 @@ mod tests {
             (".hidden/wp-config.php", "<?php // not a site"),
             ("tmp/wp-content/x", ""),
         ] {
-            t.mkdir_all(&path(file).parent().unwrap()).unwrap();
-            t.write_bytes(&path(file), contents.as_bytes(), WriteMode::Create)
+            let file = RemotePath::new(file).unwrap();
+            t.mkdir_all(&file.parent().unwrap()).unwrap();
+            t.write_bytes(&file, contents.as_bytes(), WriteMode::Create)
                 .unwrap();
         }
         t
@@ -373,7 +371,8 @@ mod tests {
     #[test]
     fn a_refused_path_is_left_out_and_the_walk_goes_on() {
         let site = site();
-        site.protect(&path("public_html/wp-content"), Access::None);
+        let content = RemotePath::new("public_html/wp-content").unwrap();
+        site.protect(&content, Access::None);
         let (snapshot, walked, _) = fan_out(&mut site.clone(), &mut || None, &wanted());
         assert!(
             !snapshot
