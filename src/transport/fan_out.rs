@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn connections_that_arrive_share_the_work_and_are_handed_back() {
         let site = site();
-        let slow = |t: &MemoryTransport| Throttle::new(t.clone(), Duration::from_millis(10));
+        let slow = |t: &MemoryTransport| Throttle::new(t.clone(), Duration::from_millis(25));
         let mut spares = vec![slow(&site), slow(&site)];
         let (snapshot, walked, back) = fan_out(&mut slow(&site), &mut || spares.pop(), &wanted());
         let (alone, ..) = fan_out(&mut site.clone(), &mut || None, &wanted());
