@@ -227,13 +227,7 @@ fn site_vars() -> Vars {
     Vars {
         run_id: Journal::new_run_id(),
         wp_root: RemotePath::new("public_html").unwrap(),
-        plugin_folder: None,
-        ip: None,
-        wp_version: None,
-        user: None,
-        site_url: None,
-        table_prefix: None,
-        new_password: None,
+        ..Vars::default()
     }
 }
 

@@ -8,8 +8,9 @@ use crate::transport::RemotePath;
 
 use super::EngineError;
 
-/// Values substituted into step paths and contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Values substituted into step paths and contents. The default knows nothing: run id empty,
+/// WordPress in the target folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Vars {
     /// This run's id: `{run_id}`, so renamed-away names say which run made them.
     pub run_id: String,
@@ -155,13 +156,7 @@ impl Vars {
         Vars {
             run_id: "r1".into(),
             wp_root: RemotePath::new("public_html").unwrap(),
-            plugin_folder: None,
-            ip: None,
-            wp_version: None,
-            user: None,
-            site_url: None,
-            table_prefix: None,
-            new_password: None,
+            ..Vars::default()
         }
     }
 }
