@@ -92,8 +92,10 @@ pub fn layout(journal: &Journal) -> Result<Prefetch, EngineError> {
             _ => {}
         }
     }
-    if let Some(site) = journal.site_ref()? {
-        add_folders_of(&format!("{}/x", site.wp_root));
+    if let Some(site) = journal.site_ref()?
+        && !site.wp_root.is_empty()
+    {
+        folders.insert(site.wp_root);
     }
     // A `*` in a name would be taken for "every folder".
     let literal = |set: BTreeSet<String>| -> Vec<String> {
@@ -537,6 +539,18 @@ mod tests {
         let stale = [edit(b"one\n", b"three\n")];
         let err = apply(&mut Access::files(&mut t), &mut journal, &stale);
         assert!(matches!(err, Err(EngineError::Stale { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn the_layout_names_what_the_rollback_reads_each_directly() {
+        let state = tempfile::tempdir().unwrap();
+        let mut t = site();
+        let mut journal = Journal::create(state.path(), "1-abcdef", "mem", "/", vec![]).unwrap();
+        apply(&mut files(&mut t), &mut journal, &changes()).unwrap();
+        let wanted = layout(&journal).unwrap();
+        assert_eq!(wanted.folders, [".", "plugins"]);
+        assert_eq!(wanted.files, [".htaccess", "new.txt"]);
+        assert!(wanted.direct);
     }
 
     #[test]
