@@ -26,18 +26,8 @@ impl Requests {
     /// Counts the requests in a debug trace.
     fn traced(stderr: &str) -> Requests {
         let count = |marker: &str| stderr.lines().filter(|l| l.contains(marker)).count();
-        // A walk over several FTP connections counts every request it sent: they go side by
-        // side, but how many go on each connection depends on when the spares log in.
-        let walked: usize = stderr
-            .lines()
-            .filter(|l| l.contains(" DEBUG prefetched "))
-            .filter_map(|l| {
-                let count = l.split(" requests=").nth(1)?.split_whitespace().next()?;
-                count.parse::<usize>().ok()
-            })
-            .sum();
         Requests {
-            files: count(" DEBUG ok op=") + count(" DEBUG failed op=") + walked,
+            files: count(" DEBUG ok op=") + count(" DEBUG failed op="),
             commands: count(" DEBUG exec"),
             http: count(" DEBUG http url="),
         }
@@ -158,12 +148,11 @@ fn the_trace_counts_what_it_should() {
 2026-11-29T18:17:42.265184Z DEBUG http url=\"http://127.0.0.10:18080/\" status=503
 2026-11-29T18:17:46.684000Z DEBUG exec
 2026-11-29T18:17:46.888904Z DEBUG helper call mode=Exec ops=1
-2026-11-29T18:17:47.012345Z DEBUG prefetched connections=4 requests=14 longest=6
 2026-11-29T18:17:38.461325Z  INFO connected origin=\"ssh://x\"";
     assert_eq!(
         Requests::traced(trace),
         Requests {
-            files: 16,
+            files: 2,
             commands: 1,
             http: 1,
         }

@@ -15,6 +15,7 @@
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
+use super::wrap::traced;
 use super::{Entry, ErrorKind, Kind, Prefetch, RemotePath, Snapshot, Transport, TransportExt};
 
 /// How a walk went: requests sent in all, and by the busiest connection (the chain that
@@ -146,13 +147,14 @@ impl Walk {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
+        // Each request is traced as the session's own are: they go below its wrapper.
         let found = match task {
-            Task::List(folder) => t
-                .list(&folder)
+            Task::List(folder) => traced("list", &folder, || t.list(&folder))
                 .map(|entries| Found::Listing(folder, entries)),
-            Task::Read(file) => t
-                .read_at_most(&file, self.max_file_bytes)
-                .map(|contents| Found::Contents(file, contents)),
+            Task::Read(file) => {
+                traced("read", &file, || t.read_at_most(&file, self.max_file_bytes))
+                    .map(|contents| Found::Contents(file, contents))
+            }
         };
         let mut state = self.lock();
         state.running -= 1;

@@ -321,7 +321,13 @@ impl<T: Transport> Traced<T> {
 }
 
 /// Runs `call` and traces `op` on `path` with its result and duration.
-fn traced<R>(op: &str, path: &RemotePath, call: impl FnOnce() -> Result<R>) -> Result<R> {
+/// `call`, with the debug line [`Traced`] writes for operation `op` on `path`: for requests
+/// sent below the wrapper (a walk over several connections).
+pub(super) fn traced<R>(
+    op: &str,
+    path: &RemotePath,
+    call: impl FnOnce() -> Result<R>,
+) -> Result<R> {
     let start = std::time::Instant::now();
     let result = call();
     log_op(op, path, start, result.as_ref().err());
@@ -383,8 +389,8 @@ impl<T: Transport> Transport for Traced<T> {
     }
     fn prefetch(&mut self, wanted: &Prefetch) -> Result<Option<Snapshot>> {
         // Through a shell a prefetch is one request, traced here. Without one it is either
-        // nothing or a walk of many requests over several connections, which FTP traces
-        // itself (`prefetched`, with the longest chain of requests on one connection).
+        // nothing or a walk of many requests over several connections, each traced where it
+        // is sent.
         if !self.inner.capabilities().exec {
             return self.inner.prefetch(wanted);
         }
